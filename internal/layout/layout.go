@@ -1,0 +1,70 @@
+// Package layout names the folders of an upkeep root and creates the ones
+// that are missing. Every path upkeep writes to is built here, so nothing is
+// written outside the root.
+package layout
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Folder names inside a root, as ../shared/DESIGN.md fixes them.
+const (
+	PendingDir   = "Updates_Pending"
+	InstalledDir = "Updates_Installed"
+	BackupsDir   = "Updates_Backups"
+	PacksDir     = "packs"
+	StateDir     = ".upkeep"
+	TrustedDir   = ".upkeep/trusted"
+	DefaultDB    = "data/app.db"
+)
+
+// Root is an application's system directory.
+type Root struct {
+	Dir string // absolute
+}
+
+// Open returns the root at dir, made absolute. It does not touch the disk.
+func Open(dir string) (Root, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Root{}, fmt.Errorf("root %s: %w", dir, err)
+	}
+	return Root{Dir: abs}, nil
+}
+
+// Pending is the folder people drop update zips into.
+func (r Root) Pending() string { return filepath.Join(r.Dir, PendingDir) }
+
+// Installed is the folder installed zips are moved to.
+func (r Root) Installed() string { return filepath.Join(r.Dir, InstalledDir) }
+
+// Backups is the folder backups are written to.
+func (r Root) Backups() string { return filepath.Join(r.Dir, BackupsDir) }
+
+// Packs is the folder that holds one subfolder per installed pack.
+func (r Root) Packs() string { return filepath.Join(r.Dir, PacksDir) }
+
+// Pack is the folder of the installed pack name.
+func (r Root) Pack(name string) string { return filepath.Join(r.Dir, PacksDir, name) }
+
+// State is upkeep's own folder: lock, journal, staging, trusted keys.
+func (r Root) State() string { return filepath.Join(r.Dir, StateDir) }
+
+// Trusted is the folder of trusted minisign public keys (*.pub).
+func (r Root) Trusted() string { return filepath.Join(r.Dir, TrustedDir) }
+
+// Ensure creates the root's folders that are missing. It creates nothing
+// else and never removes anything.
+func (r Root) Ensure() error {
+	for _, d := range []string{r.Pending(), r.Installed(), r.Backups(), r.Packs(), r.State()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	return nil
+}
