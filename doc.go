@@ -1,0 +1,24 @@
+// Command upkeep keeps a self-hosted application up to date. People drop
+// update zips into the root's Updates_Pending folder; at the application's
+// start upkeep reports them, checks them, and lets the application start only
+// when nothing changes by surprise. Run `upkeep --help`; README.md has a tour.
+//
+// upkeep is also a library that Go applications embed. Its packages, from
+// the top down; imports only run downwards:
+//
+//   - main (this folder): the CLI. Thin: flags to options structs, errors to
+//     exit codes (one table, in main.go).
+//   - [github.com/upkeep/upkeep/updates]: the bootstrap: scan Updates_Pending,
+//     classify and order the updates, report them.
+//   - [github.com/upkeep/upkeep/backupstore]: backups of files and database.
+//   - [github.com/upkeep/upkeep/packs]: installed packs and their database
+//     schemas.
+//   - [github.com/upkeep/upkeep/manifest]: the update format: manifest.json,
+//     reading and checking update zips, building them.
+//   - internal/layout (the root's folders), internal/signing (minisign keys
+//     and signatures), internal/atomicfile (crash-safe writes): helpers, not
+//     API.
+//
+// main -> updates -> backupstore, packs -> manifest; internal packages may be
+// imported from any level and import none of the above but manifest.
+package main

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// upkeepBin is the binary under test, built once by TestMain.
+var upkeepBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "upkeep-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	upkeepBin = filepath.Join(dir, "upkeep")
+	build := exec.Command("go", "build", "-o", upkeepBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build upkeep:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// run runs the built upkeep in dir with args and returns what it printed
+// and its exit code.
+func run(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(upkeepBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_KEY_PASSWORD=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func (r result) want(t *testing.T, code int, stdout, stderr []string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	for _, s := range stdout {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
+		}
+	}
+	for _, s := range stderr {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+}
+
+// fingerprint records name, size, mode and sha256 of every file in dir.
+func fingerprint(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fp := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		fp[path] = fmt.Sprintf("%d %v %s %s", info.Size(), info.Mode(), info.ModTime(), hex.EncodeToString(sum[:]))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fp
+}
+
+// packExample builds examples/NAME into dir/file with upkeep pack.
+func packExample(t *testing.T, name, out string, extra ...string) {
+	t.Helper()
+	args := append([]string{"pack", filepath.Join("examples", name), "-o", out}, extra...)
+	r := run(t, ".", args...)
+	r.want(t, 0, []string{"wrote " + out}, nil)
+}
+
+func TestStartNothingPending(t *testing.T) {
+	root := t.TempDir()
+	r := run(t, root, "--check-updates")
+	r.want(t, 0, []string{"No updates pending in " + root + "/Updates_Pending."}, nil)
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing", r.stderr)
+	}
+	for _, d := range []string{"Updates_Pending", "Updates_Installed", "Updates_Backups", "packs", ".upkeep"} {
+		if info, err := os.Stat(filepath.Join(root, d)); err != nil || !info.IsDir() {
+			t.Errorf("%s not created: %v", d, err)
+		}
+	}
+	// The default mode is --check-updates; --quiet prints nothing.
+	r = run(t, root, "--quiet")
+	r.want(t, 0, nil, nil)
+	if r.stdout != "" {
+		t.Errorf("--quiet printed %q", r.stdout)
+	}
+}
+
+func TestStartReportsPending(t *testing.T) {
+	root := t.TempDir()
+	pend := filepath.Join(root, "Updates_Pending")
+	os.MkdirAll(pend, 0o755)
+	packExample(t, "core", filepath.Join(pend, "core-2.1.0.zip"))
+	packExample(t, "blog", filepath.Join(pend, "blog-1.4.0.zip"))
+	os.WriteFile(filepath.Join(pend, "broken.zip"), []byte("PK\x03\x04 this is no zip"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(pend, "broken.zip"), old, old)
+	before := fingerprint(t, root)
+
+	r := run(t, root)
+	r.want(t, 3, []string{
+		"3 update zips in " + pend + " (2 ready to install):",
+		"1. core-2.1.0.zip: ready",
+		"   Core (core): new pack -> 2.1.0, released 2026-11-01",
+		"   What's new: Users can reset their password by mail.",
+		"   Database: schema 0 -> 2, 2 migrations: 0001_create_users.up.sql, 0002_add_reset_token.up.sql",
+		"2. blog-1.4.0.zip: ready",
+		"   Requires: core >= 2.0, < 3.0",
+		"   Signature: unsigned",
+		"broken.zip: invalid",
+		"   - broken.zip:",
+	}, []string{
+		"upkeep: 3 update zips pending in " + pend + "; nothing was changed",
+		"upkeep: hint: remove the zips from " + pend + " to start without them, or start with --ignore-updates",
+	})
+	if after := fingerprint(t, root); !reflect.DeepEqual(before, after) {
+		t.Errorf("the check changed files:\nbefore %v\nafter  %v", before, after)
+	}
+
+	// The same report as JSON.
+	r = run(t, root, "--check-updates", "--json")
+	if r.code != 3 {
+		t.Fatalf("--json: exit %d, want 3; stderr %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Root    string `json:"root"`
+		Updates []struct {
+			File     string   `json:"file"`
+			Status   string   `json:"status"`
+			Order    int      `json:"order"`
+			Pack     string   `json:"pack"`
+			Problems []string `json:"problems"`
+			Database *struct {
+				From, To   int
+				Migrations []string
+			} `json:"database"`
+		} `json:"updates"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Root != root || len(rep.Updates) != 3 || rep.Updates[0].Pack != "core" || rep.Updates[1].Pack != "blog" ||
+		rep.Updates[2].Status != "invalid" || len(rep.Updates[2].Problems) == 0 || rep.Updates[0].Database.To != 2 {
+		t.Errorf("JSON report %+v", rep)
+	}
+
+	// --ignore-updates goes on without looking.
+	r = run(t, root, "--ignore-updates")
+	r.want(t, 0, nil, nil)
+	if r.stdout != "" || r.stderr != "" {
+		t.Errorf("--ignore-updates printed %q %q", r.stdout, r.stderr)
+	}
+	if after := fingerprint(t, root); !reflect.DeepEqual(before, after) {
+		t.Errorf("files changed")
+	}
+}
+
+func TestStartExecsCommand(t *testing.T) {
+	root := t.TempDir()
+	marker := filepath.Join(root, "started")
+	r := run(t, root, "--quiet", "--", "sh", "-c", `echo "app started with $1" > "$0"; exit 9`, marker, "arg1")
+	if r.code != 9 {
+		t.Fatalf("exit %d, want the application's 9; stderr %s", r.code, r.stderr)
+	}
+	if data, err := os.ReadFile(marker); err != nil || string(data) != "app started with arg1\n" {
+		t.Fatalf("application not run as asked: %q, %v", data, err)
+	}
+
+	// With updates pending, the check stops the start: the command does not run.
+	os.Remove(marker)
+	packExample(t, "core", filepath.Join(root, "Updates_Pending", "core.zip"))
+	r = run(t, root, "--", "sh", "-c", `touch "$0"`, marker)
+	r.want(t, 3, []string{"core.zip: ready"}, nil)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the application ran although updates are pending")
+	}
+	// --ignore-updates runs it anyway.
+	r = run(t, root, "--ignore-updates", "--", "sh", "-c", `touch "$0"`, marker)
+	r.want(t, 0, nil, nil)
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("--ignore-updates did not run the application")
+	}
+	// A command that does not exist is an error naming it.
+	r = run(t, root, "--ignore-updates", "--", "no-such-app-here")
+	r.want(t, 1, nil, []string{"upkeep: error: start no-such-app-here:"})
+}
+
+func TestUsageErrors(t *testing.T) {
+	root := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--check-updates", "--ignore-updates"}, "upkeep: error: --check-updates and --ignore-updates exclude each other"},
+		{[]string{"frobnicate"}, `upkeep: error: unknown command "frobnicate"`},
+		{[]string{"--no-such-flag"}, "upkeep: error: flag provided but not defined: -no-such-flag"},
+		{[]string{"updates", "show"}, "upkeep: error: upkeep updates show takes one argument, ZIP"},
+		{[]string{"pack", "examples/core"}, `Required flag "output" not set`},
+		{[]string{"updates", "list", "--", "sh"}, `upkeep: error: -- CMD goes with the start only, not with command "updates"`},
+	} {
+		r := run(t, root, tc.args...)
+		r.want(t, 2, nil, []string{tc.msg, "upkeep: hint: run 'upkeep --help' for usage"})
+	}
+}
+
+func TestHelpListsExitCodes(t *testing.T) {
+	r := run(t, ".", "--help")
+	r.want(t, 0, []string{"--check-updates", "--ignore-updates", "EXIT CODES:", "3  updates pending (reported)", "7  could not roll back"}, nil)
+}

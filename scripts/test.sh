@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every check upkeep's CI runs: gofmt, go vet, and the tests with the
+# race detector. It first installs the tools the tests drive (zip, unzip,
+# minisign) when they are missing and it can (as root, through apt-get).
+#
+# Tests that need PostgreSQL or MariaDB run when UPKEEP_TEST_POSTGRES and
+# UPKEEP_TEST_MYSQL are set and skip otherwise; UPKEEP_TEST_REQUIRE=1 turns
+# such a skip into a failure (.ci/run sets all three).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in zip unzip minisign; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing ${missing[*]}" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	else
+		echo "missing ${missing[*]}: the tests that use them will skip (install them to run those)" >&2
+	fi
+fi
+
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt-formatted:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -race -count=1 ./...

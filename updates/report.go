@@ -1,0 +1,112 @@
+package updates
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText writes the report as people read it: one block per update zip,
+// ready ones first in install order, then every problem.
+func (r *Report) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	if len(r.Updates) == 0 {
+		p.line("No updates pending in %s.", pendingDir(r.Root))
+		return p.err
+	}
+	ready := len(r.Ready())
+	p.line("%s in %s (%d ready to install):", plural(len(r.Updates), "update zip"), pendingDir(r.Root), ready)
+	for _, u := range r.Updates {
+		p.line("")
+		u.writeText(p)
+	}
+	return p.err
+}
+
+// WriteText writes the update's block of the report.
+func (u *Update) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	u.writeText(p)
+	return p.err
+}
+
+func (u *Update) writeText(p *printer) {
+	head := fmt.Sprintf("%s: %s", u.File, u.Status)
+	if u.Status == Ready {
+		head = fmt.Sprintf("%d. %s", u.Order, head)
+	}
+	p.line("%s", head)
+	if u.Pack != "" {
+		from := "new pack"
+		if u.InstalledVersion != "" {
+			from = u.InstalledVersion
+		}
+		title := u.Title
+		if title == "" {
+			title = u.Pack
+		}
+		released := ""
+		if u.Released != "" {
+			released = ", released " + u.Released
+		}
+		p.line("   %s (%s): %s -> %s%s", title, u.Pack, from, u.Version, released)
+		if u.WhatsNew != "" {
+			p.line("   What's new: %s", oneLine(u.WhatsNew))
+		}
+		if d := u.Database; d != nil && d.To != d.From {
+			p.line("   Database: schema %d -> %d, %s%s", d.From, d.To, plural(len(d.Migrations), "migration"), colonList(d.Migrations))
+			if d.Changes != "" {
+				p.line("   Changes: %s", oneLine(d.Changes))
+			}
+		}
+		if len(u.Requires) > 0 {
+			var reqs []string
+			for _, k := range sortedKeys(u.Requires) {
+				reqs = append(reqs, k+" "+u.Requires[k])
+			}
+			p.line("   Requires: %s", strings.Join(reqs, "; "))
+		}
+		sig := string(u.Signature.State)
+		if u.Signature.KeyID != "" {
+			sig += " (key " + u.Signature.KeyID + ")"
+		}
+		p.line("   Signature: %s", sig)
+	}
+	for _, prob := range u.Problems {
+		p.line("   - %s", prob)
+	}
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) line(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
+	}
+}
+
+func pendingDir(root string) string {
+	return strings.TrimSuffix(root, "/") + "/Updates_Pending"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func colonList(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(s, ", ")
+}
+
+// oneLine folds text that spans lines, so that each report line stands alone.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
