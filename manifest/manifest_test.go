@@ -145,24 +145,18 @@ var wantManifest = map[string][]string{
 		"manifest.json: files[0].size: got string \"1\", want an integer",
 		"manifest.json: files[1]: got string \"b.txt\", want an object",
 	},
-	"good/full": {
-	},
-	"good/minimal": {
-	},
-	"good/no-database": {
-	},
-	"good/nulls": {
-	},
+	"good/full":        {},
+	"good/minimal":     {},
+	"good/no-database": {},
+	"good/nulls":       {},
 	"source/files-empty": {
 		"manifest.json: files is computed by upkeep pack; remove it",
 	},
 	"source/files-present": {
 		"manifest.json: files is computed by upkeep pack; remove it",
 	},
-	"source/good-schema": {
-	},
-	"source/good": {
-	},
+	"source/good-schema": {},
+	"source/good":        {},
 }
 
 func TestParseCorpus(t *testing.T) {

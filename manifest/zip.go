@@ -103,9 +103,9 @@ func NewZip(r io.ReaderAt, size int64, name string, lim Limits) (*Zip, error) {
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
 		// Insecure paths are reported below, with the rest.
 		if !hasEndOfDirectory(r, size) {
-			return nil, &Problem{Zip: name, Detail: "not a zip file, or not completely copied yet (no end of central directory)", Err: ErrNotZip}
+			return nil, problems{&Problem{Zip: name, Detail: "not a zip file, or not completely copied yet (no end of central directory)", Err: ErrNotZip}}.err()
 		}
-		return nil, &Problem{Zip: name, Detail: "cannot read the zip's central directory: " + err.Error(), Err: ErrInvalidZip}
+		return nil, problems{&Problem{Zip: name, Detail: "cannot read the zip's central directory: " + err.Error(), Err: ErrInvalidZip}}.err()
 	}
 	zr.RegisterDecompressor(zip.Deflate, newFlateReader)
 	z := &Zip{Path: name, r: zr}
