@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // parsed says what parse saw beyond the values: whether files and
@@ -16,28 +17,50 @@ type parsed struct {
 	schemaGiven bool
 }
 
-// parse decodes data field by field, so that it can name the field of each
-// type error and report them all, then validates the result.
+// wireManifest is the fast way in: one strict decode that succeeds for any
+// well-formed manifest. Only when it fails does parse decode again field by
+// field, to name every bad field.
+type wireManifest struct {
+	Format       int               `json:"format"`
+	Pack         string            `json:"pack"`
+	Version      string            `json:"version"`
+	Title        string            `json:"title"`
+	Released     string            `json:"released"`
+	WhatsNew     string            `json:"whats_new"`
+	UpgradesFrom string            `json:"upgrades_from"`
+	Requires     map[string]string `json:"requires"`
+	Database     *struct {
+		SchemaVersion *int     `json:"schema_version"`
+		Tables        []string `json:"tables"`
+		Changes       string   `json:"changes"`
+	} `json:"database"`
+	Files *[]File `json:"files"`
+}
+
+// parse decodes data strictly and validates the result.
 func parse(data []byte, md mode) (*Manifest, parsed, problems) {
 	d := &decoder{skip: map[string]bool{}}
 	var info parsed
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var top json.RawMessage
-	if err := dec.Decode(&top); err != nil {
-		var se *json.SyntaxError
-		switch {
-		case errors.Is(err, io.EOF):
-			d.bad("empty, want a JSON object")
-		case errors.As(err, &se):
-			line, col := position(data, se.Offset-1) // Offset is past the bad byte
-			d.bad("not valid JSON: %v (line %d, column %d)", se, line, col)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			d.bad("not valid JSON: unexpected end of data")
-		default:
-			d.bad("not valid JSON: %v", err)
-		}
+	dec.DisallowUnknownFields()
+	var w wireManifest
+	err := dec.Decode(&w)
+	var se *json.SyntaxError
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		d.bad("empty, want a JSON object")
+		return nil, info, d.ps
+	case errors.As(err, &se):
+		line, col := position(data, se.Offset-1) // Offset is past the bad byte
+		d.bad("not valid JSON: %v (line %d, column %d)", se, line, col)
+		return nil, info, d.ps
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		d.bad("not valid JSON: unexpected end of data")
 		return nil, info, d.ps
 	}
+	// A type error or an unknown field: the whole value was read all the
+	// same, and is decoded again below.
 	off := dec.InputOffset()
 	if rest := data[off:]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
 		start := off + int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
@@ -45,13 +68,48 @@ func parse(data []byte, md mode) (*Manifest, parsed, problems) {
 		d.bad("unexpected data after the JSON object (line %d, column %d)", line, col)
 		return nil, info, d.ps
 	}
-	d.duplicates(data)
+	top := data[:off]
+	// encoding/json matches keys without regard to case: a key that is not
+	// plain lowercase is checked by the slow path, which does not.
+	oddKeys := d.scanKeys(top)
 
+	var m *Manifest
+	if err == nil && !oddKeys {
+		m = &Manifest{Format: w.Format, Pack: w.Pack, Version: w.Version, Title: w.Title, Released: w.Released,
+			WhatsNew: w.WhatsNew, UpgradesFrom: w.UpgradesFrom, Requires: w.Requires}
+		if db := w.Database; db != nil {
+			m.Database = &Database{Tables: db.Tables, Changes: db.Changes}
+			if db.SchemaVersion != nil {
+				info.schemaGiven = true
+				m.Database.SchemaVersion = *db.SchemaVersion
+			}
+		}
+		if w.Files != nil {
+			info.filesGiven = true
+			m.Files = *w.Files
+			if m.Files == nil {
+				m.Files = []File{}
+			}
+		}
+	} else if m = d.slow(top, &info); m == nil {
+		return nil, info, d.ps
+	}
+	ps := m.validate(checks{mode: md, filesGiven: info.filesGiven, schemaGiven: info.schemaGiven, skip: d.skip})
+	ps = append(d.ps, ps...)
+	if len(ps) > 0 {
+		return nil, info, ps
+	}
+	return m, info, nil
+}
+
+// slow decodes top field by field, recording a problem for each unknown
+// field and each value of the wrong type.
+func (d *decoder) slow(top []byte, info *parsed) *Manifest {
 	var m Manifest
 	fields, ok := d.object("", top, "format", "pack", "version", "title", "released", "whats_new",
 		"upgrades_from", "requires", "database", "files")
 	if !ok {
-		return nil, info, d.ps
+		return nil
 	}
 	d.field(fields, "format", "", &m.Format)
 	d.field(fields, "pack", "", &m.Pack)
@@ -105,12 +163,7 @@ func parse(data []byte, md mode) (*Manifest, parsed, problems) {
 			}
 		}
 	}
-	ps := m.validate(checks{mode: md, filesGiven: info.filesGiven, schemaGiven: info.schemaGiven, skip: d.skip})
-	ps = append(d.ps, ps...)
-	if len(ps) > 0 {
-		return nil, info, ps
-	}
-	return &m, info, nil
+	return &m
 }
 
 // decoder decodes JSON values into the manifest's fields, recording one
@@ -228,78 +281,114 @@ func describe(raw json.RawMessage) string {
 	return "number " + string(raw)
 }
 
-// duplicates reports each key that appears twice in one object: JSON
-// decoders disagree on which one wins.
-func (d *decoder) duplicates(data []byte) {
-	type frame struct {
-		path   string
-		object bool
-		keys   map[string]bool
-		index  int
-		key    string // key of the value expected next, in an object
-		isKey  bool   // next string token is a key
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var stack []*frame
-	childPath := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		f := stack[len(stack)-1]
-		if f.object {
-			if f.path == "" {
-				return f.key
-			}
-			return f.path + "." + f.key
-		}
-		return f.path + "[" + strconv.Itoa(f.index) + "]"
-	}
-	valueDone := func() {
-		if len(stack) == 0 {
-			return
-		}
-		f := stack[len(stack)-1]
-		if f.object {
-			f.isKey = true
-		} else {
-			f.index++
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return // io.EOF, or a syntax error reported elsewhere
-		}
-		if len(stack) > 0 {
-			if f := stack[len(stack)-1]; f.object && f.isKey {
-				if k, ok := tok.(string); ok {
-					if f.keys[k] {
-						if f.path == "" {
-							d.bad("key %s appears twice", quote(k))
-						} else {
-							d.bad("%s: key %s appears twice", f.path, quote(k))
-						}
-					}
-					f.keys[k] = true
-					f.key, f.isKey = k, false
-					continue
-				}
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{path: childPath(), object: true, keys: map[string]bool{}, isKey: true})
-		case json.Delim('['):
-			stack = append(stack, &frame{path: childPath()})
-		case json.Delim('}'), json.Delim(']'):
+// scanKeys walks the keys of the JSON value data, known to be valid, and
+// records a problem for each key that appears twice in one object (JSON
+// decoders disagree on which one wins). It reports whether any key, other
+// than a key of requires, is not plain lowercase ASCII.
+func (d *decoder) scanKeys(data []byte) (odd bool) {
+	var stack []keyFrame
+	var keys [][]byte // the keys of the objects on the stack, in order
+	expectKey := false
+	i := 0
+	for i < len(data) {
+		c := data[i]
+		switch c {
+		case '{':
+			stack = append(stack, keyFrame{object: true, first: len(keys)})
+			expectKey = true
+			i++
+		case '[':
+			stack = append(stack, keyFrame{first: len(keys)})
+			i++
+		case '}', ']':
+			keys = keys[:stack[len(stack)-1].first]
 			stack = stack[:len(stack)-1]
-			valueDone()
+			i++
+		case ',':
+			if f := &stack[len(stack)-1]; f.object {
+				expectKey = true
+			} else {
+				f.index++
+			}
+			i++
+		case '"':
+			j := i + 1
+			for data[j] != '"' {
+				if data[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if expectKey {
+				expectKey = false
+				f := &stack[len(stack)-1]
+				key := data[i+1 : j]
+				plain := plainKey(key)
+				if !plain && !(len(stack) == 2 && stack[0].object && string(keys[stack[1].first-1]) == "requires") {
+					odd = true
+				}
+				for _, k := range keys[f.first:] {
+					if bytes.Equal(k, key) || (!plain || !plainKey(k)) && unescapeKey(k) == unescapeKey(key) {
+						if p := keyPath(stack, keys); p != "" {
+							d.bad("%s: key %s appears twice", p, quote(unescapeKey(key)))
+						} else {
+							d.bad("key %s appears twice", quote(unescapeKey(key)))
+						}
+						break
+					}
+				}
+				keys = append(keys, key)
+			}
+			i = j + 1
 		default:
-			valueDone()
+			i++
 		}
 	}
+	return odd
 }
 
+// keyFrame is an object or array being walked by scanKeys.
+type keyFrame struct {
+	object bool
+	first  int // index of its first key in the keys of scanKeys
+	index  int // of the current element, in an array
+}
+
+// keyPath is the path, like database.tables or files[3], of the innermost
+// container of stack; the current key of an object is the last of its keys.
+func keyPath(stack []keyFrame, keys [][]byte) string {
+	var b strings.Builder
+	for i := 0; i < len(stack)-1; i++ {
+		if stack[i].object {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(unescapeKey(keys[stack[i+1].first-1]))
+		} else {
+			b.WriteString("[" + strconv.Itoa(stack[i].index) + "]")
+		}
+	}
+	return b.String()
+}
+
+// plainKey reports whether a raw key is lowercase ASCII letters, digits
+// and '_' (so needs no unescaping and cannot match by case folding).
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func unescapeKey(k []byte) string {
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) != nil {
+		return string(k)
+	}
+	return s
+}
 // position converts a byte offset into a 1-based line and column.
 func position(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {

@@ -343,3 +343,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDuplicateKeys(t *testing.T) {
+	const sum = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+	data := `{"format":1,"pack":"blog","p\u0061ck":"blog","version":"1.0","requires":{"core":">= 1","core":">= 2"},
+		"files":[{"path":"a","size":1,"sha256":"` + sum + `"},{"path":"b","path":"c","size":1,"sha256":"` + sum + `"}]}`
+	_, err := Parse([]byte(data))
+	want := []string{
+		`manifest.json: key "pack" appears twice`,
+		`manifest.json: requires: key "core" appears twice`,
+		`manifest.json: files[1]: key "path" appears twice`,
+	}
+	if got := lines(err); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// encoding/json matches keys without regard to case; Parse does not.
+	_, err = Parse([]byte(`{"FORMAT":1,"pack":"blog","version":"1.0","files":[{"PATH":"a","size":1,"sha256":"` + sum + `"}]}`))
+	want = []string{
+		`manifest.json: unknown field "FORMAT"`,
+		`manifest.json: files[0]: unknown field "PATH"`,
+		"manifest.json: format is missing (want 1)",
+		`manifest.json: files[0].path "": unsafe path: empty name`,
+	}
+	if got := lines(err); !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -99,17 +100,24 @@ func OpenZip(path string, lim Limits) (*Zip, error) {
 // name in messages. Close does not close r.
 func NewZip(r io.ReaderAt, size int64, name string, lim Limits) (*Zip, error) {
 	lim = lim.withDefaults()
-	zr, err := zip.NewReader(r, size)
+	// One read of the end of the file serves archive/zip's search for the
+	// end of central directory, usually the whole directory, and the local
+	// header offsets of the entries.
+	t, err := readTail(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("open update %s: %w", name, err)
+	}
+	zr, err := zip.NewReader(t, size)
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
-		// Insecure paths are reported below, with the rest.
-		if !hasEndOfDirectory(r, size) {
+		// (Insecure paths are reported below, with the rest.)
+		if t.endOfDirectory() < 0 {
 			return nil, problems{&Problem{Zip: name, Detail: "not a zip file, or not completely copied yet (no end of central directory)", Err: ErrNotZip}}.err()
 		}
 		return nil, problems{&Problem{Zip: name, Detail: "cannot read the zip's central directory: " + err.Error(), Err: ErrInvalidZip}}.err()
 	}
 	zr.RegisterDecompressor(zip.Deflate, newFlateReader)
 	z := &Zip{Path: name, r: zr}
-	ps := z.check(size, lim)
+	ps := z.check(t, size, lim)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
@@ -118,7 +126,7 @@ func NewZip(r io.ReaderAt, size int64, name string, lim Limits) (*Zip, error) {
 
 // check checks the central directory, reads and parses the manifest, and
 // checks the entries against it.
-func (z *Zip) check(size int64, lim Limits) problems {
+func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 	var ps problems
 	name := z.Path
 	entryBad := func(entry string, kind error, format string, args ...any) {
@@ -144,7 +152,8 @@ func (z *Zip) check(size int64, lim Limits) problems {
 	z.entries = make(map[string]*zip.File, len(files))
 	var manifestFile *zip.File
 	var total uint64
-	for _, f := range files {
+	offsets := t.headerOffsets(len(files))
+	for i, f := range files {
 		n := f.Name
 		isDir := strings.HasSuffix(n, "/")
 		good := true // safe to match against the manifest
@@ -197,7 +206,7 @@ func (z *Zip) check(size int64, lim Limits) problems {
 			entryBad(n, ErrUnsafeEntry, "is a folder but has data (%d bytes)", f.UncompressedSize64)
 			good = false
 		}
-		if f.Method == zip.Store && f.CompressedSize64 != f.UncompressedSize64 {
+		if f.Method == zip.Store && f.Flags&0x1 == 0 && f.CompressedSize64 != f.UncompressedSize64 {
 			entryBad(n, ErrInvalidZip, "is stored uncompressed but its sizes differ (%d bytes stored, %d bytes uncompressed)", f.CompressedSize64, f.UncompressedSize64)
 			good = false
 		}
@@ -211,14 +220,25 @@ func (z *Zip) check(size int64, lim Limits) problems {
 		if total += f.UncompressedSize64; total < f.UncompressedSize64 {
 			total = ^uint64(0) // saturate
 		}
-		if off, err := f.DataOffset(); err != nil {
+		// The entry spans at least from its local header to the end of its
+		// data: 30 bytes of header, its name, its data.
+		start, end := int64(-1), int64(-1)
+		if offsets != nil {
+			start = offsets[i]
+			end = start + 30 + int64(len(n)) + int64(f.CompressedSize64)
+		} else if off, err := f.DataOffset(); err != nil {
 			entryBad(n, ErrInvalidZip, "damaged local header: %v", err)
 			good = false
-		} else if end := off + int64(f.CompressedSize64); end > size || end < off {
-			entryBad(n, ErrInvalidZip, "its data runs past the end of the zip (%d bytes at offset %d, zip is %d bytes)", f.CompressedSize64, off, size)
-			good = false
 		} else {
-			spans = append(spans, span{off, end, n})
+			start, end = off-30-int64(len(n)), off+int64(f.CompressedSize64)
+		}
+		if start >= 0 {
+			if end > size || end < start || f.CompressedSize64 > uint64(size) {
+				entryBad(n, ErrInvalidZip, "its data runs past the end of the zip (%d bytes, local header at offset %d, zip is %d bytes)", f.CompressedSize64, start, size)
+				good = false
+			} else {
+				spans = append(spans, span{start, end, n})
+			}
 		}
 		switch {
 		case n == FileName:
@@ -235,8 +255,8 @@ func (z *Zip) check(size int64, lim Limits) problems {
 	}
 
 	// Overlapping entries: the data of one entry must end before the local
-	// header (at least 30 bytes) of the next one starts. Entries sharing
-	// data are how a "non-recursive" zip bomb multiplies its size.
+	// header of the next one starts. Entries sharing data are how a
+	// "non-recursive" zip bomb multiplies its size.
 	slices.SortFunc(spans, func(a, b span) int {
 		if a.start != b.start {
 			if a.start < b.start {
@@ -248,7 +268,7 @@ func (z *Zip) check(size int64, lim Limits) problems {
 	})
 	var reach span
 	for i, s := range spans {
-		if i > 0 && s.start-30 < reach.end {
+		if i > 0 && s.start < reach.end {
 			entryBad(s.name, ErrUnsafeEntry, "its data overlaps that of entry %s", quote(reach.name))
 			delete(z.entries, s.name)
 			if s.name == FileName {
@@ -376,15 +396,116 @@ func methodName(m uint16) string {
 	return ""
 }
 
-// hasEndOfDirectory reports whether the end of central directory signature
-// is in the last 64 KiB + 22 bytes of the file, where archive/zip looks.
-func hasEndOfDirectory(r io.ReaderAt, size int64) bool {
-	n := min(size, 65535+22)
-	buf := make([]byte, n)
-	if _, err := r.ReadAt(buf, size-n); err != nil && err != io.EOF {
-		return false
+// tailReader is the zip with its last 64 KiB + 22 bytes read once: reads
+// that fall inside are served from memory.
+type tailReader struct {
+	r    io.ReaderAt
+	size int64
+	tail []byte
+	off  int64 // of tail in the file
+}
+
+const (
+	endRecordLen = 22
+	tailLen      = 65535 + endRecordLen // archive/zip looks no further
+)
+
+// readTail reads the end of the zip: the last 4 KiB, or 64 KiB + 22 bytes
+// when the end of central directory record is not in those, and then back
+// to the start of the central directory when it is not too far.
+func readTail(r io.ReaderAt, size int64) (*tailReader, error) {
+	t := &tailReader{r: r, size: size}
+	for _, n := range []int64{min(size, 4096), min(size, tailLen)} {
+		if err := t.read(size - n); err != nil {
+			return nil, err
+		}
+		if t.endOfDirectory() >= 0 || n == size {
+			break
+		}
 	}
-	return bytes.LastIndex(buf, []byte("PK\x05\x06")) >= 0
+	if e := t.endOfDirectory(); e >= 0 {
+		dirOff := int64(binary.LittleEndian.Uint32(t.tail[e+16:]))
+		if dirOff < t.off && t.off-dirOff <= maxCachedDirectory {
+			if err := t.read(dirOff); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t, nil
+}
+
+// maxCachedDirectory bounds the central directory readTail reads at once.
+const maxCachedDirectory = 16 << 20
+
+// read reads the file from off to its end into t.tail.
+func (t *tailReader) read(off int64) error {
+	if off == t.off && t.tail != nil {
+		return nil
+	}
+	t.tail, t.off = make([]byte, t.size-off), off
+	if _, err := t.r.ReadAt(t.tail, off); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
+}
+
+func (t *tailReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= t.off && off+int64(len(p)) <= t.off+int64(len(t.tail)) {
+		return copy(p, t.tail[off-t.off:]), nil
+	}
+	return t.r.ReadAt(p, off)
+}
+
+// endOfDirectory returns the offset in t.tail of the last complete end of
+// central directory record (22 bytes and its comment) in the last 64 KiB +
+// 22 bytes of the file, or -1.
+func (t *tailReader) endOfDirectory() int {
+	low := max(0, len(t.tail)-tailLen)
+	for i := len(t.tail) - endRecordLen; i >= low; i-- {
+		if string(t.tail[i:i+4]) == "PK\x05\x06" {
+			comment := int(binary.LittleEndian.Uint16(t.tail[i+20:]))
+			if i+endRecordLen+comment <= len(t.tail) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// headerOffsets returns the local header offset of each of the n entries
+// of the central directory, read from the directory itself, or nil when
+// that is not simple (zip64, data before the zip, a directory not in the
+// tail): the caller then asks archive/zip for the data offsets instead.
+func (t *tailReader) headerOffsets(n int) []int64 {
+	e := t.endOfDirectory()
+	if e < 0 {
+		return nil
+	}
+	rec := t.tail[e:]
+	count := int(binary.LittleEndian.Uint16(rec[10:]))
+	dirSize := int64(binary.LittleEndian.Uint32(rec[12:]))
+	dirOff := int64(binary.LittleEndian.Uint32(rec[16:]))
+	if count != n || count == 0xffff || dirOff == 0xffffffff || dirOff+dirSize != t.off+int64(e) || dirOff < t.off {
+		return nil
+	}
+	dir := t.tail[dirOff-t.off : int64(e)]
+	offsets := make([]int64, n)
+	for i := range offsets {
+		if len(dir) < 46 || string(dir[:4]) != "PK\x01\x02" {
+			return nil
+		}
+		off := binary.LittleEndian.Uint32(dir[42:])
+		if off == 0xffffffff {
+			return nil
+		}
+		offsets[i] = int64(off)
+		l := 46 + int(binary.LittleEndian.Uint16(dir[28:])) + int(binary.LittleEndian.Uint16(dir[30:])) + int(binary.LittleEndian.Uint16(dir[32:]))
+		if l > len(dir) {
+			return nil
+		}
+		dir = dir[l:]
+	}
+	return offsets
 }
 
 // flateReaders recycles decompressors with their read buffers.
