@@ -194,6 +194,13 @@ func walkSource(dir string) ([]source, problems, error) {
 		return nil
 	})
 	slices.SortFunc(srcs, func(a, b source) int { return strings.Compare(a.path, b.path) })
+	folded := make(map[string]string, len(srcs))
+	for _, s := range srcs {
+		if prev, dup := folded[foldName(s.path)]; dup {
+			ps.add(dir, s.path, ErrBuild, "name differs only by case from %s", quote(prev))
+		}
+		folded[foldName(s.path)] = s.path
+	}
 	return srcs, ps, err
 }
 
@@ -342,8 +349,8 @@ func isASCII(s string) bool {
 }
 
 // spillLimit is how much compressed data a spill keeps in memory before it
-// moves to a temporary file.
-const spillLimit = 16 << 20
+// moves to a temporary file. Tests lower it.
+var spillLimit = 16 << 20
 
 // spill is a buffer that moves to a temporary file when it grows large.
 type spill struct {

@@ -389,6 +389,7 @@ func unescapeKey(k []byte) string {
 	}
 	return s
 }
+
 // position converts a byte offset into a 1-based line and column.
 func position(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {
