@@ -1,0 +1,411 @@
+package manifest
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// Build writes to w the update zip of the pack whose source folder is dir:
+// dir/manifest.json, without files (see [ParseSource]), and every other
+// regular file under dir, including migrations/. It returns the manifest
+// written in the zip.
+//
+// Folders .git, .hg and .svn and files .DS_Store and Thumbs.db are skipped;
+// a symlink or any other special file is an error naming it.
+// database.schema_version is the highest migration's version when the
+// source manifest does not give it; when it does, the two must agree.
+//
+// The zip holds manifest.json first (indented, files sorted by path), then
+// the files sorted by path, each deflated (or stored, when deflate does not
+// make it smaller) with a fixed time (2000-01-01 00:00 UTC) and mode 0755
+// (when any execute bit is set) or 0644: the same folder always gives the
+// same bytes.
+func Build(dir string, w io.Writer) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	var ps problems
+	m, info, mps := parse(data, modeSource)
+	for _, p := range mps {
+		p.(*Problem).Zip = dir
+	}
+	ps = append(ps, mps...)
+
+	srcs, walkPs, err := walkSource(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	ps = append(ps, walkPs...)
+
+	var migrations []string
+	for _, s := range srcs {
+		if rest, ok := strings.CutPrefix(s.path, MigrationsDir+"/"); ok {
+			migrations = append(migrations, rest)
+		}
+	}
+	ms, err := ParseMigrations(migrations)
+	if err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			e.(*Problem).Zip = dir
+			ps = append(ps, e)
+		}
+	} else if m != nil {
+		hi := highest(ms)
+		switch {
+		case m.Database == nil:
+			if hi > 0 {
+				m.Database = &Database{SchemaVersion: hi}
+			}
+		case !info.schemaGiven:
+			m.Database.SchemaVersion = hi
+		case m.Database.SchemaVersion != hi && hi == 0:
+			ps.add(dir, FileName, ErrBuild, "database.schema_version %d, but there are no migrations in %s/", m.Database.SchemaVersion, MigrationsDir)
+		case m.Database.SchemaVersion != hi:
+			ps.add(dir, FileName, ErrBuild, "database.schema_version %d, but the highest migration is %s (version %d)",
+				m.Database.SchemaVersion, quote(MigrationsDir+"/"+ms[len(ms)-1].Up), hi)
+		}
+	}
+	if len(srcs) == 0 {
+		ps.add(dir, "", ErrBuild, "no files to pack besides %s", FileName)
+	}
+	if len(ps) > 0 {
+		return nil, ps.err()
+	}
+
+	// First pass: sizes and sha256 for the manifest, which comes first.
+	m.Files = make([]File, len(srcs))
+	for i, s := range srcs {
+		sum, n, err := hashFile(s.abs)
+		if err != nil {
+			return nil, fmt.Errorf("build update from %s: %w", dir, err)
+		}
+		m.Files[i] = File{Path: s.path, Size: n, SHA256: sum, Mode: fmt.Sprintf("%04o", s.mode)}
+	}
+	if err := m.Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			e.(*Problem).Zip = dir
+			ps = append(ps, e)
+		}
+		return nil, ps.err()
+	}
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false) // keep ">= 1.2" readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	out := js.Bytes()
+
+	b := newBuilder(w)
+	defer b.close()
+	if _, err := b.add(FileName, 0o644, func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(out)), nil
+	}); err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	for i, s := range srcs {
+		sum, err := b.add(s.path, s.mode, func() (io.ReadCloser, error) { return os.Open(s.abs) })
+		if err != nil {
+			return nil, fmt.Errorf("build update from %s: %w", dir, err)
+		}
+		if sum != m.Files[i].SHA256 {
+			ps.add(dir, s.path, ErrBuild, "changed while being packed")
+			return nil, ps.err()
+		}
+	}
+	if err := b.zw.Close(); err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// source is one file of a pack's source folder.
+type source struct {
+	path string // slash path relative to the folder
+	abs  string
+	mode uint32 // 0644 or 0755
+}
+
+// skipped are names Build leaves out wherever they are.
+var skippedDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
+var skippedFiles = map[string]bool{".DS_Store": true, "Thumbs.db": true}
+
+// walkSource lists the regular files under dir, sorted by path, and a
+// problem for each file that cannot be packed.
+func walkSource(dir string) ([]source, problems, error) {
+	var srcs []source
+	var ps problems
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if d.IsDir() {
+			if skippedDirs[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if skippedFiles[d.Name()] || rel == FileName {
+			return nil
+		}
+		if t := d.Type(); t != 0 {
+			ps.add(dir, rel, ErrBuild, "%s; upkeep pack packs only regular files", describeType(t))
+			return nil
+		}
+		if why := unsafePath(rel); why != "" {
+			ps.add(dir, rel, ErrBuild, "unsafe name: %s", why)
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := uint32(0o644)
+		if fi.Mode().Perm()&0o111 != 0 {
+			mode = 0o755
+		}
+		srcs = append(srcs, source{path: rel, abs: p, mode: mode})
+		return nil
+	})
+	slices.SortFunc(srcs, func(a, b source) int { return strings.Compare(a.path, b.path) })
+	folded := make(map[string]string, len(srcs))
+	for _, s := range srcs {
+		if prev, dup := folded[foldName(s.path)]; dup {
+			ps.add(dir, s.path, ErrBuild, "name differs only by case from %s", quote(prev))
+		}
+		folded[foldName(s.path)] = s.path
+	}
+	return srcs, ps, err
+}
+
+// describeType says what kind of special file t is.
+func describeType(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "is a symlink"
+	case t&fs.ModeCharDevice != 0:
+		return "is a character device"
+	case t&fs.ModeDevice != 0:
+		return "is a device"
+	case t&fs.ModeNamedPipe != 0:
+		return "is a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "is a socket"
+	}
+	return "is not a regular file"
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(h, f, *buf)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// buildTime is the time of every entry Build writes: 2000-01-01 00:00 UTC,
+// in MS-DOS form.
+const (
+	buildDate = (2000-1980)<<9 | 1<<5 | 1
+	buildTime = 0
+)
+
+// builder writes entries, each compressed first into a spill buffer to
+// learn whether deflate makes it smaller.
+type builder struct {
+	zw  *zip.Writer
+	fw  *flate.Writer
+	buf spill
+}
+
+func newBuilder(w io.Writer) *builder {
+	b := &builder{zw: zip.NewWriter(w)}
+	// Entries are written raw, compressed by b.fw; the compressor is
+	// registered on this writer all the same so that nothing here ever
+	// uses the global one.
+	b.zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.DefaultCompression)
+	})
+	return b
+}
+
+func (b *builder) close() { b.buf.close() }
+
+// add writes one entry and returns the sha256 of its content.
+func (b *builder) add(name string, mode uint32, open func() (io.ReadCloser, error)) (string, error) {
+	r, err := open()
+	if err != nil {
+		return "", err
+	}
+	b.buf.reset()
+	if b.fw == nil {
+		if b.fw, err = flate.NewWriter(&b.buf, flate.DefaultCompression); err != nil {
+			r.Close()
+			return "", err
+		}
+	} else {
+		b.fw.Reset(&b.buf)
+	}
+	crc := crc32.NewIEEE()
+	sha := sha256.New()
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	n, err := io.CopyBuffer(io.MultiWriter(crc, sha, b.fw), r, *buf)
+	r.Close()
+	if err == nil {
+		err = b.fw.Close()
+	}
+	if err != nil {
+		return "", err
+	}
+	fh := &zip.FileHeader{
+		Name:               name,
+		Method:             zip.Deflate,
+		CRC32:              crc.Sum32(),
+		CompressedSize64:   uint64(b.buf.n),
+		UncompressedSize64: uint64(n),
+		ReaderVersion:      20,
+		ModifiedDate:       buildDate, //nolint:staticcheck // CreateRaw does not convert Modified
+		ModifiedTime:       buildTime, //nolint:staticcheck
+	}
+	fh.SetMode(fs.FileMode(mode))
+	fh.CreatorVersion |= 20
+	if !isASCII(name) && utf8.ValidString(name) {
+		fh.Flags |= 0x800
+	}
+	stored := b.buf.n >= n
+	if stored {
+		fh.Method = zip.Store
+		fh.CompressedSize64 = uint64(n)
+	}
+	ew, err := b.zw.CreateRaw(fh)
+	if err != nil {
+		return "", err
+	}
+	sum := hex.EncodeToString(sha.Sum(nil))
+	if !stored {
+		return sum, b.buf.writeTo(ew)
+	}
+	// Stored: copy the content again, checking it did not change.
+	r, err = open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	sha.Reset()
+	m, err := io.CopyBuffer(io.MultiWriter(ew, sha), io.LimitReader(r, n), *buf)
+	if err != nil {
+		return "", err
+	}
+	if m != n {
+		return "", errors.New(name + ": changed while being packed")
+	}
+	return hex.EncodeToString(sha.Sum(nil)), nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// spillLimit is how much compressed data a spill keeps in memory before it
+// moves to a temporary file. Tests lower it.
+var spillLimit = 16 << 20
+
+// spill is a buffer that moves to a temporary file when it grows large.
+type spill struct {
+	mem bytes.Buffer
+	f   *os.File
+	n   int64
+}
+
+func (s *spill) Write(p []byte) (int, error) {
+	s.n += int64(len(p))
+	if s.f == nil && s.mem.Len()+len(p) <= spillLimit {
+		return s.mem.Write(p)
+	}
+	if s.f == nil {
+		f, err := os.CreateTemp("", "upkeep-pack-*")
+		if err != nil {
+			return 0, err
+		}
+		s.f = f
+	}
+	if s.mem.Len() > 0 {
+		if _, err := s.f.Write(s.mem.Bytes()); err != nil {
+			return 0, err
+		}
+		s.mem.Reset()
+	}
+	return s.f.Write(p)
+}
+
+func (s *spill) writeTo(w io.Writer) error {
+	if s.f == nil {
+		_, err := s.mem.WriteTo(w)
+		return err
+	}
+	if s.mem.Len() > 0 {
+		if _, err := s.f.Write(s.mem.Bytes()); err != nil {
+			return err
+		}
+		s.mem.Reset()
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(w, s.f)
+	return err
+}
+
+func (s *spill) reset() {
+	s.mem.Reset()
+	s.n = 0
+	if s.f != nil {
+		s.f.Close()
+		os.Remove(s.f.Name())
+		s.f = nil
+	}
+}
+
+func (s *spill) close() { s.reset() }

@@ -1,0 +1,402 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// parsed says what parse saw beyond the values: whether files and
+// database.schema_version were present.
+type parsed struct {
+	filesGiven  bool
+	schemaGiven bool
+}
+
+// wireManifest is the fast way in: one strict decode that succeeds for any
+// well-formed manifest. Only when it fails does parse decode again field by
+// field, to name every bad field.
+type wireManifest struct {
+	Format       int               `json:"format"`
+	Pack         string            `json:"pack"`
+	Version      string            `json:"version"`
+	Title        string            `json:"title"`
+	Released     string            `json:"released"`
+	WhatsNew     string            `json:"whats_new"`
+	UpgradesFrom string            `json:"upgrades_from"`
+	Requires     map[string]string `json:"requires"`
+	Database     *struct {
+		SchemaVersion *int     `json:"schema_version"`
+		Tables        []string `json:"tables"`
+		Changes       string   `json:"changes"`
+	} `json:"database"`
+	Files *[]File `json:"files"`
+}
+
+// parse decodes data strictly and validates the result.
+func parse(data []byte, md mode) (*Manifest, parsed, problems) {
+	d := &decoder{skip: map[string]bool{}}
+	var info parsed
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var w wireManifest
+	err := dec.Decode(&w)
+	var se *json.SyntaxError
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		d.bad("empty, want a JSON object")
+		return nil, info, d.ps
+	case errors.As(err, &se):
+		line, col := position(data, se.Offset-1) // Offset is past the bad byte
+		d.bad("not valid JSON: %v (line %d, column %d)", se, line, col)
+		return nil, info, d.ps
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		d.bad("not valid JSON: unexpected end of data")
+		return nil, info, d.ps
+	}
+	// A type error or an unknown field: the whole value was read all the
+	// same, and is decoded again below.
+	off := dec.InputOffset()
+	if rest := data[off:]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		start := off + int64(len(rest)-len(bytes.TrimLeft(rest, " \t\r\n")))
+		line, col := position(data, start)
+		d.bad("unexpected data after the JSON object (line %d, column %d)", line, col)
+		return nil, info, d.ps
+	}
+	top := data[:off]
+	// encoding/json matches keys without regard to case: a key that is not
+	// plain lowercase is checked by the slow path, which does not.
+	oddKeys := d.scanKeys(top)
+
+	var m *Manifest
+	if err == nil && !oddKeys {
+		m = &Manifest{Format: w.Format, Pack: w.Pack, Version: w.Version, Title: w.Title, Released: w.Released,
+			WhatsNew: w.WhatsNew, UpgradesFrom: w.UpgradesFrom, Requires: w.Requires}
+		if db := w.Database; db != nil {
+			m.Database = &Database{Tables: db.Tables, Changes: db.Changes}
+			if db.SchemaVersion != nil {
+				info.schemaGiven = true
+				m.Database.SchemaVersion = *db.SchemaVersion
+			}
+		}
+		if w.Files != nil {
+			info.filesGiven = true
+			m.Files = *w.Files
+			if m.Files == nil {
+				m.Files = []File{}
+			}
+		}
+	} else if m = d.slow(top, &info); m == nil {
+		return nil, info, d.ps
+	}
+	ps := m.validate(checks{mode: md, filesGiven: info.filesGiven, schemaGiven: info.schemaGiven, skip: d.skip})
+	ps = append(d.ps, ps...)
+	if len(ps) > 0 {
+		return nil, info, ps
+	}
+	return m, info, nil
+}
+
+// slow decodes top field by field, recording a problem for each unknown
+// field and each value of the wrong type.
+func (d *decoder) slow(top []byte, info *parsed) *Manifest {
+	var m Manifest
+	fields, ok := d.object("", top, "format", "pack", "version", "title", "released", "whats_new",
+		"upgrades_from", "requires", "database", "files")
+	if !ok {
+		return nil
+	}
+	d.field(fields, "format", "", &m.Format)
+	d.field(fields, "pack", "", &m.Pack)
+	d.field(fields, "version", "", &m.Version)
+	d.field(fields, "title", "", &m.Title)
+	d.field(fields, "released", "", &m.Released)
+	d.field(fields, "whats_new", "", &m.WhatsNew)
+	d.field(fields, "upgrades_from", "", &m.UpgradesFrom)
+	if raw, ok := present(fields, "requires"); ok {
+		if req, ok := d.object("requires", raw); ok {
+			m.Requires = make(map[string]string, len(req))
+			for k, v := range req {
+				path := "requires[" + strconv.Quote(k) + "]"
+				var s string
+				if d.into(path, v, &s) {
+					m.Requires[k] = s
+				}
+			}
+		}
+	}
+	if raw, ok := present(fields, "database"); ok {
+		if db, ok := d.object("database", raw, "schema_version", "tables", "changes"); ok {
+			m.Database = &Database{}
+			_, info.schemaGiven = present(db, "schema_version")
+			d.field(db, "schema_version", "database.", &m.Database.SchemaVersion)
+			d.field(db, "changes", "database.", &m.Database.Changes)
+			if raw, ok := present(db, "tables"); ok {
+				if items, ok := d.array("database.tables", raw); ok {
+					m.Database.Tables = make([]string, len(items))
+					for i, it := range items {
+						d.into("database.tables["+strconv.Itoa(i)+"]", it, &m.Database.Tables[i])
+					}
+				}
+			}
+		}
+	}
+	if raw, ok := present(fields, "files"); ok {
+		info.filesGiven = true
+		if items, ok := d.array("files", raw); ok {
+			m.Files = make([]File, len(items))
+			for i, it := range items {
+				prefix := "files[" + strconv.Itoa(i) + "]"
+				f, ok := d.object(prefix, it, "path", "size", "sha256", "mode")
+				if !ok {
+					continue
+				}
+				d.field(f, "path", prefix+".", &m.Files[i].Path)
+				d.field(f, "size", prefix+".", &m.Files[i].Size)
+				d.field(f, "sha256", prefix+".", &m.Files[i].SHA256)
+				d.field(f, "mode", prefix+".", &m.Files[i].Mode)
+			}
+		}
+	}
+	return &m
+}
+
+// decoder decodes JSON values into the manifest's fields, recording one
+// problem per type error and the fields that had one.
+type decoder struct {
+	ps   problems
+	skip map[string]bool
+}
+
+func (d *decoder) bad(format string, args ...any) {
+	d.ps.add("", FileName, ErrInvalidManifest, format, args...)
+}
+
+// present returns the value of key in fields, treating null as absent.
+func present(fields map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+	raw, ok := fields[key]
+	if !ok || string(raw) == "null" {
+		return nil, false
+	}
+	return raw, true
+}
+
+// field decodes fields[key], if present, into dst.
+func (d *decoder) field(fields map[string]json.RawMessage, key, prefix string, dst any) {
+	if raw, ok := present(fields, key); ok {
+		d.into(prefix+key, raw, dst)
+	}
+}
+
+// into decodes raw into dst (*int, *int64 or *string), or records a type
+// error at path.
+func (d *decoder) into(path string, raw json.RawMessage, dst any) bool {
+	err := json.Unmarshal(raw, dst)
+	if err == nil {
+		return true
+	}
+	want := "a string"
+	switch dst.(type) {
+	case *int, *int64:
+		want = "an integer"
+	}
+	d.bad("%s: got %s, want %s", path, describe(raw), want)
+	d.skip[path] = true
+	return false
+}
+
+// object decodes raw as a JSON object. With allowed keys given, any other
+// key is an unknown field.
+func (d *decoder) object(path string, raw json.RawMessage, allowed ...string) (map[string]json.RawMessage, bool) {
+	var fields map[string]json.RawMessage
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+		if path == "" {
+			d.bad("got %s, want a JSON object", describe(raw))
+		} else {
+			d.bad("%s: got %s, want an object", path, describe(raw))
+		}
+		d.skip[path] = true
+		return nil, false
+	}
+	if len(allowed) > 0 {
+		var unknown []string
+		for k := range fields {
+			if !slices.Contains(allowed, k) {
+				unknown = append(unknown, k)
+			}
+		}
+		slices.Sort(unknown)
+		for _, k := range unknown {
+			if path == "" {
+				d.bad("unknown field %s", quote(k))
+			} else {
+				d.bad("%s: unknown field %s", path, quote(k))
+			}
+		}
+	}
+	return fields, true
+}
+
+// array decodes raw as a JSON array.
+func (d *decoder) array(path string, raw json.RawMessage) ([]json.RawMessage, bool) {
+	var items []json.RawMessage
+	if bytes.TrimSpace(raw)[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		d.bad("%s: got %s, want an array", path, describe(raw))
+		d.skip[path] = true
+		return nil, false
+	}
+	return items, true
+}
+
+// describe names the kind and, for a scalar, the value of a JSON value.
+func describe(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return "string " + quote(s)
+		}
+		return "a string"
+	case 't', 'f':
+		return "boolean " + string(raw)
+	case 'n':
+		return "null"
+	}
+	if len(raw) > 40 {
+		return "number " + string(raw[:40]) + "..."
+	}
+	return "number " + string(raw)
+}
+
+// scanKeys walks the keys of the JSON value data, known to be valid, and
+// records a problem for each key that appears twice in one object (JSON
+// decoders disagree on which one wins). It reports whether any key, other
+// than a key of requires, is not plain lowercase ASCII.
+func (d *decoder) scanKeys(data []byte) (odd bool) {
+	var stack []keyFrame
+	var keys [][]byte // the keys of the objects on the stack, in order
+	expectKey := false
+	i := 0
+	for i < len(data) {
+		c := data[i]
+		switch c {
+		case '{':
+			stack = append(stack, keyFrame{object: true, first: len(keys)})
+			expectKey = true
+			i++
+		case '[':
+			stack = append(stack, keyFrame{first: len(keys)})
+			i++
+		case '}', ']':
+			keys = keys[:stack[len(stack)-1].first]
+			stack = stack[:len(stack)-1]
+			i++
+		case ',':
+			if f := &stack[len(stack)-1]; f.object {
+				expectKey = true
+			} else {
+				f.index++
+			}
+			i++
+		case '"':
+			j := i + 1
+			for data[j] != '"' {
+				if data[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if expectKey {
+				expectKey = false
+				f := &stack[len(stack)-1]
+				key := data[i+1 : j]
+				plain := plainKey(key)
+				if !plain && !(len(stack) == 2 && stack[0].object && string(keys[stack[1].first-1]) == "requires") {
+					odd = true
+				}
+				for _, k := range keys[f.first:] {
+					if bytes.Equal(k, key) || (!plain || !plainKey(k)) && unescapeKey(k) == unescapeKey(key) {
+						if p := keyPath(stack, keys); p != "" {
+							d.bad("%s: key %s appears twice", p, quote(unescapeKey(key)))
+						} else {
+							d.bad("key %s appears twice", quote(unescapeKey(key)))
+						}
+						break
+					}
+				}
+				keys = append(keys, key)
+			}
+			i = j + 1
+		default:
+			i++
+		}
+	}
+	return odd
+}
+
+// keyFrame is an object or array being walked by scanKeys.
+type keyFrame struct {
+	object bool
+	first  int // index of its first key in the keys of scanKeys
+	index  int // of the current element, in an array
+}
+
+// keyPath is the path, like database.tables or files[3], of the innermost
+// container of stack; the current key of an object is the last of its keys.
+func keyPath(stack []keyFrame, keys [][]byte) string {
+	var b strings.Builder
+	for i := 0; i < len(stack)-1; i++ {
+		if stack[i].object {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(unescapeKey(keys[stack[i+1].first-1]))
+		} else {
+			b.WriteString("[" + strconv.Itoa(stack[i].index) + "]")
+		}
+	}
+	return b.String()
+}
+
+// plainKey reports whether a raw key is lowercase ASCII letters, digits
+// and '_' (so needs no unescaping and cannot match by case folding).
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func unescapeKey(k []byte) string {
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) != nil {
+		return string(k)
+	}
+	return s
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}

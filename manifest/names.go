@@ -1,0 +1,105 @@
+package manifest
+
+import (
+	"strings"
+)
+
+// unsafePath says why name is not a safe, local, slash-separated path of a
+// file inside a pack, or returns "" when it is one. The rules are those of
+// filepath.IsLocal on a slash path, a little stricter: no absolute path or
+// drive letter, no backslash, no control character, no empty, "." or ".."
+// component (so no leading, doubled or trailing slash).
+func unsafePath(name string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case strings.HasPrefix(name, "/"):
+		return "absolute path"
+	case len(name) >= 2 && name[1] == ':' && isASCIILetter(name[0]):
+		return "starts with a drive letter"
+	case strings.ContainsRune(name, '\\'):
+		return "contains a backslash"
+	case strings.ContainsFunc(name, isControl):
+		return "contains a control character"
+	}
+	for c := range strings.SplitSeq(name, "/") {
+		switch c {
+		case "":
+			return "has an empty path component"
+		case ".":
+			return `has a "." path component`
+		case "..":
+			return `has a ".." path component`
+		}
+	}
+	return ""
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// foldName is the key under which two names that differ only by case
+// collide on a case-insensitive file system.
+func foldName(name string) string { return strings.ToLower(name) }
+
+// validPackName reports whether s is a pack name: lowercase letters, digits,
+// '-' and '_', starting with a letter, at most 64 characters.
+func validPackName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validIdent reports whether s is a plain SQL identifier: letters, digits
+// and '_', not starting with a digit, at most 64 characters.
+func validIdent(s string) bool {
+	if s == "" || len(s) > 64 || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isASCIILetter(c) || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validSHA256 reports whether s is 64 lowercase hex digits.
+func validSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseMode parses an octal mode string of 1 to 4 digits, like "0644", in
+// 0 to 0777.
+func parseMode(s string) (uint32, bool) {
+	if s == "" || len(s) > 4 {
+		return 0, false
+	}
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		v = v*8 + uint32(c-'0')
+	}
+	return v, v <= 0o777
+}
