@@ -127,7 +127,7 @@ func packCommand() *cli.Command {
 			"With --sign, it also writes OUT.zip.minisig; an encrypted secret key's password\n" +
 			"is read from the environment variable UPKEEP_KEY_PASSWORD.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `OUT.zip`", Required: true},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `OUT.zip` (required)"},
 			&cli.StringFlag{Name: "sign", Usage: "sign with the minisign secret key in `KEY`"},
 		},
 		Action: runPack,
@@ -140,6 +140,9 @@ func runPack(c *cli.Context) error {
 		return err
 	}
 	out := c.String("output")
+	if out == "" {
+		return usageError("pack needs -o OUT.zip")
+	}
 	var m *manifest.Manifest
 	err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
 		var berr error
@@ -262,7 +265,7 @@ func runKeysList(c *cli.Context) error {
 
 func oneArg(c *cli.Context, what string) (string, error) {
 	if c.Args().Len() != 1 {
-		return "", usageError("%s takes one argument, %s", c.Command.FullName(), what)
+		return "", usageError("%s takes one argument, %s", c.Command.HelpName, what)
 	}
 	return c.Args().First(), nil
 }

@@ -61,7 +61,8 @@ func usageError(format string, args ...any) error {
 
 func main() {
 	args, command := splitCommand(os.Args)
-	err := newApp(os.Stdout, os.Stderr, command).Run(args)
+	app := newApp(os.Stdout, os.Stderr, command)
+	err := app.Run(flagsFirst(app, args))
 	os.Exit(report(os.Stderr, err))
 }
 

@@ -242,7 +242,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `upkeep: error: unknown command "frobnicate"`},
 		{[]string{"--no-such-flag"}, "upkeep: error: flag provided but not defined: -no-such-flag"},
 		{[]string{"updates", "show"}, "upkeep: error: upkeep updates show takes one argument, ZIP"},
-		{[]string{"pack", "examples/core"}, `Required flag "output" not set`},
+		{[]string{"pack", "examples/core"}, "upkeep: error: pack needs -o OUT.zip"},
 		{[]string{"updates", "list", "--", "sh"}, `upkeep: error: -- CMD goes with the start only, not with command "updates"`},
 	} {
 		r := run(t, root, tc.args...)

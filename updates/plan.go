@@ -233,20 +233,6 @@ func migrationNames(m *manifest.Manifest) []string {
 	return names
 }
 
-// checkMigrations checks that the migrations m ships are numbered 1..N and
-// that database.schema_version is N.
-func checkMigrations(m *manifest.Manifest) error {
-	migs, err := manifest.ParseMigrations(migrationNames(m))
-	if err != nil {
-		return err
-	}
-	if n := len(migs); n > 0 && m.SchemaVersion() != migs[n-1].Version {
-		return fmt.Errorf("manifest.json: database.schema_version is %d, but the last migration is %s",
-			m.SchemaVersion(), migs[n-1].Up)
-	}
-	return nil
-}
-
 // migrationsBetween lists the up files of m's migrations with a version in
 // (from, to], in order.
 func migrationsBetween(m *manifest.Manifest, from, to int) []string {

@@ -261,9 +261,6 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 		return u.fail(Invalid, problemLines(path, u.File, err)...)
 	}
 	u.describe(z.Manifest)
-	if err := checkMigrations(z.Manifest); err != nil {
-		return u.fail(Invalid, problemLines(path, u.File, err)...)
-	}
 
 	sig := keys.Check(path)
 	u.Signature = Signature{State: string(sig.State), KeyID: sig.KeyID}

@@ -229,7 +229,7 @@ func TestScanInvalidManifest(t *testing.T) {
 	u := byFile(scanRoot(t, root))
 	wantStatus(t, u["blog.zip"], Invalid, `blog.zip: manifest.json: version "one point oh"`)
 	wantStatus(t, u["shop.zip"], Invalid, "0001_step1.up.sql")
-	wantStatus(t, u["wiki.zip"], Invalid, "wiki.zip: manifest.json: database.schema_version is 5, but the last migration is 0002_step2.up.sql")
+	wantStatus(t, u["wiki.zip"], Invalid, `wiki.zip: manifest.json: database.schema_version 5, but the highest migration is "migrations/0002_step2.up.sql"`)
 	for _, name := range []string{"blog.zip", "shop.zip", "wiki.zip"} {
 		if u[name].Pack != "" && u[name].Status == Ready {
 			t.Errorf("%s is ready", name)

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// flagsFirst reorders args so that, within each command, flags come before
+// positional arguments: urfave/cli stops reading flags at the first
+// positional one, and people write `upkeep pack DIR -o OUT.zip` and
+// `upkeep updates show ZIP --root DIR`. Which flags take a value is read
+// from the flag definitions of the command the flag belongs to.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	out := []string{args[0]}
+	flags, commands := app.Flags, app.Commands
+	rest := args[1:]
+	for {
+		var positional []string
+		i := 0
+		for ; i < len(rest); i++ {
+			a := rest[i]
+			if !strings.HasPrefix(a, "-") || a == "-" {
+				if sub := findCommand(commands, a); sub != nil && len(positional) == 0 {
+					break
+				}
+				positional = append(positional, a)
+				continue
+			}
+			out = append(out, a)
+			if takesValue(flags, a) && i+1 < len(rest) {
+				i++
+				out = append(out, rest[i])
+			}
+		}
+		if i == len(rest) {
+			return append(out, positional...)
+		}
+		sub := findCommand(commands, rest[i])
+		out = append(out, rest[i])
+		flags, commands, rest = sub.Flags, sub.Subcommands, rest[i+1:]
+	}
+}
+
+func findCommand(commands []*cli.Command, name string) *cli.Command {
+	for _, c := range commands {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue tells whether the flag arg ("-o", "--root", "--root=x") needs
+// the next argument as its value.
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n != name {
+				continue
+			}
+			if bf, ok := f.(*cli.BoolFlag); ok && bf != nil {
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}
