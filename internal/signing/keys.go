@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
+
+	"github.com/upkeep/upkeep/internal/atomicfile"
 )
 
 // maxKeyFileSize caps what is read of a key file: a minisign key file is a
@@ -98,7 +100,7 @@ func writeNewFile(path string, data []byte, perm fs.FileMode) error {
 		os.Remove(path)
 		return err
 	}
-	syncDir(filepath.Dir(path))
+	atomicfile.SyncDir(filepath.Dir(path)) // best effort: the file is there either way
 	return nil
 }
 
