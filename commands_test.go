@@ -47,8 +47,10 @@ func TestPackIsDeterministicAndVerifies(t *testing.T) {
 	}
 	f, _ := zr.File[0].Open()
 	var m struct {
-		Database struct{ SchemaVersion int `json:"schema_version"` }
-		Files    []struct{ Path string }
+		Database struct {
+			SchemaVersion int `json:"schema_version"`
+		}
+		Files []struct{ Path string }
 	}
 	if err := json.NewDecoder(f).Decode(&m); err != nil {
 		t.Fatal(err)

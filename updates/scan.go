@@ -81,7 +81,7 @@ type DatabaseChange struct {
 // Signature is the state of an update's signature.
 type Signature struct {
 	State string `json:"state"` // unsigned, unverified (no key trusted), valid or invalid
-	KeyID string        `json:"key_id,omitempty"`
+	KeyID string `json:"key_id,omitempty"`
 }
 
 // Path is the zip's path on disk.
