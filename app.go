@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -156,14 +157,20 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 // printReport writes r as JSON with --json, else as text; a report that
 // lets the start go on is left out with --quiet.
 func printReport(c *cli.Context, r *updates.Report, goOn bool) error {
-	w := c.App.Writer
-	if globalBool(c, "json") {
-		return writeJSON(w, r)
-	}
-	if goOn && globalBool(c, "quiet") {
+	if goOn && globalBool(c, "quiet") && !globalBool(c, "json") {
 		return nil
 	}
-	return r.WriteText(w)
+	w := bufio.NewWriter(c.App.Writer)
+	var err error
+	if globalBool(c, "json") {
+		err = writeJSON(w, r)
+	} else {
+		err = r.WriteText(w)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 func writeJSON(w io.Writer, v any) error {
