@@ -1,0 +1,106 @@
+// Package lock is the root's lock: one upkeep process at a time changes a
+// root. It is an exclusive flock(2) on ROOT/.upkeep/lock, so the kernel
+// releases it when its holder dies, even by kill -9. The file says who holds
+// it, for the message of the process that waits.
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrLocked is matched by the error [Acquire] returns when another process
+// still holds the lock after the timeout. The error is a [*HeldError].
+var ErrLocked = errors.New("lock: locked by another process")
+
+// HeldError names the lock file and what its holder wrote in it.
+type HeldError struct {
+	Path   string
+	Holder string // "pid 123 on host, install since 2026-11-21T08:00:00Z", or "" when unknown
+	Waited time.Duration
+}
+
+func (e *HeldError) Error() string {
+	holder := e.Holder
+	if holder == "" {
+		holder = "another process"
+	}
+	return fmt.Sprintf("%s is held by %s (waited %s)", e.Path, holder, e.Waited.Round(time.Millisecond))
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *HeldError) Is(target error) bool { return target == ErrLocked }
+
+// Lock is a held lock.
+type Lock struct {
+	f *os.File
+}
+
+// poll is how often a waiting process tries again.
+const poll = 25 * time.Millisecond
+
+// Acquire takes the lock at path, waiting up to timeout (0: try once). What
+// says what the holder does ("install", "db up"); it is written into the
+// lock file for whoever waits.
+func Acquire(ctx context.Context, path, what string, timeout time.Duration) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	start := time.Now()
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		waited := time.Since(start)
+		if waited >= timeout {
+			holder := readHolder(path)
+			f.Close()
+			return nil, &HeldError{Path: path, Holder: holder, Waited: waited}
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(min(poll, timeout-waited)):
+		}
+	}
+	host, _ := os.Hostname()
+	info := fmt.Sprintf("pid %d on %s, %s since %s\n", os.Getpid(), host, what, time.Now().UTC().Format(time.RFC3339))
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(info), 0) // best effort: it only names the holder
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release frees the lock. The lock file stays.
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	l.f.Truncate(0)
+	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.f = nil
+	return err
+}
+
+func readHolder(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
