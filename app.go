@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,6 +24,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only problems"},
 		&cli.StringSliceFlag{Name: "trusted-key", Usage: "trust the minisign public key in `FILE` besides .upkeep/trusted/*.pub (repeatable)"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: updates.DefaultLockTimeout, Usage: "wait this long for another upkeep process to finish, then exit 5"},
 	}
 }
 
@@ -36,11 +39,15 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 	app := &cli.App{
 		Name:      "upkeep",
 		Usage:     "report, check and install the update zips of a self-hosted application",
-		UsageText: "upkeep [--check-updates|--ignore-updates] [global options] [-- CMD ARGS...]\nupkeep [global options] COMMAND [options] [arguments...]",
+		UsageText: "upkeep [--check-updates|--install-updates|--ignore-updates] [--no-backup] [global options] [-- CMD ARGS...]\nupkeep [global options] COMMAND [options] [arguments...]",
 		Description: "At the application's start, upkeep scans ROOT/Updates_Pending and, by mode:\n" +
 			"  --check-updates (the default) reports every pending update zip and exits 3,\n" +
 			"    or goes on when there is none;\n" +
+			"  --install-updates backs up, installs the ready updates as one batch, moves\n" +
+			"    their zips to Updates_Installed, and goes on; on any failure it puts\n" +
+			"    everything back as it was and exits 6;\n" +
 			"  --ignore-updates goes on without looking.\n" +
+			"Every start first finishes or undoes an install that was interrupted.\n" +
 			"Going on means: exec CMD ARGS when given after --, else exit 0.",
 		Version:         Version,
 		Writer:          stdout,
@@ -48,18 +55,22 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		HideHelpCommand: true,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
+			&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
 			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
+			&cli.BoolFlag{Name: "no-backup", Usage: "install without taking a backup first (a warning says so)"},
 		}, globalFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageError("unknown command %q", c.Args().First())
 			}
-			if c.Bool("check-updates") && c.Bool("ignore-updates") {
-				return usageError("--check-updates and --ignore-updates exclude each other")
+			mode, n := updates.Check, 0
+			for flag, m := range map[string]updates.Mode{"check-updates": updates.Check, "install-updates": updates.Install, "ignore-updates": updates.Ignore} {
+				if c.Bool(flag) {
+					mode, n = m, n+1
+				}
 			}
-			mode := updates.Check
-			if c.Bool("ignore-updates") {
-				mode = updates.Ignore
+			if n > 1 {
+				return usageError("--check-updates, --install-updates and --ignore-updates exclude each other")
 			}
 			return runStart(c, mode, command)
 		},
@@ -112,6 +123,10 @@ func setIn(c *cli.Context, name string) *cli.Context {
 func globalString(c *cli.Context, name string) string { return setIn(c, name).String(name) }
 func globalBool(c *cli.Context, name string) bool     { return setIn(c, name).Bool(name) }
 
+func globalDuration(c *cli.Context, name string) time.Duration {
+	return setIn(c, name).Duration(name)
+}
+
 func globalStrings(c *cli.Context, name string) []string {
 	var out []string
 	for _, lc := range c.Lineage() {
@@ -139,14 +154,30 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := updates.Bootstrap(c.Context, updates.Options{ScanOptions: opts, Mode: mode})
+	bo := updates.Options{
+		ScanOptions: opts,
+		Mode:        mode,
+		LockTimeout: globalDuration(c, "lock-timeout"),
+		NoBackup:    c.Bool("no-backup"),
+	}
+	if mode == updates.Install && bo.NoBackup {
+		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: installing without a backup (--no-backup)")
+	}
+	r, err := updates.Bootstrap(c.Context, bo)
 	if r != nil {
-		if perr := printReport(c, r, err == nil); perr != nil {
+		if perr := printReport(c, r, mode, err == nil); perr != nil {
 			return perr
 		}
 	}
+	if errors.Is(err, updates.ErrPending) {
+		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", rootOf(opts).Pending())
+	}
+	var manual *updates.ManualError
+	if errors.As(err, &manual) {
+		return withHint(err, "%s", manual.Hint())
+	}
 	if err != nil {
-		return withHint(err, "remove the zips from %s to start without them, or start with --ignore-updates", rootOf(opts).Pending())
+		return err
 	}
 	if len(command) == 0 {
 		return nil
@@ -155,9 +186,16 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 }
 
 // printReport writes r as JSON with --json, else as text; a report that
-// lets the start go on is left out with --quiet.
-func printReport(c *cli.Context, r *updates.Report, goOn bool) error {
+// lets the start go on is left out with --quiet. With --ignore-updates only
+// a recovery is reported.
+func printReport(c *cli.Context, r *updates.Report, mode updates.Mode, goOn bool) error {
 	if goOn && globalBool(c, "quiet") && !globalBool(c, "json") {
+		return nil
+	}
+	if mode == updates.Ignore && !globalBool(c, "json") {
+		if r.Recovery != nil {
+			fmt.Fprintf(c.App.Writer, "upkeep %s.\n", r.Recovery)
+		}
 		return nil
 	}
 	w := bufio.NewWriter(c.App.Writer)

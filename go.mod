@@ -14,5 +14,5 @@ require (
 	github.com/klauspost/compress v1.20.3
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
-	golang.org/x/sys v0.12.0 // indirect
+	golang.org/x/sys v0.12.0
 )

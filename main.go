@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -37,6 +38,12 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, updates.ErrPending):
 		return exitPending
+	case errors.Is(err, lock.ErrLocked):
+		return exitLocked
+	case errors.Is(err, updates.ErrManual):
+		return exitManual
+	case errors.Is(err, updates.ErrInstallFailed):
+		return exitRolledBack
 	default:
 		return exitError
 	}

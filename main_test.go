@@ -142,7 +142,7 @@ func TestStartReportsPending(t *testing.T) {
 	os.WriteFile(filepath.Join(pend, "broken.zip"), []byte("PK\x03\x04 this is no zip"), 0o644)
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(filepath.Join(pend, "broken.zip"), old, old)
-	before := fingerprint(t, root)
+	before := fingerprint(t, pend)
 
 	r := run(t, root)
 	r.want(t, 3, []string{
@@ -158,9 +158,9 @@ func TestStartReportsPending(t *testing.T) {
 		"   - broken.zip:",
 	}, []string{
 		"upkeep: 3 update zips pending in " + pend + "; nothing was changed",
-		"upkeep: hint: remove the zips from " + pend + " to start without them, or start with --ignore-updates",
+		"upkeep: hint: install them with --install-updates, or remove them from " + pend + ", or start with --ignore-updates",
 	})
-	if after := fingerprint(t, root); !reflect.DeepEqual(before, after) {
+	if after := fingerprint(t, pend); !reflect.DeepEqual(before, after) {
 		t.Errorf("the check changed files:\nbefore %v\nafter  %v", before, after)
 	}
 
@@ -197,7 +197,7 @@ func TestStartReportsPending(t *testing.T) {
 	if r.stdout != "" || r.stderr != "" {
 		t.Errorf("--ignore-updates printed %q %q", r.stdout, r.stderr)
 	}
-	if after := fingerprint(t, root); !reflect.DeepEqual(before, after) {
+	if after := fingerprint(t, pend); !reflect.DeepEqual(before, after) {
 		t.Errorf("files changed")
 	}
 }
@@ -238,7 +238,8 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--check-updates", "--ignore-updates"}, "upkeep: error: --check-updates and --ignore-updates exclude each other"},
+		{[]string{"--check-updates", "--ignore-updates"}, "upkeep: error: --check-updates, --install-updates and --ignore-updates exclude each other"},
+		{[]string{"--install-updates", "--ignore-updates"}, "exclude each other"},
 		{[]string{"frobnicate"}, `upkeep: error: unknown command "frobnicate"`},
 		{[]string{"--no-such-flag"}, "upkeep: error: flag provided but not defined: -no-such-flag"},
 		{[]string{"updates", "show"}, "upkeep: error: upkeep updates show takes one argument, ZIP"},

@@ -3,8 +3,11 @@ package updates
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/internal/lock"
 )
 
 // Mode is what the start does with Updates_Pending.
@@ -13,25 +16,46 @@ type Mode int
 const (
 	// Check reports what is pending and stops the start when anything is.
 	Check Mode = iota
+	// Install installs the ready updates as one batch, then goes on.
+	Install
 	// Ignore goes on without looking at Updates_Pending.
 	Ignore
 )
+
+// DefaultLockTimeout is how long a start waits for the root's lock.
+const DefaultLockTimeout = time.Minute
 
 // Options configures [Bootstrap].
 type Options struct {
 	ScanOptions
 	Mode Mode
+
+	// LockTimeout bounds the wait for the root's lock; 0 is
+	// DefaultLockTimeout.
+	LockTimeout time.Duration
+
+	// NoBackup installs without taking a backup first.
+	NoBackup bool
+
+	// Backup takes a backup of the root before a batch and returns its ID.
+	// Install refuses to run without it unless NoBackup is set.
+	Backup func(ctx context.Context, reason string) (id string, err error)
 }
 
 // Bootstrap is the application's start. It creates the root's missing
-// folders, then by mode:
+// folders, takes the root's lock, finishes or undoes a batch that an earlier
+// run left unfinished (Report.Recovery says which), and then, by mode:
 //   - Check: scans Updates_Pending; when it holds update zips, returns the
-//     report and a [*PendingError], which matches [ErrPending]: nothing was changed, and
-//     the application must not start. With nothing pending it returns the
-//     (empty) report and nil.
-//   - Ignore: returns nil, nil without scanning.
+//     report and a [*PendingError], which matches [ErrPending]: nothing was
+//     changed, and the application must not start.
+//   - Install: scans, installs the ready updates as one batch
+//     (Report.Batch), and returns the report of what is left. A failed
+//     batch is put back as it was and returns an [*InstallError]; one that
+//     cannot be put back, a [*ManualError].
+//   - Ignore: does not look at Updates_Pending.
 //
-// A nil error means the application may start.
+// A nil error means the application may start. The lock is released when
+// Bootstrap returns.
 func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	root, err := layout.Open(opts.Root)
 	if err != nil {
@@ -40,18 +64,55 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	if err := root.Ensure(); err != nil {
 		return nil, err
 	}
+	timeout := opts.LockTimeout
+	if timeout == 0 {
+		timeout = DefaultLockTimeout
+	}
+	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
+	l, err := lock.Acquire(ctx, filepath.Join(root.State(), "lock"), what, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
+
+	rec, err := recoverBatch(root)
+	if err != nil {
+		return nil, err
+	}
+	opts.Root = root.Dir
 	switch opts.Mode {
 	case Ignore:
-		return nil, nil
+		return &Report{Root: root.Dir, Recovery: rec}, nil
 	case Check:
 		r, err := Scan(ctx, opts.ScanOptions)
 		if err != nil {
 			return nil, err
 		}
+		r.Recovery = rec
 		if len(r.Updates) > 0 {
 			return r, &PendingError{Count: len(r.Updates), Dir: root.Pending()}
 		}
 		return r, nil
+	case Install:
+		r, err := Scan(ctx, opts.ScanOptions)
+		if err != nil {
+			return nil, err
+		}
+		r.Recovery = rec
+		batch, err := install(ctx, opts, root, r)
+		if err != nil {
+			return r, err
+		}
+		if batch == nil {
+			return r, nil
+		}
+		// Report what is left in Updates_Pending after the batch.
+		left, err := Scan(ctx, opts.ScanOptions)
+		if err != nil {
+			return nil, err
+		}
+		left.Recovery, left.Batch = rec, batch
+		return left, nil
 	default:
 		return nil, fmt.Errorf("updates: unknown mode %d", opts.Mode)
 	}

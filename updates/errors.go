@@ -30,3 +30,62 @@ var ErrNotFound = errors.New("updates: no such update zip")
 // ErrVerify is returned by [Verify] when the zip has problems; the error
 // joins it with one error per problem.
 var ErrVerify = errors.New("updates: verification failed")
+
+// ErrInstallFailed is matched by an [*InstallError]: the install failed and
+// everything was put back as it was. The CLI exits 6.
+var ErrInstallFailed = errors.New("updates: install failed and was rolled back")
+
+// ErrManual is matched by a [*ManualError]: the install failed and putting
+// things back failed too. The CLI exits 7.
+var ErrManual = errors.New("updates: could not roll back")
+
+// ErrNoSpace is wrapped by the preflight error when the disk cannot hold
+// the staged batch.
+var ErrNoSpace = errors.New("updates: not enough free space")
+
+// InstallError says which step of which batch failed, for which zip.
+type InstallError struct {
+	Batch string
+	Step  string // journal, stage:PACK, swap-in:PACK, ...
+	Zip   string // the zip the step worked on, "" for a step of the whole batch
+	Err   error
+}
+
+func (e *InstallError) Error() string {
+	what := "batch " + e.Batch
+	if e.Zip != "" {
+		what += ", " + e.Zip
+	}
+	return fmt.Sprintf("install failed (%s, at %s): %v; everything was put back as it was", what, e.Step, e.Err)
+}
+
+func (e *InstallError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrInstallFailed) true.
+func (e *InstallError) Is(target error) bool { return target == ErrInstallFailed }
+
+// ManualError says that an install failed (Cause) and that undoing it failed
+// too (Err): the root needs a person, and Backup is what to restore.
+type ManualError struct {
+	Batch  string
+	Backup string // "" when the batch ran without a backup
+	Cause  error
+	Err    error
+}
+
+func (e *ManualError) Error() string {
+	return fmt.Sprintf("batch %s: %v; then undoing it failed: %v", e.Batch, e.Cause, e.Err)
+}
+
+func (e *ManualError) Unwrap() []error { return []error{e.Cause, e.Err} }
+
+// Is makes errors.Is(err, ErrManual) true, and not ErrInstallFailed.
+func (e *ManualError) Is(target error) bool { return target == ErrManual }
+
+// Hint is the command that puts the root back.
+func (e *ManualError) Hint() string {
+	if e.Backup == "" {
+		return "no backup was taken (--no-backup): the batch's folders are in .upkeep/batch/; put packs/ back by hand from old/"
+	}
+	return "restore the backup taken before the batch: upkeep backups restore " + e.Backup
+}

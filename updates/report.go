@@ -10,6 +10,23 @@ import (
 // ready ones first in install order, then every problem.
 func (r *Report) WriteText(w io.Writer) error {
 	p := &printer{w: w}
+	if r.Recovery != nil {
+		p.line("upkeep %s.", r.Recovery)
+	}
+	if b := r.Batch; b != nil {
+		backup := "no backup"
+		if b.Backup != "" {
+			backup = "backup " + b.Backup
+		}
+		p.line("Installed %s (batch %s, %s):", plural(len(b.Updates), "update"), b.ID, backup)
+		for _, u := range b.Updates {
+			from := u.From
+			if from == "" {
+				from = "new pack"
+			}
+			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", u.Installed)
+		}
+	}
 	if len(r.Updates) == 0 {
 		p.line("No updates pending in %s.", pendingDir(r.Root))
 		return p.err
@@ -71,6 +88,9 @@ func (u *Update) writeText(p *printer) {
 			sig += " (key " + u.Signature.KeyID + ")"
 		}
 		p.line("   Signature: %s", sig)
+	}
+	if u.LastFailure != "" {
+		p.line("   Failed last time: %s", u.LastFailure)
 	}
 	for _, prob := range u.Problems {
 		p.line("   - %s", prob)

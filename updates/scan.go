@@ -64,8 +64,10 @@ type Update struct {
 	Requires         map[string]string `json:"requires,omitempty"`
 	Database         *DatabaseChange   `json:"database,omitempty"`
 	Signature        Signature         `json:"signature"`
+	LastFailure      string            `json:"last_failure,omitempty"` // why installing this zip failed last time
 
 	path     string
+	info     os.FileInfo // as the scan found the file
 	manifest *manifest.Manifest
 }
 
@@ -93,6 +95,8 @@ func (u *Update) Manifest() *manifest.Manifest { return u.manifest }
 // Report is the result of a scan.
 type Report struct {
 	Root      string          `json:"root"`
+	Recovery  *Recovery       `json:"recovery,omitempty"` // an interrupted batch this start finished or undid
+	Batch     *Batch          `json:"batch,omitempty"`    // the batch this start installed
 	Installed []InstalledPack `json:"installed"`
 	Updates   []*Update       `json:"updates"` // Ready ones first in install order, then the rest by file name
 }
@@ -197,6 +201,7 @@ func scan(ctx context.Context, opts ScanOptions, root layout.Root, paths []strin
 		r.Installed = append(r.Installed, InstalledPack{Pack: p.Name, Version: p.Manifest.Version, SchemaVersion: p.Manifest.SchemaVersion()})
 	}
 
+	failures := loadFailures(root)
 	r.Updates = make([]*Update, len(paths))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -204,6 +209,7 @@ func scan(ctx context.Context, opts ScanOptions, root layout.Root, paths []strin
 		wg.Go(func() {
 			for i := range work {
 				r.Updates[i] = read(opts, keys, paths[i])
+				r.Updates[i].LastFailure = lastFailure(failures, r.Updates[i].File, r.Updates[i].info)
 			}
 		})
 	}
@@ -240,7 +246,7 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 	if err != nil {
 		return u.fail(Invalid, err.Error())
 	}
-	u.Size = before.Size()
+	u.Size, u.info = before.Size(), before
 	if !before.Mode().IsRegular() {
 		return u.fail(Invalid, fmt.Sprintf("%s: not a regular file (%s)", u.File, before.Mode().Type()))
 	}

@@ -271,7 +271,7 @@ func TestBootstrapModes(t *testing.T) {
 		t.Fatalf("check: %v, %v; want the report and ErrPending", r, err)
 	}
 	r, err = Bootstrap(ctx, Options{ScanOptions: ScanOptions{Root: root.Dir}, Mode: Ignore})
-	if err != nil || r != nil {
-		t.Fatalf("ignore: %v, %v; want nil, nil", r, err)
+	if err != nil || len(r.Updates) != 0 || r.Recovery != nil {
+		t.Fatalf("ignore: %+v, %v; want an empty report and nil", r, err)
 	}
 }

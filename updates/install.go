@@ -1,0 +1,328 @@
+package updates
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/internal/signing"
+)
+
+// Batch is what an install did.
+type Batch struct {
+	ID      string         `json:"id"`
+	Backup  string         `json:"backup,omitempty"` // the backup taken before, "" with NoBackup
+	Updates []InstalledZip `json:"updates"`          // in install order
+}
+
+// InstalledZip is one update of a committed batch.
+type InstalledZip struct {
+	Pack      string `json:"pack"`
+	From      string `json:"from,omitempty"` // "" for a new pack
+	To        string `json:"to"`
+	Zip       string `json:"zip"`       // its name in Updates_Pending
+	Installed string `json:"installed"` // its name in Updates_Installed
+}
+
+// install installs the ready updates of r as one batch, holding the root's
+// lock. On failure it puts everything back and returns an *InstallError;
+// when it cannot, a *ManualError.
+func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*Batch, error) {
+	ready := r.Ready()
+	if len(ready) == 0 {
+		return nil, nil
+	}
+	b := batchPaths{root}
+	f := loadFaults()
+	now := time.Now().UTC()
+	j := &journal{Batch: now.Format(stamp), Phase: phaseStaging, Started: now}
+	taken := map[string]bool{}
+	for _, u := range ready {
+		name, err := installedName(root, u.File, now, taken)
+		if err != nil {
+			return nil, err
+		}
+		j.Packs = append(j.Packs, journalPack{
+			Pack: u.Pack, Version: u.Version, Zip: u.File, Installed: name,
+			HadOld: exists(root.Pack(u.Pack)),
+		})
+	}
+	if err := preflight(root, ready); err != nil {
+		return nil, &InstallError{Batch: j.Batch, Step: "preflight", Err: err}
+	}
+	if !opts.NoBackup {
+		if opts.Backup == nil {
+			return nil, fmt.Errorf("updates: no backup store configured; install with NoBackup to go without")
+		}
+		id, err := opts.Backup(ctx, "install")
+		if err != nil {
+			return nil, &InstallError{Batch: j.Batch, Step: "backup", Err: err}
+		}
+		j.Backup = id
+	}
+
+	fail := func(step, zip string, err error) (*Batch, error) {
+		ierr := &InstallError{Batch: j.Batch, Step: step, Zip: zip, Err: err}
+		if uerr := undo(b, j); uerr != nil {
+			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
+		}
+		recordFailure(root, zip, ierr)
+		return nil, ierr
+	}
+
+	// 1. Journal, then stage every pack.
+	if err := os.MkdirAll(b.staging(), 0o755); err != nil {
+		return nil, err
+	}
+	if err := b.save(j); err != nil {
+		return fail("journal", "", err)
+	}
+	if err := f.at("journal"); err != nil {
+		return fail("journal", "", err)
+	}
+	for _, u := range ready {
+		step := "stage:" + u.Pack
+		if err := stageOne(opts, u, b, f.diskFull(step)); err != nil {
+			return fail(step, u.File, err)
+		}
+		if err := f.at(step); err != nil {
+			return fail(step, u.File, err)
+		}
+	}
+	if err := syncFS(root.Dir); err != nil {
+		return fail("staged", "", err)
+	}
+	if err := f.at("staged"); err != nil {
+		return fail("staged", "", err)
+	}
+
+	// 2. Swap the folders in, in install order.
+	j.Phase = phaseSwapping
+	if err := b.save(j); err != nil {
+		return fail("swapping", "", err)
+	}
+	if err := os.MkdirAll(b.oldDir(), 0o755); err != nil {
+		return fail("swapping", "", err)
+	}
+	for _, p := range j.Packs {
+		if p.HadOld {
+			if err := os.Rename(root.Pack(p.Pack), b.old(p.Pack)); err != nil {
+				return fail("swap-out:"+p.Pack, p.Zip, err)
+			}
+		}
+		if err := f.at("swap-out:" + p.Pack); err != nil {
+			return fail("swap-out:"+p.Pack, p.Zip, err)
+		}
+		if err := os.Rename(b.staged(p.Pack), root.Pack(p.Pack)); err != nil {
+			return fail("swap-in:"+p.Pack, p.Zip, err)
+		}
+		if err := f.at("swap-in:" + p.Pack); err != nil {
+			return fail("swap-in:"+p.Pack, p.Zip, err)
+		}
+	}
+	for _, d := range []string{root.Packs(), b.oldDir(), b.staging()} {
+		if err := atomicfile.SyncDir(d); err != nil {
+			return fail("swapped", "", err)
+		}
+	}
+	if err := f.at("swapped"); err != nil {
+		return fail("swapped", "", err)
+	}
+
+	// 3. Commit: from here on the batch is in, and recovery finishes it.
+	j.Phase = phaseCommitted
+	if err := b.save(j); err != nil {
+		return fail("commit", "", err)
+	}
+	f.at("commit")
+	if err := finish(b, j, f); err != nil {
+		// Committed: nothing to undo. The next start finishes the job.
+		return nil, fmt.Errorf("batch %s is installed, but finishing it failed (the next start will finish it): %w", j.Batch, err)
+	}
+	forgetFailures(root, j)
+	return batchOf(j, r), nil
+}
+
+// stageOne extracts u into staging: into <pack>.part, renamed to <pack>
+// once whole, and checks the signature of the very file it extracted.
+func stageOne(opts Options, u *Update, b batchPaths, diskFull bool) error {
+	part := b.part(u.Pack)
+	if err := os.RemoveAll(part); err != nil {
+		return err
+	}
+	if err := stage(u.path, part, opts.Limits, diskFull); err != nil {
+		return err
+	}
+	return os.Rename(part, b.staged(u.Pack))
+}
+
+// finish completes a committed batch: it moves each zip (and its
+// signature) to Updates_Installed, then removes the batch's folders and
+// journal. Each step can be run again after a crash.
+func finish(b batchPaths, j *journal, f faults) error {
+	root := b.root
+	if err := os.MkdirAll(root.Installed(), 0o755); err != nil {
+		return err
+	}
+	for _, p := range j.Packs {
+		src, dst := filepath.Join(root.Pending(), p.Zip), filepath.Join(root.Installed(), p.Installed)
+		if err := move(src, dst); err != nil {
+			return err
+		}
+		if err := move(src+signing.SigExt, dst+signing.SigExt); err != nil {
+			return err
+		}
+		if err := f.at("move:" + p.Zip); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{root.Installed(), root.Pending()} {
+		if err := atomicfile.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	if err := f.at("moved"); err != nil {
+		return err
+	}
+	if err := b.clear(); err != nil {
+		return err
+	}
+	return f.at("clean")
+}
+
+// move moves src to dst without ever overwriting dst: a hard link, then
+// the removal of src. After a crash between the two, both names are the
+// same file, and running move again finishes it.
+func move(src, dst string) error {
+	si, err := os.Lstat(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // moved already, or there was none (a signature)
+	}
+	if err != nil {
+		return err
+	}
+	if di, err := os.Lstat(dst); err == nil {
+		if !os.SameFile(si, di) {
+			return fmt.Errorf("move %s: %s exists already", src, dst)
+		}
+	} else if err := os.Link(src, dst); err != nil {
+		return fmt.Errorf("move %s to %s: %w", src, dst, err)
+	}
+	if err := os.Remove(src); err != nil {
+		return fmt.Errorf("move %s: %w", src, err)
+	}
+	return nil
+}
+
+// undo puts the root back as it was before the batch: each pack's folder
+// swapped back, in reverse order, then the batch's folders removed. It can
+// be run again after a crash at any point of itself.
+func undo(b batchPaths, j *journal) error {
+	root := b.root
+	for i := len(j.Packs) - 1; i >= 0; i-- {
+		p := j.Packs[i]
+		live, old, staged := root.Pack(p.Pack), b.old(p.Pack), b.staged(p.Pack)
+		// The new folder is in packs/ when staging no longer holds it and
+		// the folder in packs/ is not the old one: the old one was moved
+		// aside, or there was none.
+		swappedIn := exists(live) && !exists(staged) && (exists(old) || !p.HadOld)
+		if swappedIn {
+			if err := os.Rename(live, staged); err != nil {
+				return fmt.Errorf("undo %s: %w", p.Pack, err)
+			}
+		}
+		if exists(old) {
+			if err := os.Rename(old, live); err != nil {
+				return fmt.Errorf("undo %s: %w", p.Pack, err)
+			}
+		}
+	}
+	if err := atomicfile.SyncDir(root.Packs()); err != nil {
+		return err
+	}
+	return b.clear()
+}
+
+// preflight refuses a batch whose staging would not fit on the disk.
+func preflight(root layout.Root, ready []*Update) error {
+	var need uint64
+	for _, u := range ready {
+		for _, f := range u.manifest.Files {
+			need += uint64(f.Size)
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(root.State(), &st); err != nil {
+		return fmt.Errorf("free space of %s: %w", root.State(), err)
+	}
+	if avail := st.Bavail * uint64(st.Bsize); need+need/10 > avail {
+		return fmt.Errorf("%w: staging the batch needs %s in %s, %s is free", ErrNoSpace, bytesText(need+need/10), root.State(), bytesText(avail))
+	}
+	return nil
+}
+
+// syncFS makes everything written to the file system of dir durable.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Syncfs(int(f.Fd())); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// stamp is the UTC time format of batch IDs and installed zip names.
+const stamp = "20060102T150405Z"
+
+// installedName is the name zip gets in Updates_Installed: the UTC time
+// added, and a number when that name is taken, so nothing is overwritten.
+func installedName(root layout.Root, zip string, now time.Time, taken map[string]bool) (string, error) {
+	base := strings.TrimSuffix(zip, filepath.Ext(zip))
+	for n := 1; n < 1000; n++ {
+		name := fmt.Sprintf("%s_%s.zip", base, now.Format(stamp))
+		if n > 1 {
+			name = fmt.Sprintf("%s_%s-%d.zip", base, now.Format(stamp), n)
+		}
+		if !taken[name] && !exists(filepath.Join(root.Installed(), name)) {
+			taken[name] = true
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no free name for %s in %s", zip, root.Installed())
+}
+
+func batchOf(j *journal, r *Report) *Batch {
+	from := map[string]string{}
+	for _, p := range r.Installed {
+		from[p.Pack] = p.Version
+	}
+	b := &Batch{ID: j.Batch, Backup: j.Backup}
+	for _, p := range j.Packs {
+		b.Updates = append(b.Updates, InstalledZip{Pack: p.Pack, From: from[p.Pack], To: p.Version, Zip: p.Zip, Installed: p.Installed})
+	}
+	return b
+}
+
+func bytesText(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,130 @@
+package updates
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/layout"
+)
+
+// The journal is the durable record of a batch in progress,
+// ROOT/.upkeep/journal.json, rewritten atomically at each phase. While it
+// exists, a batch is unfinished; the next start of upkeep, in any mode,
+// finishes or undoes it before anything else.
+//
+// The files of a batch live under ROOT/.upkeep/batch/:
+//
+//	staging/<pack>.part  a pack being extracted (incomplete: discarded on undo)
+//	staging/<pack>       a pack extracted in full, synced, waiting for the swap
+//	old/<pack>           the installed folder of the pack, moved aside by the swap
+//
+// A swap is two renames: packs/<pack> to old/<pack>, then staging/<pack>
+// to packs/<pack>. So at any instant, for each pack, the folders tell how far
+// its swap went, and undoing it needs no record beyond the journal.
+const (
+	journalFile = "journal.json"
+	batchDir    = "batch"
+)
+
+// phase is how far a batch went.
+type phase string
+
+const (
+	// phaseStaging: packs are being extracted into staging; packs/ and the
+	// database are as before. Undo: remove the staging folders.
+	phaseStaging phase = "staging"
+	// phaseSwapping: pack folders are being swapped. Undo: swap back.
+	phaseSwapping phase = "swapping"
+	// phaseCommitted: every pack is in place and the batch is committed;
+	// what is left is moving the zips to Updates_Installed and cleaning up.
+	// Recovery finishes it.
+	phaseCommitted phase = "committed"
+)
+
+type journal struct {
+	Batch   string        `json:"batch"` // UTC time of the start, 20060102T150405Z
+	Phase   phase         `json:"phase"`
+	Started time.Time     `json:"started"`
+	Backup  string        `json:"backup,omitempty"` // the backup taken before the batch, "" with --no-backup
+	Packs   []journalPack `json:"packs"`            // in install order
+}
+
+type journalPack struct {
+	Pack      string `json:"pack"`
+	Version   string `json:"version"`
+	Zip       string `json:"zip"`       // file name in Updates_Pending
+	Installed string `json:"installed"` // file name it gets in Updates_Installed
+	HadOld    bool   `json:"had_old"`   // packs/<pack> existed before the batch
+}
+
+// batchPaths names the folders of a batch in a root.
+type batchPaths struct {
+	root layout.Root
+}
+
+func (b batchPaths) journal() string           { return filepath.Join(b.root.State(), journalFile) }
+func (b batchPaths) dir() string               { return filepath.Join(b.root.State(), batchDir) }
+func (b batchPaths) staging() string           { return filepath.Join(b.dir(), "staging") }
+func (b batchPaths) staged(pack string) string { return filepath.Join(b.staging(), pack) }
+func (b batchPaths) part(pack string) string   { return filepath.Join(b.staging(), pack+".part") }
+func (b batchPaths) oldDir() string            { return filepath.Join(b.dir(), "old") }
+func (b batchPaths) old(pack string) string    { return filepath.Join(b.oldDir(), pack) }
+
+// save writes the journal durably.
+func (b batchPaths) save(j *journal) error {
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(b.journal(), 0o644, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+}
+
+// load reads the journal; nil, nil when there is none.
+func (b batchPaths) load() (*journal, error) {
+	data, err := os.ReadFile(b.journal())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	var j journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("%s: damaged journal: %w", b.journal(), err)
+	}
+	switch j.Phase {
+	case phaseStaging, phaseSwapping, phaseCommitted:
+	default:
+		return nil, fmt.Errorf("%s: damaged journal: unknown phase %q", b.journal(), j.Phase)
+	}
+	return &j, nil
+}
+
+// clear removes what is left of a batch: its folders, then the journal.
+func (b batchPaths) clear() error {
+	if err := os.RemoveAll(b.dir()); err != nil {
+		return fmt.Errorf("clean up %s: %w", b.dir(), err)
+	}
+	if err := atomicfile.SyncDir(b.root.State()); err != nil {
+		return err
+	}
+	if err := os.Remove(b.journal()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("clean up: %w", err)
+	}
+	return atomicfile.SyncDir(b.root.State())
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

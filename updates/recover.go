@@ -1,0 +1,59 @@
+package updates
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/upkeep/upkeep/internal/layout"
+)
+
+// Recovery says what the start did with a batch that an earlier run left
+// unfinished (killed, or the power went).
+type Recovery struct {
+	Batch  string   `json:"batch"`
+	Action string   `json:"action"` // "finished": it had committed; "undone": it had not
+	Packs  []string `json:"packs"`  // pack version, in install order
+}
+
+func (r *Recovery) String() string {
+	verb := "undid"
+	if r.Action == "finished" {
+		verb = "finished"
+	}
+	return fmt.Sprintf("%s the interrupted install of batch %s (%s)", verb, r.Batch, strings.Join(r.Packs, ", "))
+}
+
+// recoverBatch finishes or undoes the batch the journal says was
+// interrupted. It returns nil, nil when there was none.
+func recoverBatch(root layout.Root) (*Recovery, error) {
+	b := batchPaths{root}
+	j, err := b.load()
+	if err != nil {
+		return nil, err
+	}
+	if j == nil {
+		// A batch dies before its journal is written: only staging to drop.
+		if exists(b.dir()) {
+			return nil, os.RemoveAll(b.dir())
+		}
+		return nil, nil
+	}
+	rec := &Recovery{Batch: j.Batch}
+	for _, p := range j.Packs {
+		rec.Packs = append(rec.Packs, p.Pack+" "+p.Version)
+	}
+	if j.Phase == phaseCommitted {
+		rec.Action = "finished"
+		if err := finish(b, j, nil); err != nil {
+			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)
+		}
+		forgetFailures(root, j)
+		return rec, nil
+	}
+	rec.Action = "undone"
+	if err := undo(b, j); err != nil {
+		return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
+	}
+	return rec, nil
+}

@@ -1,0 +1,117 @@
+package updates
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/upkeep/upkeep/manifest"
+)
+
+// stage extracts the update at zipPath into dir, which must not exist:
+// every file its manifest lists, each checked against its size and sha256
+// while it is written, and the manifest itself. Files are written by
+// several workers; durability comes from one sync of the file system after
+// all packs are staged (see syncFS).
+func stage(zipPath, dir string, lim manifest.Limits, diskFull bool) error {
+	z, err := manifest.OpenZip(zipPath, lim)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	m := z.Manifest
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	// Folders first, so that workers only create files.
+	made := map[string]bool{}
+	for _, f := range m.Files {
+		for d := filepath.Dir(filepath.FromSlash(f.Path)); d != "." && !made[d]; d = filepath.Dir(d) {
+			made[d] = true
+		}
+	}
+	dirs := make([]string, 0, len(made))
+	for d := range made {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+
+	work := make(chan manifest.File)
+	errs := make(chan error, len(m.Files))
+	var wg sync.WaitGroup
+	for range min(4, max(1, len(m.Files))) {
+		wg.Go(func() {
+			buf := make([]byte, 256<<10)
+			for f := range work {
+				if err := extract(z, f, dir, buf, diskFull); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for _, f := range m.Files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	if len(all) > 0 {
+		return errors.Join(all...)
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, manifest.FileName), append(data, '\n'), 0o644)
+}
+
+// extract writes one file of z into dir through the checking reader.
+func extract(z *manifest.Zip, f manifest.File, dir string, buf []byte, diskFull bool) error {
+	rc, err := z.Open(f.Path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	mode := os.FileMode(0o644)
+	if f.Mode != "" {
+		if v, err := strconv.ParseUint(f.Mode, 8, 32); err == nil {
+			mode = os.FileMode(v) & os.ModePerm
+		}
+	}
+	path := filepath.Join(dir, filepath.FromSlash(f.Path))
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = out
+	if diskFull {
+		w = fullDisk{}
+	}
+	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
+		out.Close()
+		return fmt.Errorf("extract %s: %w", f.Path, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("extract %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// fullDisk is a writer that fails as a full disk does.
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
