@@ -3,6 +3,7 @@ package updates
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/layout"
@@ -28,6 +29,14 @@ func (r *Recovery) String() string {
 // interrupted. It returns nil, nil when there was none.
 func recoverBatch(root layout.Root) (*Recovery, error) {
 	b := batchPaths{root}
+	// A run killed in the middle of an atomic write leaves its temporary
+	// file: the file it was replacing is whole, the temporary one is waste.
+	tmps, _ := filepath.Glob(filepath.Join(root.State(), ".*.tmp"))
+	for _, tmp := range tmps {
+		if err := os.Remove(tmp); err != nil {
+			return nil, fmt.Errorf("clean up: %w", err)
+		}
+	}
 	j, err := b.load()
 	if err != nil {
 		return nil, err

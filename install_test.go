@@ -1,0 +1,402 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// source writes the source folder of a pack and returns it.
+func source(t *testing.T, name, version string, files map[string]string, requires map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name+"-"+version)
+	m := map[string]any{"format": 1, "pack": name, "version": version, "title": strings.ToUpper(name[:1]) + name[1:]}
+	if requires != nil {
+		m["requires"] = requires
+	}
+	data, _ := json.MarshalIndent(m, "", "  ")
+	files["manifest.json"] = string(data)
+	for rel, content := range files {
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// batchFixture is a root with core 2.0.0 installed, and three updates in
+// Updates_Pending: core 2.1.0, blog 1.4.0 (new, requires core 2.1) and shop
+// 1.0.0 (new). It is made once per test and copied for each trial.
+type batchFixture struct {
+	template string // the root before the batch
+	after    string // the same root after a clean install of the batch
+}
+
+func newBatchFixture(t *testing.T, payload int) *batchFixture {
+	t.Helper()
+	big := func(seed string) string { // text that compresses like text, not like a zip bomb
+		rng := rand.New(rand.NewPCG(uint64(len(seed)), uint64(seed[len(seed)-1])))
+		var b strings.Builder
+		for b.Len() < payload {
+			fmt.Fprintf(&b, "%s %08x %d\n", seed, rng.Uint32(), rng.IntN(1e6))
+		}
+		return b.String()[:payload]
+	}
+	tmpl := t.TempDir()
+	pend := filepath.Join(tmpl, "Updates_Pending")
+	os.MkdirAll(pend, 0o755)
+	// Install core 2.0.0 by installing it: the fixture starts from a root
+	// upkeep made.
+	run(t, ".", "pack", source(t, "core", "2.0.0", map[string]string{
+		"templates/layout.html": "<html>2.0</html>\n", "gone-in-2.1.txt": "old file\n", "data/big.txt": big("core20"),
+	}, nil), "-o", filepath.Join(pend, "core-2.0.0.zip")).want(t, 0, nil, nil)
+	run(t, tmpl, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+
+	run(t, ".", "pack", source(t, "core", "2.1.0", map[string]string{
+		"templates/layout.html": "<html>2.1</html>\n", "data/big.txt": big("core21"),
+	}, nil), "-o", filepath.Join(pend, "core-2.1.0.zip")).want(t, 0, nil, nil)
+	run(t, ".", "pack", source(t, "blog", "1.4.0", map[string]string{
+		"templates/post.html": "<article/>\n", "data/big.txt": big("blog14"),
+	}, map[string]string{"core": ">= 2.1"}), "-o", filepath.Join(pend, "blog-1.4.0.zip")).want(t, 0, nil, nil)
+	run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
+		"cart.html": "<cart/>\n", "data/big.txt": big("shop10"),
+	}, nil), "-o", filepath.Join(pend, "shop-1.0.0.zip")).want(t, 0, nil, nil)
+
+	after := copyRoot(t, tmpl)
+	run(t, after, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
+	return &batchFixture{template: tmpl, after: after}
+}
+
+// copyRoot copies a root into a new temporary folder, keeping modes and
+// times.
+func copyRoot(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	return dst
+}
+
+var stampRE = regexp.MustCompile(`_\d{8}T\d{6}Z(-\d+)?\.zip`)
+
+// state is what the safety contract speaks of: every file under packs/
+// (content and mode), and which zips are in Updates_Pending and
+// Updates_Installed (installed names without their time stamp).
+func state(t *testing.T, root string) map[string]string {
+	t.Helper()
+	s := map[string]string{}
+	for k, v := range fingerprintContent(t, filepath.Join(root, "packs")) {
+		rel, _ := filepath.Rel(root, k)
+		s[rel] = v
+	}
+	for _, d := range []string{"Updates_Pending", "Updates_Installed"} {
+		entries, _ := os.ReadDir(filepath.Join(root, d))
+		for _, e := range entries {
+			if e.Name() == ".gitkeep" {
+				continue
+			}
+			s[d+"/"+stampRE.ReplaceAllString(e.Name(), ".zip")] = "zip"
+		}
+	}
+	return s
+}
+
+// fingerprintContent is fingerprint without times: a swap by rename keeps
+// contents and modes, and the states compared come from different runs.
+func fingerprintContent(t *testing.T, dir string) map[string]string {
+	fp := fingerprint(t, dir)
+	for k, v := range fp {
+		f := strings.Fields(v)
+		fp[k] = f[0] + " " + f[1] + " " + f[len(f)-1]
+	}
+	return fp
+}
+
+// assertClean checks what must hold after any start: the state is the
+// one before or the one after the batch, each zip is in exactly one of
+// Updates_Pending and Updates_Installed, and .upkeep holds nothing but the
+// lock (and the record of a failure, when failed is true).
+func (f *batchFixture) assertClean(t *testing.T, root string, failed bool) (sameAsBefore bool) {
+	t.Helper()
+	got := state(t, root)
+	before, after := state(t, f.template), state(t, f.after)
+	switch {
+	case reflect.DeepEqual(got, before):
+		sameAsBefore = true
+	case reflect.DeepEqual(got, after):
+	default:
+		t.Fatalf("the root is neither as before nor as after the batch:\n got    %v\n before %v\n after  %v", keys(got), keys(before), keys(after))
+	}
+	for _, zip := range []string{"core-2.1.0.zip", "blog-1.4.0.zip", "shop-1.0.0.zip"} {
+		_, p := got["Updates_Pending/"+zip]
+		_, i := got["Updates_Installed/"+zip]
+		if p == i {
+			t.Fatalf("%s: in Updates_Pending %v, in Updates_Installed %v; want exactly one", zip, p, i)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, ".upkeep"))
+	for _, e := range entries {
+		if e.Name() != "lock" && !(failed && e.Name() == "failed.json") {
+			t.Fatalf(".upkeep holds %s after the start, want only the lock", e.Name())
+		}
+	}
+	return sameAsBefore
+}
+
+func keys(m map[string]string) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// runEnv is run with extra environment variables.
+func runEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(upkeepBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_KEY_PASSWORD="), env...)
+	out, err := cmd.Output()
+	r := result{stdout: string(out)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code, r.stderr = ee.ExitCode(), string(ee.Stderr)
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.code = -int(ws.Signal())
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// The batch is killed with SIGKILL at each step boundary; the next start,
+// in check mode, finishes or undoes it, and says which.
+func TestInstallCrashAtEveryStep(t *testing.T) {
+	f := newBatchFixture(t, 4096)
+	steps := []struct {
+		step     string
+		finished bool // the batch had committed: recovery finishes it
+	}{
+		{"journal", false}, {"stage:core", false}, {"stage:blog", false}, {"stage:shop", false}, {"staged", false},
+		{"swap-out:core", false}, {"swap-in:core", false}, {"swap-out:blog", false}, {"swap-in:blog", false},
+		{"swap-in:shop", false}, {"swapped", false},
+		{"commit", true}, {"move:core-2.1.0.zip", true}, {"move:blog-1.4.0.zip", true}, {"moved", true}, {"clean", true},
+	}
+	for _, s := range steps {
+		t.Run(s.step, func(t *testing.T) {
+			root := copyRoot(t, f.template)
+			r := runEnv(t, root, []string{"UPKEEP_TEST_FAULT=crash@" + s.step}, "--install-updates", "--no-backup")
+			if r.code != -int(syscall.SIGKILL) {
+				t.Fatalf("the install was not killed at %s: exit %d\n%s%s", s.step, r.code, r.stdout, r.stderr)
+			}
+			r = run(t, root, "--check-updates")
+			if s.finished {
+				// "clean" dies after the journal is gone: nothing to recover.
+				if s.step != "clean" {
+					r.want(t, 0, []string{"upkeep finished the interrupted install of batch ", "(core 2.1.0, blog 1.4.0, shop 1.0.0)"}, nil)
+				}
+			} else {
+				r.want(t, 3, []string{"upkeep undid the interrupted install of batch ", "3 update zips in"}, nil)
+			}
+			if before := f.assertClean(t, root, false); before == s.finished {
+				t.Fatalf("after a crash at %s the root is as %s the batch", s.step, map[bool]string{true: "before", false: "after"}[before])
+			}
+			// And the batch installs fine afterwards.
+			if !s.finished {
+				run(t, root, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
+				f.assertClean(t, root, false)
+			}
+		})
+	}
+}
+
+// The batch is killed at random instants; whatever the instant, the next
+// start leaves the root as before or as after the batch.
+func TestInstallCrashAtRandomInstants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 kills take a while; skipped with -short")
+	}
+	f := newBatchFixture(t, 2<<20)
+	// How long does an install take here? Kill within that span.
+	root := copyRoot(t, f.template)
+	start := time.Now()
+	run(t, root, "--install-updates", "--no-backup").want(t, 0, nil, nil)
+	span := time.Since(start)
+	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	var before, after int
+	for trial := 0; trial < 100; trial++ {
+		root := copyRoot(t, f.template)
+		cmd := exec.Command(upkeepBin, "--install-updates", "--no-backup", "--root", root)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Int64N(int64(span) * 5 / 4)))
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		r := run(t, root, "--check-updates")
+		if r.code != 0 && r.code != 3 {
+			t.Fatalf("trial %d: the start after the kill exited %d\n%s%s", trial, r.code, r.stdout, r.stderr)
+		}
+		if f.assertClean(t, root, false) {
+			before++
+		} else {
+			after++
+		}
+		os.RemoveAll(filepath.Dir(root))
+	}
+	t.Logf("install takes %s; 100 kills left the root as before %d times, as after %d times", span, before, after)
+}
+
+// A step that fails puts everything back, exits 6 naming the zip and the
+// cause, and the next check says the zip failed last time.
+func TestInstallFailureRollsBack(t *testing.T) {
+	f := newBatchFixture(t, 4096)
+	for _, tc := range []struct {
+		fault, zip, cause string
+	}{
+		{"enospc@stage:shop", "shop-1.0.0.zip", "no space left on device"},
+		{"fail@swap-in:blog", "blog-1.4.0.zip", "injected failure at swap-in:blog"},
+		{"fail@swap-out:core", "core-2.1.0.zip", "injected failure at swap-out:core"},
+		{"fail@swapped", "", "injected failure at swapped"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			root := copyRoot(t, f.template)
+			r := runEnv(t, root, []string{"UPKEEP_TEST_FAULT=" + tc.fault}, "--install-updates", "--no-backup")
+			r.want(t, 6, nil, []string{"upkeep: error: install failed (batch ", tc.cause, "everything was put back as it was"})
+			if tc.zip != "" && !strings.Contains(r.stderr, tc.zip) {
+				t.Errorf("stderr does not name %s:\n%s", tc.zip, r.stderr)
+			}
+			if !f.assertClean(t, root, true) {
+				t.Fatal("the failed batch was left installed")
+			}
+			if tc.zip != "" {
+				r = run(t, root, "--check-updates")
+				r.want(t, 3, []string{tc.zip + ": ready", "Failed last time: install failed", tc.cause}, nil)
+			}
+		})
+	}
+}
+
+// A zip whose payload does not match its manifest's sha256 is found when
+// it is staged, after the first two were staged: nothing of the batch goes
+// in.
+func TestInstallBadChecksumInThirdZip(t *testing.T) {
+	f := newBatchFixture(t, 4096)
+	root := copyRoot(t, f.template)
+	shop := filepath.Join(root, "Updates_Pending", "shop-1.0.0.zip")
+	// The zip is sound (its CRCs match) but its manifest promises another
+	// cart.html than the one it holds.
+	rewriteManifest(t, shop, func(m map[string]any) {
+		for _, f := range m["files"].([]any) {
+			if f := f.(map[string]any); f["path"] == "cart.html" {
+				f["sha256"] = strings.Repeat("ab", 32)
+			}
+		}
+	})
+	run(t, root, "updates", "list").want(t, 0, []string{"shop-1.0.0.zip  ready"}, nil)
+
+	r := run(t, root, "--install-updates", "--no-backup")
+	r.want(t, 6, nil, []string{"shop-1.0.0.zip, at stage:shop", "cart.html", "sha256"})
+	if !f.assertClean(t, root, true) {
+		t.Fatal("the batch went in")
+	}
+}
+
+// rewriteManifest rewrites the zip at path with its manifest changed by
+// edit, every other entry copied as it is.
+func rewriteManifest(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if f.Name == "manifest.json" {
+			rc, _ := f.Open()
+			var m map[string]any
+			json.NewDecoder(rc).Decode(&m)
+			rc.Close()
+			edit(m)
+			data, _ := json.Marshal(m)
+			w, _ := zw.Create(f.Name)
+			w.Write(data)
+			continue
+		}
+		if err := zw.Copy(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Eight installs started at once on one root: one installs, the others
+// wait for the lock and then find nothing left to do.
+func TestInstallConcurrent(t *testing.T) {
+	f := newBatchFixture(t, 64<<10)
+	root := copyRoot(t, f.template)
+	var wg sync.WaitGroup
+	results := make([]result, 8)
+	for i := range results {
+		wg.Go(func() { results[i] = run(t, root, "--install-updates", "--no-backup", "--lock-timeout", "1m") })
+	}
+	wg.Wait()
+	installs := 0
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("process %d: exit %d\n%s", i, r.code, r.stderr)
+		}
+		if strings.Contains(r.stdout, "Installed 3 updates") {
+			installs++
+		} else if !strings.Contains(r.stdout, "No updates pending") {
+			t.Errorf("process %d neither installed nor found nothing to do:\n%s", i, r.stdout)
+		}
+	}
+	if installs != 1 {
+		t.Fatalf("%d processes installed, want exactly 1", installs)
+	}
+	if f.assertClean(t, root, false) {
+		t.Fatal("nothing was installed")
+	}
+}
+
+// A second upkeep gives up after --lock-timeout, exits 5 and names the
+// holder.
+func TestLockTimeout(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, ".upkeep"), 0o755)
+	lockPath := filepath.Join(root, ".upkeep", "lock")
+	holder := exec.Command("flock", lockPath, "sleep", "30")
+	if err := holder.Start(); err != nil {
+		t.Skipf("flock(1): %v", err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	time.Sleep(200 * time.Millisecond)
+	r := run(t, root, "--check-updates", "--lock-timeout", "300ms")
+	r.want(t, 5, nil, []string{"upkeep: error: " + lockPath + " is held by another process (waited 3"})
+}
