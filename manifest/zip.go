@@ -13,9 +13,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -600,13 +602,32 @@ func (r *entryReader) problem(kind error, format string, args ...any) error {
 
 func (r *entryReader) Close() error { return r.rc.Close() }
 
-// Verify reads every file the manifest lists, streaming, and checks its
-// size and sha256. It returns every problem, joined.
+// Verify reads every file the manifest lists, streaming, a few at a time,
+// and checks its size and sha256. It returns every problem, joined, in the
+// order of the manifest's files.
 func (z *Zip) Verify() error {
+	files := z.Manifest.Files
+	errs := make([]error, len(files))
+	workers := min(runtime.GOMAXPROCS(0), 4, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			buf := copyBuffers.Get().(*[]byte)
+			defer copyBuffers.Put(buf)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) {
+					return
+				}
+				errs[i] = z.verifyOne(files[i].Path, *buf)
+			}
+		})
+	}
+	wg.Wait()
 	var ps problems
-	buf := make([]byte, 256<<10)
-	for _, f := range z.Manifest.Files {
-		if err := z.verifyOne(f.Path, buf); err != nil {
+	for _, err := range errs {
+		if err != nil {
 			ps = append(ps, err)
 		}
 	}

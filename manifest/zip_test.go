@@ -245,3 +245,52 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestOpenZipWithPrefix checks zips with data before them (as
+// self-extracting archives have): archive/zip finds the entries, and the
+// overlap check works from the local headers instead of the directory.
+func TestOpenZipWithPrefix(t *testing.T) {
+	prefix := bytes.Repeat([]byte("#!/bin/sh\n"), 10)
+	for _, name := range []string{"good", "good-folders", "overlapping-entries"} {
+		data, err := os.ReadFile(corpusPath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(slices.Clip(prefix), data...)
+		z, err := NewZip(bytes.NewReader(data), int64(len(data)), name+".zip", DefaultLimits())
+		if name == "overlapping-entries" {
+			want := []string{`overlapping-entries.zip: entry "b2.txt": its data overlaps that of entry "a2.txt"`}
+			if got := lines(err); !slices.Equal(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := z.Verify(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+// BenchmarkOpenZipBaseline is the least any scan does per zip: open, stat,
+// read the last 4 KiB, close. Compare BenchmarkOpenZip with it.
+func BenchmarkOpenZipBaseline(b *testing.B) {
+	path := benchZip(b)
+	buf := make([]byte, 4096)
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.ReadAt(buf, fi.Size()-int64(len(buf))); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
