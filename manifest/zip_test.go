@@ -179,23 +179,26 @@ func TestOpenSizeMismatch(t *testing.T) {
 
 // benchZip builds a pack of about 5 MB (40 files: half random bytes, half
 // text) and returns the path of its update zip.
-func benchZip(tb testing.TB) string {
+func benchZip(tb testing.TB) string { return benchZipN(tb, 40) }
+
+// benchZipN builds a pack of about 5 MB in n files.
+func benchZipN(tb testing.TB, n int) string {
 	dir := tb.TempDir()
 	src := filepath.Join(dir, "src")
 	files := map[string]string{FileName: `{"format":1,"pack":"bench","version":"1.0.0"}`}
 	words := strings.Fields("the quick brown fox jumps over a lazy dog while upkeep keeps packs up to date and backs up everything first")
 	rng := rand.New(rand.NewPCG(7, 7))
-	for i := range 40 {
+	for i := range n {
 		if i%2 == 0 {
-			files[fmt.Sprintf("bin/file%02d.bin", i)] = randomBytes(100<<10, uint64(i))
+			files[fmt.Sprintf("bin/file%04d.bin", i)] = randomBytes(4000<<10/n, uint64(i))
 			continue
 		}
 		var sb strings.Builder
-		for sb.Len() < 150<<10 {
+		for sb.Len() < 6000<<10/n {
 			sb.WriteString(words[rng.IntN(len(words))])
 			sb.WriteByte(" \n"[rng.IntN(2)])
 		}
-		files[fmt.Sprintf("text/file%02d.txt", i)] = sb.String()
+		files[fmt.Sprintf("text/file%04d.txt", i)] = sb.String()
 	}
 	writeTree(tb, src, files)
 	path := filepath.Join(dir, "bench.zip")
@@ -210,20 +213,20 @@ func benchZip(tb testing.TB) string {
 	return path
 }
 
+// BenchmarkOpenZip opens a 5 MB update zip of 40 files, and one of 1000.
 func BenchmarkOpenZip(b *testing.B) {
-	path := benchZip(b)
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
-	for b.Loop() {
-		z, err := OpenZip(path, DefaultLimits())
-		if err != nil {
-			b.Fatal(err)
-		}
-		z.Close()
+	for _, n := range []int{40, 1000} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			path := benchZipN(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				z, err := OpenZip(path, DefaultLimits())
+				if err != nil {
+					b.Fatal(err)
+				}
+				z.Close()
+			}
+		})
 	}
 }
 
