@@ -596,6 +596,33 @@ func (r *entryReader) Read(p []byte) (int, error) {
 	return n, r.err
 }
 
+// WriteTo lets io.Copy read the entry in large blocks, with the same
+// checks as Read.
+func (r *entryReader) WriteTo(w io.Writer) (int64, error) {
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var total int64
+	for {
+		n, err := r.Read(*buf)
+		if n > 0 {
+			m, werr := w.Write((*buf)[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func (r *entryReader) problem(kind error, format string, args ...any) error {
 	return &Problem{Zip: r.z.Path, Entry: r.want.Path, Detail: fmt.Sprintf(format, args...), Err: kind}
 }

@@ -131,6 +131,17 @@ func TestVerifyProblems(t *testing.T) {
 	if string(got) != body || !errors.Is(err, ErrChecksum) || err.Error() != want[1] {
 		t.Errorf("ReadAll: %q, %v", got, err)
 	}
+	// io.Copy (through WriteTo) reports the same.
+	rc, err = zz.Open("sha.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied bytes.Buffer
+	n, err := io.Copy(&copied, rc)
+	rc.Close()
+	if n != int64(len(body)) || !errors.Is(err, ErrChecksum) || err.Error() != want[1] {
+		t.Errorf("io.Copy: %d, %v", n, err)
+	}
 	rc, err = zz.Open("ok.txt")
 	if err != nil {
 		t.Fatal(err)
