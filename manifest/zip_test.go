@@ -188,11 +188,11 @@ func TestOpenSizeMismatch(t *testing.T) {
 	}
 }
 
-// benchZip builds a pack of about 5 MB (40 files: half random bytes, half
+// benchZip builds a pack whose zip is about 5 MB (40 files: half random, half
 // text) and returns the path of its update zip.
 func benchZip(tb testing.TB) string { return benchZipN(tb, 40) }
 
-// benchZipN builds a pack of about 5 MB in n files.
+// benchZipN builds a pack whose zip is about 5 MB, in n files.
 func benchZipN(tb testing.TB, n int) string {
 	dir := tb.TempDir()
 	src := filepath.Join(dir, "src")
@@ -201,7 +201,7 @@ func benchZipN(tb testing.TB, n int) string {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := range n {
 		if i%2 == 0 {
-			files[fmt.Sprintf("bin/file%04d.bin", i)] = randomBytes(4000<<10/n, uint64(i))
+			files[fmt.Sprintf("bin/file%04d.bin", i)] = randomBytes(8000<<10/n, uint64(i))
 			continue
 		}
 		var sb strings.Builder
