@@ -153,11 +153,15 @@ var skippedFiles = map[string]bool{".DS_Store": true, "Thumbs.db": true}
 func walkSource(dir string) ([]source, problems, error) {
 	var srcs []source
 	var ps problems
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	root, err := filepath.EvalSymlinks(dir) // the folder itself may be a link
+	if err != nil {
+		return nil, nil, err
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}

@@ -243,6 +243,24 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+func TestBuildThroughSymlink(t *testing.T) {
+	dir := sourceTree(t, sourceManifest)
+	link := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Skip(err)
+	}
+	var viaDir, viaLink bytes.Buffer
+	if _, err := Build(dir, &viaDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(link, &viaLink); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(viaDir.Bytes(), viaLink.Bytes()) {
+		t.Error("building through a symlink to the folder gives another zip")
+	}
+}
+
 func TestBuildNoManifest(t *testing.T) {
 	_, err := Build(t.TempDir(), &bytes.Buffer{})
 	if !errors.Is(err, fs.ErrNotExist) {

@@ -39,6 +39,18 @@ type wireManifest struct {
 
 // parse decodes data strictly and validates the result.
 func parse(data []byte, md mode) (*Manifest, parsed, problems) {
+	if m, info, ok := fastDecode(data); ok {
+		if ps := m.validate(checks{mode: md, filesGiven: info.filesGiven, schemaGiven: info.schemaGiven}); len(ps) > 0 {
+			return nil, info, ps
+		}
+		return m, info, nil
+	}
+	return slowParse(data, md)
+}
+
+// slowParse is parse with encoding/json: a strict decode into wireManifest,
+// and, when that fails, a decode field by field to name each problem.
+func slowParse(data []byte, md mode) (*Manifest, parsed, problems) {
 	d := &decoder{skip: map[string]bool{}}
 	var info parsed
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -220,7 +220,9 @@ func (m *Manifest) validate(c checks) problems {
 func checkFiles(files []File, c checks) problems {
 	var ps problems
 	bad := func(format string, args ...any) { ps.add("", FileName, ErrInvalidManifest, format, args...) }
-	ok := func(i int, field string) bool { return !c.skip["files["+strconv.Itoa(i)+"]"+field] }
+	ok := func(i int, field string) bool {
+		return len(c.skip) == 0 || !c.skip["files["+strconv.Itoa(i)+"]"+field]
+	}
 
 	seen := make(map[string]string, len(files)) // folded path -> path, of safe paths
 	for i, f := range files {

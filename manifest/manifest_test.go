@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -326,6 +327,20 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The fast decoder agrees with encoding/json wherever it decodes.
+		if fm, finfo, ok := fastDecode(data); ok {
+			sm, sinfo, ps := slowParse(data, modeSource)
+			if sm == nil {
+				// Invalid, but was it decoded alike? Compare the problems
+				// found in both.
+				fps := fm.validate(checks{mode: modeSource, filesGiven: finfo.filesGiven, schemaGiven: finfo.schemaGiven})
+				if got, want := lines(fps.err()), lines(ps.err()); !slices.Equal(got, want) {
+					t.Fatalf("fast decode problems %q, encoding/json %q", got, want)
+				}
+			} else if !reflect.DeepEqual(fm, sm) || finfo != sinfo {
+				t.Fatalf("fast decode %+v %+v, encoding/json %+v %+v", fm, finfo, sm, sinfo)
+			}
+		}
 		for _, parse := range []func([]byte) (*Manifest, error){Parse, ParseSource} {
 			m, err := parse(data)
 			if (m == nil) == (err == nil) {
@@ -367,5 +382,49 @@ func TestParseDuplicateKeys(t *testing.T) {
 	}
 	if got := lines(err); !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestFastDecode checks that the fast decoder takes plain manifests,
+// leaves odd ones to encoding/json, and agrees with it.
+func TestFastDecode(t *testing.T) {
+	const sum = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+	plain := []string{
+		`{"format":1,"pack":"blog","version":"1.0","files":[]}`,
+		" \t\r\n{ \"format\" : 1 , \"pack\" : \"blog\" , \"version\" : \"1.0\" , \"files\" : [ ] } \n",
+		`{"format":-0,"pack":"b\u006cog","version":"1.0","whats_new":"Line one.\nLine \"two\" \u00e9 \ud83d\ude00","files":[]}`,
+		`{"format":1,"pack":"blog","version":"1.0","requires":{},"database":{},"files":[{"path":"ü/ß","size":0,"sha256":"` + sum + `"}]}`,
+		`{"format":1,"pack":"blog","version":"1.0","requires":{"core":">= 1","Core":"x"},"database":{"tables":[],"schema_version":3,"changes":""}}`,
+	}
+	odd := []string{
+		``, `null`, `[]`, `{"format":1}x`, `{"format":1}{}`, `{"format":1.0}`, `{"format":1e0}`, `{"format":01}`,
+		`{"format":"1"}`, `{"format":null}`, `{"Format":1}`, `{"format":1,"format":1}`, `{"requires":{"a":"1","a":"2"}}`,
+		`{"requires":{"a":"1","\u0061":"2"}}`, `{"files":[{"path":"a","path":"b"}]}`, `{"files":[{"owner":"x"}]}`,
+		`{"database":{"foo":1}}`, `{"database":{"tables":[1]}}`, `{"pack":"a` + "\x00" + `"}`, `{"pack":"` + "\xff" + `"}`,
+		`{"pack":"\x"}`, `{"format":99999999999999999999}`, `{"files":[{"size":1.5}]}`, `{"format":1,}`, `{"format":1`,
+		"\ufeff{}", `{"pack":"a"` + "\v" + `}`,
+	}
+	for _, in := range plain {
+		fm, finfo, ok := fastDecode([]byte(in))
+		if !ok {
+			t.Errorf("fastDecode left %q to encoding/json", in)
+			continue
+		}
+		sm, sinfo, _ := slowParse([]byte(in), modeSource)
+		if sm != nil && (!reflect.DeepEqual(fm, sm) || finfo != sinfo) {
+			t.Errorf("%q: fast %+v %+v, encoding/json %+v %+v", in, fm, finfo, sm, sinfo)
+		}
+	}
+	for _, in := range odd {
+		if m, _, ok := fastDecode([]byte(in)); ok {
+			t.Errorf("fastDecode took %q: %+v", in, m)
+		}
+	}
+	files, _ := filepath.Glob("testdata/manifests/good/*.json")
+	for _, path := range files {
+		data, _ := os.ReadFile(path)
+		if _, _, ok := fastDecode(data); !ok && !strings.Contains(string(data), "null") {
+			t.Errorf("fastDecode left %s to encoding/json", path)
+		}
 	}
 }

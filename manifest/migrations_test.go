@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +78,29 @@ func TestParseMigrationsBad(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseMigrations(f *testing.F) {
+	f.Add("0001_init.up.sql\n0001_init.down.sql\n0002_tags.up.sql")
+	f.Add("0002_b.up.sql\nREADME.md\n0001_a.down.sql\n20260101_x.up.sql")
+	f.Fuzz(func(t *testing.T, list string) {
+		names := strings.Split(list, "\n")
+		ms, err := ParseMigrations(names)
+		if err != nil {
+			if ms != nil {
+				t.Fatal("migrations with an error")
+			}
+			for _, l := range lines(err) {
+				if strings.Contains(l, "\n") || !errors.Is(err, ErrMigration) {
+					t.Fatalf("bad problem %q", l)
+				}
+			}
+			return
+		}
+		for i, m := range ms {
+			if m.Version != i+1 || m.Up == "" {
+				t.Fatalf("migration %d: %+v", i, m)
+			}
+		}
+	})
 }

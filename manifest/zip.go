@@ -13,9 +13,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -594,19 +596,65 @@ func (r *entryReader) Read(p []byte) (int, error) {
 	return n, r.err
 }
 
+// WriteTo lets io.Copy read the entry in large blocks, with the same
+// checks as Read.
+func (r *entryReader) WriteTo(w io.Writer) (int64, error) {
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	var total int64
+	for {
+		n, err := r.Read(*buf)
+		if n > 0 {
+			m, werr := w.Write((*buf)[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func (r *entryReader) problem(kind error, format string, args ...any) error {
 	return &Problem{Zip: r.z.Path, Entry: r.want.Path, Detail: fmt.Sprintf(format, args...), Err: kind}
 }
 
 func (r *entryReader) Close() error { return r.rc.Close() }
 
-// Verify reads every file the manifest lists, streaming, and checks its
-// size and sha256. It returns every problem, joined.
+// Verify reads every file the manifest lists, streaming, a few at a time,
+// and checks its size and sha256. It returns every problem, joined, in the
+// order of the manifest's files.
 func (z *Zip) Verify() error {
+	files := z.Manifest.Files
+	errs := make([]error, len(files))
+	workers := min(runtime.GOMAXPROCS(0), 4, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			buf := copyBuffers.Get().(*[]byte)
+			defer copyBuffers.Put(buf)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) {
+					return
+				}
+				errs[i] = z.verifyOne(files[i].Path, *buf)
+			}
+		})
+	}
+	wg.Wait()
 	var ps problems
-	buf := make([]byte, 256<<10)
-	for _, f := range z.Manifest.Files {
-		if err := z.verifyOne(f.Path, buf); err != nil {
+	for _, err := range errs {
+		if err != nil {
 			ps = append(ps, err)
 		}
 	}

@@ -131,6 +131,17 @@ func TestVerifyProblems(t *testing.T) {
 	if string(got) != body || !errors.Is(err, ErrChecksum) || err.Error() != want[1] {
 		t.Errorf("ReadAll: %q, %v", got, err)
 	}
+	// io.Copy (through WriteTo) reports the same.
+	rc, err = zz.Open("sha.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied bytes.Buffer
+	n, err := io.Copy(&copied, rc)
+	rc.Close()
+	if n != int64(len(body)) || !errors.Is(err, ErrChecksum) || err.Error() != want[1] {
+		t.Errorf("io.Copy: %d, %v", n, err)
+	}
 	rc, err = zz.Open("ok.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -177,25 +188,28 @@ func TestOpenSizeMismatch(t *testing.T) {
 	}
 }
 
-// benchZip builds a pack of about 5 MB (40 files: half random bytes, half
+// benchZip builds a pack whose zip is about 5 MB (40 files: half random, half
 // text) and returns the path of its update zip.
-func benchZip(tb testing.TB) string {
+func benchZip(tb testing.TB) string { return benchZipN(tb, 40) }
+
+// benchZipN builds a pack whose zip is about 5 MB, in n files.
+func benchZipN(tb testing.TB, n int) string {
 	dir := tb.TempDir()
 	src := filepath.Join(dir, "src")
 	files := map[string]string{FileName: `{"format":1,"pack":"bench","version":"1.0.0"}`}
 	words := strings.Fields("the quick brown fox jumps over a lazy dog while upkeep keeps packs up to date and backs up everything first")
 	rng := rand.New(rand.NewPCG(7, 7))
-	for i := range 40 {
+	for i := range n {
 		if i%2 == 0 {
-			files[fmt.Sprintf("bin/file%02d.bin", i)] = randomBytes(100<<10, uint64(i))
+			files[fmt.Sprintf("bin/file%04d.bin", i)] = randomBytes(8000<<10/n, uint64(i))
 			continue
 		}
 		var sb strings.Builder
-		for sb.Len() < 150<<10 {
+		for sb.Len() < 6000<<10/n {
 			sb.WriteString(words[rng.IntN(len(words))])
 			sb.WriteByte(" \n"[rng.IntN(2)])
 		}
-		files[fmt.Sprintf("text/file%02d.txt", i)] = sb.String()
+		files[fmt.Sprintf("text/file%04d.txt", i)] = sb.String()
 	}
 	writeTree(tb, src, files)
 	path := filepath.Join(dir, "bench.zip")
@@ -210,20 +224,20 @@ func benchZip(tb testing.TB) string {
 	return path
 }
 
+// BenchmarkOpenZip opens a 5 MB update zip of 40 files, and one of 1000.
 func BenchmarkOpenZip(b *testing.B) {
-	path := benchZip(b)
-	fi, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(fi.Size())
-	b.ReportAllocs()
-	for b.Loop() {
-		z, err := OpenZip(path, DefaultLimits())
-		if err != nil {
-			b.Fatal(err)
-		}
-		z.Close()
+	for _, n := range []int{40, 1000} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			path := benchZipN(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				z, err := OpenZip(path, DefaultLimits())
+				if err != nil {
+					b.Fatal(err)
+				}
+				z.Close()
+			}
+		})
 	}
 }
 
@@ -243,5 +257,54 @@ func BenchmarkVerify(b *testing.B) {
 		if err := z.Verify(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOpenZipWithPrefix checks zips with data before them (as
+// self-extracting archives have): archive/zip finds the entries, and the
+// overlap check works from the local headers instead of the directory.
+func TestOpenZipWithPrefix(t *testing.T) {
+	prefix := bytes.Repeat([]byte("#!/bin/sh\n"), 10)
+	for _, name := range []string{"good", "good-folders", "overlapping-entries"} {
+		data, err := os.ReadFile(corpusPath(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(slices.Clip(prefix), data...)
+		z, err := NewZip(bytes.NewReader(data), int64(len(data)), name+".zip", DefaultLimits())
+		if name == "overlapping-entries" {
+			want := []string{`overlapping-entries.zip: entry "b2.txt": its data overlaps that of entry "a2.txt"`}
+			if got := lines(err); !slices.Equal(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := z.Verify(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
+
+// BenchmarkOpenZipBaseline is the least any scan does per zip: open, stat,
+// read the last 4 KiB, close. Compare BenchmarkOpenZip with it.
+func BenchmarkOpenZipBaseline(b *testing.B) {
+	path := benchZip(b)
+	buf := make([]byte, 4096)
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.ReadAt(buf, fi.Size()-int64(len(buf))); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }
