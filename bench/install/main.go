@@ -1,0 +1,123 @@
+// Command install benchmarks installing one 400 MB update against unzip.
+//
+// It makes the standard tree (../shared/bench/gen_tree.sh: 2,000 files,
+// 400 MB, half random), packs it as an update with upkeep pack, then runs,
+// alternately and paired:
+//
+//	(u) upkeep --install-updates --no-backup on a root with the zip pending:
+//	    scan, staging with sha256 checks, sync, swap, move of the zip;
+//	(z) unzip -q -o ZIP -d NEWDIR.
+//
+// and prints medians, the median paired ratio u/z and peak memory.
+//
+//	go run ./bench/install [-runs 7] [-dir /tmp/upkeep-bench-install] [-gen ../shared/bench/gen_tree.sh]
+//
+// Goals (issue "Installing a batch"): ratio at most 1.0, peak memory under 100 MB.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+)
+
+func main() {
+	runs := flag.Int("runs", 7, "paired runs")
+	dir := flag.String("dir", filepath.Join(os.TempDir(), "upkeep-bench-install"), "work folder (the tree and zip are kept)")
+	gen := flag.String("gen", "../shared/bench/gen_tree.sh", "the tree generator")
+	flag.Parse()
+	log.SetFlags(0)
+
+	must(os.MkdirAll(*dir, 0o755))
+	bin := filepath.Join(*dir, "upkeep")
+	must(sh("go", "build", "-o", bin, "."))
+	src := filepath.Join(*dir, "src")
+	zip := filepath.Join(*dir, "big-1.0.0.zip")
+	if _, err := os.Stat(zip); err != nil {
+		os.RemoveAll(src)
+		must(sh(*gen, filepath.Join(src, "payload")))
+		m, _ := json.Marshal(map[string]any{"format": 1, "pack": "big", "version": "1.0.0", "title": "Big"})
+		must(os.WriteFile(filepath.Join(src, "manifest.json"), m, 0o644))
+		must(sh(bin, "pack", src, "-o", zip))
+	}
+	info, err := os.Stat(zip)
+	must(err)
+
+	var tu, tz, ratios []float64
+	var rssU, rssZ int64
+	for i := 0; i < *runs; i++ {
+		// (u): a fresh root with the zip linked into Updates_Pending.
+		root := filepath.Join(*dir, "root")
+		os.RemoveAll(root)
+		must(os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755))
+		must(os.Link(zip, filepath.Join(root, "Updates_Pending", "big-1.0.0.zip")))
+		u, mu := timed(bin, "--install-updates", "--no-backup", "--quiet", "--root", root)
+		if _, err := os.Stat(filepath.Join(root, "packs", "big", "payload")); err != nil {
+			log.Fatalf("upkeep did not install the pack: %v", err)
+		}
+		// (z): unzip into a new folder.
+		out := filepath.Join(*dir, "unzipped")
+		os.RemoveAll(out)
+		z, mz := timed("unzip", "-q", "-o", zip, "-d", out)
+		tu, tz = append(tu, u), append(tz, z)
+		ratios = append(ratios, u/z)
+		rssU, rssZ = max(rssU, mu), max(rssZ, mz)
+		os.RemoveAll(root)
+		os.RemoveAll(out)
+	}
+	fmt.Printf("install of one %.0f MB update (2,000 files, 400 MB unpacked), %d paired runs\n", float64(info.Size())/1e6, *runs)
+	fmt.Printf("  (u) upkeep --install-updates --no-backup: median %7.0f ms   peak RSS %5.1f MB\n", median(tu), float64(rssU)/1e6)
+	fmt.Printf("  (z) unzip -q -o into a new folder:       median %7.0f ms   peak RSS %5.1f MB\n", median(tz), float64(rssZ)/1e6)
+	fmt.Printf("  paired ratio u/z: median %.2f; goal <= 1.0: %s; memory goal < 100 MB: %s\n",
+		median(ratios), verdict(median(ratios) <= 1), verdict(float64(rssU)/1e6 < 100))
+}
+
+func timed(name string, args ...string) (ms float64, rss int64) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) || err != nil {
+		log.Fatalf("%s: %v", name, err)
+	}
+	return float64(elapsed.Microseconds()) / 1000, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+}
+
+func sh(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
