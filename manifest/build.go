@@ -313,7 +313,9 @@ func (b *builder) add(name string, mode uint32, open func() (io.ReadCloser, erro
 	if !isASCII(name) && utf8.ValidString(name) {
 		fh.Flags |= 0x800
 	}
-	stored := b.buf.n >= n
+	// manifest.json is stored: every scan reads it, and inflating it
+	// costs more than the bytes it saves.
+	stored := b.buf.n >= n || name == FileName
 	if stored {
 		fh.Method = zip.Store
 		fh.CompressedSize64 = uint64(n)

@@ -28,6 +28,20 @@ type Manifest struct {
 	Requires     map[string]string `json:"requires,omitempty"`
 	Database     *Database         `json:"database,omitempty"`
 	Files        []File            `json:"files,omitempty"`
+
+	parsed parsedValues // filled by validation: versions are parsed once
+}
+
+// parsedValues are the version and constraints of a validated manifest,
+// with the strings they were parsed from, so that a field changed since is
+// parsed again.
+type parsedValues struct {
+	version      *version.Version
+	versionOf    string
+	upgradesFrom version.Constraints
+	upgradesOf   string
+	requires     map[string]version.Constraints
+	requiresOf   map[string]string
 }
 
 // Database is what an update does to the database.
@@ -80,7 +94,43 @@ func (m *Manifest) Validate() error {
 // SemVersion returns the parsed version. It panics on a manifest that did
 // not pass Validate.
 func (m *Manifest) SemVersion() *version.Version {
+	if p := m.parsed; p.version != nil && p.versionOf == m.Version {
+		return p.version
+	}
 	return version.Must(version.NewVersion(m.Version))
+}
+
+// UpgradesFromConstraint returns upgrades_from parsed, nil when it is empty.
+// It panics on a manifest that did not pass Validate.
+func (m *Manifest) UpgradesFromConstraint() version.Constraints {
+	if m.UpgradesFrom == "" {
+		return nil
+	}
+	if p := m.parsed; p.upgradesFrom != nil && p.upgradesOf == m.UpgradesFrom {
+		return p.upgradesFrom
+	}
+	return mustConstraint(m.UpgradesFrom)
+}
+
+// Requirement returns the constraint on pack in requires, parsed, and
+// whether there is one. It panics on a manifest that did not pass Validate.
+func (m *Manifest) Requirement(pack string) (version.Constraints, bool) {
+	want, ok := m.Requires[pack]
+	if !ok {
+		return nil, false
+	}
+	if c, ok := m.parsed.requires[pack]; ok && m.parsed.requiresOf[pack] == want {
+		return c, true
+	}
+	return mustConstraint(want), true
+}
+
+func mustConstraint(s string) version.Constraints {
+	c, err := version.NewConstraint(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // SchemaVersion returns database.schema_version, or 0 when the pack has no
@@ -139,8 +189,10 @@ func (m *Manifest) validate(c checks) problems {
 	if ok("version") {
 		if m.Version == "" {
 			bad("version is missing")
-		} else if _, err := version.NewVersion(m.Version); err != nil {
+		} else if v, err := version.NewVersion(m.Version); err != nil {
 			bad("version %s: not a valid version (like \"1.4.0\")", quote(m.Version))
+		} else {
+			m.parsed.version, m.parsed.versionOf = v, m.Version
 		}
 	}
 	if ok("released") && m.Released != "" {
@@ -149,8 +201,10 @@ func (m *Manifest) validate(c checks) problems {
 		}
 	}
 	if ok("upgrades_from") && m.UpgradesFrom != "" {
-		if _, err := version.NewConstraint(m.UpgradesFrom); err != nil {
+		if c, err := version.NewConstraint(m.UpgradesFrom); err != nil {
 			bad("upgrades_from %s: not a valid version constraint (like \">= 1.2, < 2.0\")", quote(m.UpgradesFrom))
+		} else {
+			m.parsed.upgradesFrom, m.parsed.upgradesOf = c, m.UpgradesFrom
 		}
 	}
 	if ok("requires") {
@@ -170,8 +224,13 @@ func (m *Manifest) validate(c checks) problems {
 			if !ok(field) {
 				continue
 			}
-			if _, err := version.NewConstraint(m.Requires[k]); err != nil {
+			if c, err := version.NewConstraint(m.Requires[k]); err != nil {
 				bad("%s %s: not a valid version constraint (like \">= 2.0, < 3.0\")", "requires["+quote(k)+"]", quote(m.Requires[k]))
+			} else {
+				if m.parsed.requires == nil {
+					m.parsed.requires, m.parsed.requiresOf = map[string]version.Constraints{}, map[string]string{}
+				}
+				m.parsed.requires[k], m.parsed.requiresOf[k] = c, m.Requires[k]
 			}
 		}
 	}

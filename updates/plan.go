@@ -1,12 +1,11 @@
 package updates
 
 import (
+	"container/heap"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
-
-	"github.com/hashicorp/go-version"
 
 	"github.com/upkeep/upkeep/manifest"
 )
@@ -59,8 +58,7 @@ func plan(updates []*Update, installed map[string]*manifest.Manifest) {
 			u.fail(Downgrade, fmt.Sprintf("%s: %s %s is older than the installed %s; refused (restore a backup to go back)",
 				u.File, u.Pack, u.Version, old.Version))
 		case u.UpgradesFrom != "":
-			c, err := version.NewConstraint(u.UpgradesFrom)
-			if err == nil && !c.Check(old.SemVersion()) {
+			if !m.UpgradesFromConstraint().Check(old.SemVersion()) {
 				u.fail(Blocked, fmt.Sprintf("%s: upgrades %s from %s only, and %s is installed; install the versions in between first",
 					u.File, u.Pack, u.UpgradesFrom, old.Version))
 			}
@@ -114,10 +112,7 @@ func unmet(u *Update, after map[string]*Update, installed map[string]*manifest.M
 	var problems []string
 	for _, dep := range sortedKeys(u.Requires) {
 		want := u.Requires[dep]
-		c, err := version.NewConstraint(want)
-		if err != nil {
-			continue // Validate has reported it already.
-		}
+		c, _ := u.manifest.Requirement(dep)
 		if v, ok := after[dep]; ok {
 			if !c.Check(v.manifest.SemVersion()) {
 				problems = append(problems, fmt.Sprintf("%s: requires %s %s, and %s in this batch brings %s %s",
@@ -153,8 +148,9 @@ func notReady(pack string, all []*Update) string {
 }
 
 // order numbers the ready updates so that each comes after the ready
-// updates it requires, breaking ties by pack name. It returns the updates
-// of one cycle when there is one, in cycle order, and numbers nothing then.
+// updates it requires, breaking ties by pack name (Kahn's algorithm, with
+// the packs free to go in a heap by name). It returns the updates of one
+// cycle when there is one, in cycle order, and numbers nothing then.
 func order(updates []*Update) []*Update {
 	ready := map[string]*Update{}
 	for _, u := range updates {
@@ -163,35 +159,54 @@ func order(updates []*Update) []*Update {
 			ready[u.Pack] = u
 		}
 	}
-	done := map[string]bool{}
-	n := 0
-	for len(done) < len(ready) {
-		var next []string
-		for pack, u := range ready {
-			if done[pack] {
-				continue
-			}
-			free := true
-			for dep := range u.Requires {
-				if _, inBatch := ready[dep]; inBatch && !done[dep] {
-					free = false
-					break
-				}
-			}
-			if free {
-				next = append(next, pack)
+	waiting := map[string]int{} // ready packs each pack still waits for
+	dependents := map[string][]string{}
+	for pack, u := range ready {
+		for dep := range u.Requires {
+			if _, inBatch := ready[dep]; inBatch {
+				waiting[pack]++
+				dependents[dep] = append(dependents[dep], pack)
 			}
 		}
-		if len(next) == 0 {
-			return cycleIn(ready, done)
-		}
-		sort.Strings(next)
-		pack := next[0] // one at a time, so ties go by name at every step
-		n++
-		ready[pack].Order = n
-		done[pack] = true
 	}
-	return nil
+	free := &names{}
+	for pack := range ready {
+		if waiting[pack] == 0 {
+			heap.Push(free, pack)
+		}
+	}
+	done := map[string]bool{}
+	for free.Len() > 0 {
+		pack := heap.Pop(free).(string)
+		done[pack] = true
+		ready[pack].Order = len(done)
+		for _, d := range dependents[pack] {
+			if waiting[d]--; waiting[d] == 0 {
+				heap.Push(free, d)
+			}
+		}
+	}
+	if len(done) == len(ready) {
+		return nil
+	}
+	for _, u := range ready {
+		u.Order = 0
+	}
+	return cycleIn(ready, done)
+}
+
+// names is a min-heap of pack names.
+type names []string
+
+func (h names) Len() int           { return len(h) }
+func (h names) Less(i, j int) bool { return h[i] < h[j] }
+func (h names) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *names) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *names) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // cycleIn follows requires among the ready, not yet ordered updates until a
