@@ -1,0 +1,105 @@
+package packs
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// childPack is blog plus a Go migration that holds the run open for a
+// while, so that two processes started together overlap.
+func childPack(t *testing.T) Pack {
+	p := blogPack(t)
+	p.Migrations = append(p.Migrations, Migration{Version: 4, Name: "slow", Up: func(ctx context.Context, tx *sql.Tx) error {
+		time.Sleep(700 * time.Millisecond)
+		_, err := tx.ExecContext(ctx, "INSERT INTO tags (id, name) VALUES (1, 'once')")
+		return err
+	}})
+	return p
+}
+
+// TestHelperMigrate is the child process of TestTwoProcesses: it does
+// nothing unless UPKEEP_TEST_CHILD_DSN is set.
+func TestHelperMigrate(t *testing.T) {
+	dsn := os.Getenv("UPKEEP_TEST_CHILD_DSN")
+	if dsn == "" {
+		t.Skip("child process of TestTwoProcesses only")
+	}
+	db, err := Open(context.Background(), dsn, os.Getenv("UPKEEP_TEST_CHILD_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("CHILD applied=%d took=%d\n", len(res.Applied), time.Since(start).Milliseconds())
+}
+
+// TestTwoProcesses runs two OS processes migrating the same database at
+// once: one applies everything, the other waits for the lock and then
+// finds nothing to do.
+func TestTwoProcesses(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn, root := b.fresh(t)
+			openDB(t, dsn, root) // upkeep tables exist before the race
+			var (
+				wg   sync.WaitGroup
+				outs = make([][]byte, 2)
+				errs = make([]error, 2)
+			)
+			for i := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMigrate$", "-test.count=1")
+					cmd.Env = append(os.Environ(), "UPKEEP_TEST_CHILD_DSN="+dsn, "UPKEEP_TEST_CHILD_ROOT="+root)
+					var out bytes.Buffer
+					cmd.Stdout, cmd.Stderr = &out, &out
+					errs[i] = cmd.Run()
+					outs[i] = out.Bytes()
+				}()
+			}
+			wg.Wait()
+			re := regexp.MustCompile(`CHILD applied=(\d+) took=(\d+)`)
+			var applied []int
+			for i := range 2 {
+				m := re.FindSubmatch(outs[i])
+				if errs[i] != nil || m == nil {
+					t.Fatalf("child %d: %v\n%s", i, errs[i], outs[i])
+				}
+				n, _ := strconv.Atoi(string(m[1]))
+				applied = append(applied, n)
+				t.Logf("child %d: %s", i, m[0])
+			}
+			if !(applied[0] == 4 && applied[1] == 0 || applied[0] == 0 && applied[1] == 4) {
+				t.Fatalf("applied %v, want one 4 and one 0", applied)
+			}
+			db := openDB(t, dsn, root)
+			if n := queryInt(t, db, `SELECT COUNT(*) FROM upkeep_migrations`); n != 4 {
+				t.Errorf("%d history rows, want 4", n)
+			}
+			if n := queryInt(t, db, `SELECT COUNT(*) FROM tags`); n != 1 {
+				t.Errorf("%d tags rows, want 1", n)
+			}
+			if n := queryInt(t, db, `SELECT COUNT(*) FROM posts`); n != 2 {
+				t.Errorf("%d posts rows, want 2", n)
+			}
+			if v := schemaVersion(t, db, "blog"); v != 4 {
+				t.Errorf("schema_version %d", v)
+			}
+		})
+	}
+}
