@@ -601,6 +601,12 @@ func runConformance(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("ExportTypes", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		exportTypes(t, db, b.name)
+	})
+
 	t.Run("Locks", func(t *testing.T) {
 		t.Parallel()
 		db1, dsn, root := fresh(t)

@@ -46,7 +46,8 @@ func (mysqlDialect) setup(ctx context.Context, db *sql.DB) error {
 
 func (mysqlDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Duration) (*sql.Tx, error) {
 	start := time.Now()
-	secs := math.Ceil(timeout.Seconds())
+	// MariaDB and MySQL 8 take fractions of a second; older MySQL rounds.
+	secs := math.Round(timeout.Seconds()*1000) / 1000
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", mysqlLockName, secs).Scan(&got); err != nil {
 		return nil, err

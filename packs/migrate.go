@@ -95,7 +95,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if opts.To > ps.Code {
 				return nil, fmt.Errorf("packs: pack %s: target %d is above the code's schema version %d", p.Name, opts.To, ps.Code)
 			}
-			if target > ps.Database || !ps.Known {
+			if target > ps.Database || !ps.Known || (p.Version != "" && state.release[p.Name] != p.Version) {
 				plan = append(plan, planned{p, target, ps.Database})
 			}
 			if target > ps.Database {
@@ -238,6 +238,7 @@ func (r *runner) setPack(ctx context.Context, q querier, p Pack, version int) er
 	}
 	r.state.known[p.Name] = true
 	r.state.version[p.Name] = version
+	r.state.release[p.Name] = p.Version
 	return nil
 }
 
@@ -313,49 +314,62 @@ func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
 	for v := from + 1; v <= to; v++ {
 		m := p.migration(v)
 		start := time.Now()
+		var err error
 		if m.Up != nil {
-			err := r.inTx(ctx, func(tx *sql.Tx) error {
+			err = r.inTx(ctx, func(tx *sql.Tx) error {
 				if err := m.Up(ctx, tx); err != nil {
 					return r.failed(p, m, "up", nil, 0, err, false)
 				}
 				return r.finishStep(ctx, tx, p, m, "up", v, time.Since(start))
 			})
-			if err != nil {
-				return err
-			}
-			continue
+		} else {
+			err = r.upFileSteps(ctx, p, m, start)
 		}
-		stmts, err := sqlsplit.Split(m.UpSQL, db.d.flavor())
-		if err != nil {
-			return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
-		}
-		skip := 0
-		if pr := r.state.progress[p.Name]; pr != nil && pr.Version == v {
-			if pr.StatementsDone > len(stmts) || doneHash(stmts[:pr.StatementsDone]) != pr.doneSHA256 {
-				return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreExport), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, m.UpFile, pr.StatementsDone)
-			}
-			skip = pr.StatementsDone
-		}
-		for i := skip; i < len(stmts); i++ {
-			s := stmts[i]
-			if _, err := r.conn.ExecContext(ctx, s.Text); err != nil {
-				return r.failed(p, m, "up", &s, i+1, err, false)
-			}
-			if err := r.setProgress(ctx, p, m, i+1, doneHash(stmts[:i+1])); err != nil {
-				return err
-			}
-		}
-		err = r.inTx(ctx, func(tx *sql.Tx) error {
-			return r.finishStep(ctx, tx, p, m, "up", v, time.Since(start))
-		})
 		if err != nil {
 			return err
 		}
+		// Each migration is committed on its own here, so its schema is
+		// recorded on its own too: a later failure leaves a record that
+		// matches the tables.
+		if err := db.recordSchemas(ctx, r.conn, p, v); err != nil {
+			return err
+		}
 	}
-	if err := db.recordSchemas(ctx, r.conn, p, to); err != nil {
-		return err
+	if from == to {
+		if err := r.setPack(ctx, r.conn, p, to); err != nil {
+			return err
+		}
+		return db.recordSchemas(ctx, r.conn, p, to)
 	}
 	return nil
+}
+
+// upFileSteps runs the statements of m's file one at a time, resuming after
+// those an interrupted run recorded, and records progress after each.
+func (r *runner) upFileSteps(ctx context.Context, p Pack, m Migration, start time.Time) error {
+	stmts, err := sqlsplit.Split(m.UpSQL, r.db.d.flavor())
+	if err != nil {
+		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
+	}
+	skip := 0
+	if pr := r.state.progress[p.Name]; pr != nil && pr.Version == m.Version {
+		if pr.StatementsDone > len(stmts) || doneHash(stmts[:pr.StatementsDone]) != pr.doneSHA256 {
+			return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreExport), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, m.UpFile, pr.StatementsDone)
+		}
+		skip = pr.StatementsDone
+	}
+	for i := skip; i < len(stmts); i++ {
+		s := stmts[i]
+		if _, err := r.conn.ExecContext(ctx, s.Text); err != nil {
+			return r.failed(p, m, "up", &s, i+1, err, false)
+		}
+		if err := r.setProgress(ctx, p, m, i+1, doneHash(stmts[:i+1])); err != nil {
+			return err
+		}
+	}
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		return r.finishStep(ctx, tx, p, m, "up", m.Version, time.Since(start))
+	})
 }
 
 func (r *runner) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {

@@ -95,25 +95,27 @@ func (db *DB) Check(ctx context.Context, packs []Pack) error {
 // dbState is what the database holds about the packs.
 type dbState struct {
 	version  map[string]int // upkeep_packs.schema_version
+	release  map[string]string // upkeep_packs.version: the pack's version
 	known    map[string]bool
 	sums     map[string]map[int]string // pack -> version -> last recorded sha256
 	progress map[string]*Progress
 }
 
 func (db *DB) readState(ctx context.Context, q querier) (*dbState, error) {
-	s := &dbState{version: map[string]int{}, known: map[string]bool{}, sums: map[string]map[int]string{}, progress: map[string]*Progress{}}
-	rows, err := q.QueryContext(ctx, `SELECT pack, schema_version FROM upkeep_packs`)
+	s := &dbState{version: map[string]int{}, release: map[string]string{}, known: map[string]bool{}, sums: map[string]map[int]string{}, progress: map[string]*Progress{}}
+	rows, err := q.QueryContext(ctx, `SELECT pack, version, schema_version FROM upkeep_packs`)
 	if err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_packs: %w", err)
 	}
 	for rows.Next() {
-		var p string
+		var p, release string
 		var v int
-		if err := rows.Scan(&p, &v); err != nil {
+		if err := rows.Scan(&p, &release, &v); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("packs: read upkeep_packs: %w", err)
 		}
 		s.version[p] = v
+		s.release[p] = release
 		s.known[p] = true
 	}
 	if err := rows.Close(); err != nil {
