@@ -94,7 +94,7 @@ func (db *DB) Check(ctx context.Context, packs []Pack) error {
 
 // dbState is what the database holds about the packs.
 type dbState struct {
-	version  map[string]int // upkeep_packs.schema_version
+	version  map[string]int    // upkeep_packs.schema_version
 	release  map[string]string // upkeep_packs.version: the pack's version
 	known    map[string]bool
 	sums     map[string]map[int]string // pack -> version -> last recorded sha256
