@@ -57,8 +57,7 @@ func Split(src string, f Flavor) ([]Statement, error) {
 		inTrigger = false
 	)
 	emit := func(end int) {
-		if hasCode {
-			text := strings.TrimSpace(src[start:end])
+		if text := strings.TrimSpace(src[start:end]); hasCode && text != "" {
 			out = append(out, Statement{Text: text, Line: startLine})
 		}
 		hasCode = false
@@ -276,7 +275,7 @@ func dollarTag(s string) (string, bool) {
 	return "", false
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
 
 func isIdentStart(c byte) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
