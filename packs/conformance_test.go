@@ -360,6 +360,9 @@ func runConformance(t *testing.T, b backend) {
 		if ip := st.Packs[0].Interrupted; ip == nil || ip.StatementsDone != 2 || ip.File != "0002_add_slug.up.sql" {
 			t.Errorf("status interrupted %+v", ip)
 		}
+		if err := st.Err(); !errors.Is(err, ErrDatabaseBehind) || !strings.Contains(err.Error(), "resumes at statement 3") {
+			t.Errorf("status error %v", err)
+		}
 		// Changing a statement that already ran is refused on resume.
 		bad := map[string]string{}
 		for k, v := range files {
@@ -425,6 +428,48 @@ func runConformance(t *testing.T, b backend) {
 		// Up again goes back to 3.
 		if res := up(t, db, UpOptions{Packs: []Pack{p}}); len(res.Applied) != 2 {
 			t.Fatalf("up after down %+v", res.Applied)
+		}
+	})
+
+	t.Run("DownFailure", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		files := blogFiles()
+		files["0003_create_tags.down.sql"] = "DELETE FROM tags;\nDROP TABLE no_such_table;\nDROP TABLE tags;\n"
+		p := makePack(t, "blog", nil, files)
+		up(t, db, UpOptions{Packs: []Pack{p}})
+		if _, err := db.SQL().Exec("INSERT INTO tags (id, name) VALUES (1, 'a')"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Direction != "down" || me.File != "0003_create_tags.down.sql" || me.Statement != 2 {
+			t.Fatalf("Down: %v", err)
+		}
+		if schemaVersion(t, db, "blog") != 3 || !tableExists(t, db, "tags") {
+			t.Fatal("failed revert changed the version or dropped tags")
+		}
+		if db.d.transactionalDDL() {
+			if n := queryInt(t, db, "SELECT COUNT(*) FROM tags"); n != 1 {
+				t.Errorf("tags rows %d, want 1: the failed revert was not rolled back", n)
+			}
+			return
+		}
+		if n := queryInt(t, db, "SELECT COUNT(*) FROM tags"); n != 0 || me.StatementsDone != 1 || !strings.Contains(err.Error(), "run Down again") {
+			t.Fatalf("tags rows %d, done %d, message %q", n, me.StatementsDone, err)
+		}
+		// Up refuses to go on from a half-reverted migration.
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "0003_create_tags.down.sql") {
+			t.Fatalf("Up after a failed revert: %v", err)
+		}
+		files["0003_create_tags.down.sql"] = "DELETE FROM tags;\nDROP TABLE IF EXISTS no_such_table;\nDROP TABLE tags;\n"
+		p = makePack(t, "blog", nil, files)
+		res, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true})
+		if err != nil || len(res.Applied) != 2 {
+			t.Fatalf("resumed Down: %+v %v", res, err)
+		}
+		if tableExists(t, db, "tags") || schemaVersion(t, db, "blog") != 1 || queryInt(t, db, "SELECT COUNT(*) FROM upkeep_progress") != 0 {
+			t.Fatal("resumed revert did not finish")
 		}
 	})
 

@@ -91,11 +91,18 @@ type BehindError struct {
 	From    int      // schema version in the database
 	To      int      // schema version of the code
 	Pending []string // names of the migrations that would run, in order
+	// Interrupted is set when the first pending migration stopped part
+	// way (MySQL/MariaDB); the run resumes it.
+	Interrupted *Progress
 }
 
 func (e *BehindError) Error() string {
-	return fmt.Sprintf("packs: pack %s needs database updates: schema version %d -> %d: %s; run with --migrate-db to apply them",
+	s := fmt.Sprintf("packs: pack %s needs database updates: schema version %d -> %d: %s",
 		e.Pack, e.From, e.To, strings.Join(e.Pending, ", "))
+	if ir := e.Interrupted; ir != nil {
+		s += fmt.Sprintf(" (%s stopped after statement %d and resumes at statement %d)", ir.File, ir.StatementsDone, ir.StatementsDone+1)
+	}
+	return s + "; run with --migrate-db to apply them"
 }
 
 // Unwrap returns ErrDatabaseBehind.
@@ -216,7 +223,11 @@ func (e *MigrationError) Error() string {
 		if len(e.Before) > 0 {
 			b.WriteString(" (they stay applied)")
 		}
-		fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run again to resume at statement %d", e.StatementsDone, e.File, e.StatementsDone+1)
+		again := "Up"
+		if e.Direction == "down" {
+			again = "Down"
+		}
+		fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
 		if e.Export != "" {
 			fmt.Fprintf(&b, ", or restore the pack's tables from %s", e.Export)
 		}

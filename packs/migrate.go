@@ -89,6 +89,9 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if len(ps.Changed) > 0 {
 				return nil, ps.Changed[0]
 			}
+			if ir := ps.Interrupted; ir != nil && ir.Version == ps.Database {
+				return nil, fmt.Errorf("packs: pack %s: the revert %s stopped after statement %d; finish it with Down once the file is fixed, or restore the last export", p.Name, ir.File, ir.StatementsDone)
+			}
 			if opts.To != 0 && target < ps.Database {
 				return nil, fmt.Errorf("packs: pack %s is at schema version %d, above the target %d; use Down to revert", p.Name, ps.Database, target)
 			}
@@ -323,7 +326,7 @@ func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
 				return r.finishStep(ctx, tx, p, m, "up", v, time.Since(start))
 			})
 		} else {
-			err = r.upFileSteps(ctx, p, m, start)
+			err = r.fileSteps(ctx, p, m, "up", start)
 		}
 		if err != nil {
 			return err
@@ -344,31 +347,36 @@ func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
 	return nil
 }
 
-// upFileSteps runs the statements of m's file one at a time, resuming after
-// those an interrupted run recorded, and records progress after each.
-func (r *runner) upFileSteps(ctx context.Context, p Pack, m Migration, start time.Time) error {
-	stmts, err := sqlsplit.Split(m.UpSQL, r.db.d.flavor())
+// fileSteps runs the statements of m's file in direction dir ("up" or
+// "down") one at a time, resuming after those an interrupted run recorded,
+// and records progress after each.
+func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string, start time.Time) error {
+	file, text := m.UpFile, m.UpSQL
+	if dir == "down" {
+		file, text = m.DownFile, m.DownSQL
+	}
+	stmts, err := sqlsplit.Split(text, r.db.d.flavor())
 	if err != nil {
-		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
+		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, file, err)
 	}
 	skip := 0
-	if pr := r.state.progress[p.Name]; pr != nil && pr.Version == m.Version {
+	if pr := r.state.progress[p.Name]; pr != nil && pr.Version == m.Version && pr.File == file {
 		if pr.StatementsDone > len(stmts) || doneHash(stmts[:pr.StatementsDone]) != pr.doneSHA256 {
-			return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreExport), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, m.UpFile, pr.StatementsDone)
+			return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreExport), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, file, pr.StatementsDone)
 		}
 		skip = pr.StatementsDone
 	}
 	for i := skip; i < len(stmts); i++ {
 		s := stmts[i]
 		if _, err := r.conn.ExecContext(ctx, s.Text); err != nil {
-			return r.failed(p, m, "up", &s, i+1, err, false)
+			return r.failed(p, m, dir, &s, i+1, err, false)
 		}
-		if err := r.setProgress(ctx, p, m, i+1, doneHash(stmts[:i+1])); err != nil {
+		if err := r.setProgress(ctx, p, m, file, i+1, doneHash(stmts[:i+1])); err != nil {
 			return err
 		}
 	}
 	return r.inTx(ctx, func(tx *sql.Tx) error {
-		return r.finishStep(ctx, tx, p, m, "up", m.Version, time.Since(start))
+		return r.finishStep(ctx, tx, p, m, dir, m.Version, time.Since(start))
 	})
 }
 
@@ -388,21 +396,21 @@ func (r *runner) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 // setProgress records that done statements of m ran.
-func (r *runner) setProgress(ctx context.Context, p Pack, m Migration, done int, hash string) error {
+func (r *runner) setProgress(ctx context.Context, p Pack, m Migration, file string, done int, hash string) error {
 	db := r.db
 	now := db.timestamp()
 	if pr := r.state.progress[p.Name]; pr != nil {
-		_, err := r.conn.ExecContext(ctx, db.q(`UPDATE upkeep_progress SET version = ?, file = ?, statements_done = ?, done_sha256 = ?, updated_at = ? WHERE pack = ?`), m.Version, m.UpFile, done, hash, now, p.Name)
+		_, err := r.conn.ExecContext(ctx, db.q(`UPDATE upkeep_progress SET version = ?, file = ?, statements_done = ?, done_sha256 = ?, updated_at = ? WHERE pack = ?`), m.Version, file, done, hash, now, p.Name)
 		if err != nil {
-			return fmt.Errorf("packs: record progress of %s: %w", m.UpFile, err)
+			return fmt.Errorf("packs: record progress of %s: %w", file, err)
 		}
 	} else {
-		_, err := r.conn.ExecContext(ctx, db.q(`INSERT INTO upkeep_progress (pack, version, file, statements_done, done_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?)`), p.Name, m.Version, m.UpFile, done, hash, now)
+		_, err := r.conn.ExecContext(ctx, db.q(`INSERT INTO upkeep_progress (pack, version, file, statements_done, done_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?)`), p.Name, m.Version, file, done, hash, now)
 		if err != nil {
-			return fmt.Errorf("packs: record progress of %s: %w", m.UpFile, err)
+			return fmt.Errorf("packs: record progress of %s: %w", file, err)
 		}
 	}
-	r.state.progress[p.Name] = &Progress{Version: m.Version, File: m.UpFile, StatementsDone: done, doneSHA256: hash}
+	r.state.progress[p.Name] = &Progress{Version: m.Version, File: file, StatementsDone: done, doneSHA256: hash}
 	return nil
 }
 
@@ -474,8 +482,8 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if opts.To > ps.Database {
 			return nil, fmt.Errorf("packs: pack %s is at schema version %d, below the target %d; use Up", p.Name, ps.Database, opts.To)
 		}
-		if ps.Interrupted != nil {
-			return nil, fmt.Errorf("packs: pack %s: migration %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ps.Interrupted.File, ps.Interrupted.StatementsDone)
+		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.migration(ir.Version).DownFile) {
+			return nil, fmt.Errorf("packs: pack %s: %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ir.File, ir.StatementsDone)
 		}
 		for v := ps.Database; v > opts.To; v-- {
 			if m := p.migration(v); !m.hasDown() {
@@ -533,13 +541,8 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					return run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
 				})
 			default:
-				// DDL commits anyway: the statements run on the connection,
-				// the bookkeeping in a transaction of its own.
-				if err = runDown(nil, conn); err == nil {
-					err = run.inTx(ctx, func(tx *sql.Tx) error {
-						return run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
-					})
-				}
+				// DDL commits anyway: statement by statement, with progress.
+				err = run.fileSteps(ctx, p, m, "down", start)
 			}
 			if err != nil {
 				return res, err

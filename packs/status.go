@@ -48,7 +48,11 @@ func (ps PackStatus) Err() error {
 	case len(ps.Changed) > 0:
 		return ps.Changed[0]
 	case ps.Database < ps.Code:
-		return &BehindError{Pack: ps.Pack, From: ps.Database, To: ps.Code, Pending: ps.Pending}
+		e := &BehindError{Pack: ps.Pack, From: ps.Database, To: ps.Code, Pending: ps.Pending}
+		if ir := ps.Interrupted; ir != nil && ir.Version == ps.Database+1 {
+			e.Interrupted = ir
+		}
+		return e
 	}
 	return nil
 }
