@@ -585,9 +585,14 @@ func runConformance(t *testing.T, b backend) {
 		exec(`INSERT INTO posts (id, title, slug) VALUES (?, ?, ?)`, 3, "ünïcode 'quoted' \"double\" \\ back", nil)
 		exec(`INSERT INTO tags (id, name) VALUES (?, ?)`, 1, "go")
 		key := db.d.quote("key")
-		exec(`INSERT INTO upkeep_settings (pack, `+key+`, value) VALUES (?, ?, ?)`, "blog", "theme", "dark")
-		exec(`INSERT INTO upkeep_settings (pack, `+key+`, value) VALUES (?, ?, ?)`, "blog", "per_page", "20")
-		exec(`INSERT INTO upkeep_settings (pack, `+key+`, value) VALUES (?, ?, ?)`, "other", "keep", "me")
+		for _, kv := range [][3]string{{"blog", "theme", "light"}, {"blog", "theme", "dark"}, {"blog", "per_page", "20"}, {"other", "keep", "me"}} {
+			if err := db.SetSetting(ctx, kv[0], kv[1], kv[2]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s, err := db.Settings(ctx, "blog"); err != nil || !reflect.DeepEqual(s, map[string]string{"theme": "dark", "per_page": "20"}) {
+			t.Fatalf("Settings: %v %v", s, err)
+		}
 		before := dumpPack(t, db)
 		path, err := db.Export(ctx, []Pack{p}, "")
 		if err != nil {

@@ -133,8 +133,8 @@ type ChecksumError struct {
 }
 
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("packs: pack %s: migration %d (%s) was applied with sha256 %s but the file now has sha256 %s; restore the file, or accept the change with `upkeep db accept --pack %s --version %d`",
-		e.Pack, e.Version, e.File, short(e.Recorded), short(e.Current), e.Pack, e.Version)
+	return fmt.Sprintf("packs: pack %s: migration %d (%s) was applied with sha256 %s but the file now has sha256 %s; put the file back as it was, or accept the change to record its new checksum",
+		e.Pack, e.Version, e.File, short(e.Recorded), short(e.Current))
 }
 
 // Unwrap returns ErrChecksumChanged.

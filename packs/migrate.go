@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -193,11 +194,22 @@ func (db *DB) withLock(ctx context.Context, timeout time.Duration, f func(contex
 		}
 		return nil, fmt.Errorf("packs: take the migration lock of %s: %w", db.addr, err)
 	}
+	defer db.release(ctx, conn)
 	if tx != nil {
-		defer tx.Rollback()
+		defer tx.Rollback() // before release: defers run last first
 	}
-	defer db.d.unlock(context.WithoutCancel(ctx), conn)
 	return f(ctx, conn, tx)
+}
+
+// release gives the migration lock back. A connection that could not
+// release it is closed instead of going back to the pool, so that the
+// server drops the lock with the session.
+func (db *DB) release(ctx context.Context, conn *sql.Conn) error {
+	err := db.d.unlock(context.WithoutCancel(ctx), conn)
+	if err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err
 }
 
 // runner applies migrations and keeps their bookkeeping.
@@ -740,6 +752,6 @@ func (l *Lock) Release() error {
 	if l.tx != nil {
 		errs = append(errs, l.tx.Rollback())
 	}
-	errs = append(errs, l.db.d.unlock(context.Background(), l.conn), l.conn.Close())
+	errs = append(errs, l.db.release(context.Background(), l.conn), l.conn.Close())
 	return errors.Join(errs...)
 }
