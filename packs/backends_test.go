@@ -144,6 +144,22 @@ func TestOpenSQLiteDefault(t *testing.T) {
 	}
 }
 
+func TestOpenSQLitePaths(t *testing.T) {
+	root := t.TempDir()
+	openDB(t, "sqlite:var/db/x.sqlite", root)
+	if _, err := os.Stat(filepath.Join(root, "var", "db", "x.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(t.TempDir(), "abs", "y.db")
+	db := openDB(t, "sqlite:"+abs, root)
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatal(err)
+	}
+	if db.String() != "sqlite:"+abs {
+		t.Errorf("String() = %s", db)
+	}
+}
+
 func TestOpenBadDSN(t *testing.T) {
 	for _, dsn := range []string{"oracle://x", "mysql://root@127.0.0.1:3306/"} {
 		if _, err := Open(context.Background(), dsn, t.TempDir()); err == nil || !errorsIs(err, ErrBadDSN) {

@@ -190,12 +190,31 @@ func runConformance(t *testing.T, b backend) {
 		if err := db.Check(ctx, []Pack{p}); !errors.Is(err, ErrDatabaseBehind) {
 			t.Errorf("Check: %v", err)
 		}
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 4, NoBackup: true}); err == nil {
+			t.Error("target above the code accepted")
+		}
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, To: 2, NoBackup: true}); err == nil {
+			t.Error("target without a pack accepted")
+		}
 		res := up(t, db, UpOptions{Packs: []Pack{p}})
 		if len(res.Applied) != 2 || res.Applied[0].Version != 2 || res.Applied[1].Version != 3 {
 			t.Fatalf("applied %+v", res.Applied)
 		}
 		if n := queryInt(t, db, `SELECT COUNT(*) FROM posts`); n != 2 {
 			t.Errorf("posts: %d", n)
+		}
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "Down") {
+			t.Errorf("target below the database: %v", err)
+		}
+		// A new version of the pack without schema changes is recorded.
+		p.Version = "1.0.1"
+		if res := up(t, db, UpOptions{Packs: []Pack{p}}); len(res.Applied) != 0 {
+			t.Fatalf("applied %+v", res.Applied)
+		}
+		var version string
+		db.SQL().QueryRow(db.q(`SELECT version FROM upkeep_packs WHERE pack = ?`), "blog").Scan(&version)
+		if version != "1.0.1" {
+			t.Errorf("version %q after a pack update", version)
 		}
 	})
 

@@ -11,8 +11,10 @@ import (
 	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
-// mysqlLockName is the GET_LOCK name of upkeep's migrations.
-const mysqlLockName = "upkeep_migrations"
+// mysqlLockExpr is the GET_LOCK name of upkeep's migrations. GET_LOCK
+// names are server-wide, so the name holds the database's: applications in
+// other databases of the same server do not wait for each other.
+const mysqlLockExpr = "LEFT(CONCAT('upkeep:', DATABASE()), 64)"
 
 // mysqlDialect is MySQL and MariaDB through go-sql-driver/mysql. DDL commits
 // implicitly, so progress is recorded after each statement; the migration
@@ -49,7 +51,7 @@ func (mysqlDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Durat
 	// MariaDB and MySQL 8 take fractions of a second; older MySQL rounds.
 	secs := math.Round(timeout.Seconds()*1000) / 1000
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", mysqlLockName, secs).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+mysqlLockExpr+", ?)", secs).Scan(&got); err != nil {
 		return nil, err
 	}
 	if got.Valid && got.Int64 == 1 {
@@ -57,7 +59,7 @@ func (mysqlDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Durat
 	}
 	holder := ""
 	var id sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT IS_USED_LOCK(?)", mysqlLockName).Scan(&id); err == nil && id.Valid {
+	if err := conn.QueryRowContext(ctx, "SELECT IS_USED_LOCK("+mysqlLockExpr+")").Scan(&id); err == nil && id.Valid {
 		holder = fmt.Sprintf("MySQL connection id %d", id.Int64)
 		var user, host sql.NullString
 		if err := conn.QueryRowContext(ctx, "SELECT user, host FROM information_schema.processlist WHERE id = ?", id.Int64).Scan(&user, &host); err == nil {
@@ -68,7 +70,7 @@ func (mysqlDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Durat
 }
 
 func (mysqlDialect) unlock(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK(?)", mysqlLockName)
+	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK("+mysqlLockExpr+")")
 	return err
 }
 
