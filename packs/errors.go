@@ -221,7 +221,7 @@ func (e *MigrationError) Error() string {
 		b.WriteString("; the whole run was rolled back, the database is as it was before it")
 	default:
 		if len(e.Before) > 0 {
-			b.WriteString(" (they stay applied)")
+			b.WriteString(" (still applied)")
 		}
 		again := "Up"
 		if e.Direction == "down" {

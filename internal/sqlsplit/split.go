@@ -25,12 +25,18 @@ const (
 
 // Statement is one statement of a file.
 type Statement struct {
-	Text string // without the terminating delimiter, trimmed
-	Line int    // 1-based line of the file where the statement starts
+	Text string // without the terminating delimiter, trimmed; leading comments included
+	Line int    // 1-based line of the file where the statement's code starts
+	// First is the first line of the statement's code (after any leading
+	// comments), trimmed, for messages.
+	First string
 }
 
-// FirstLine returns the statement's first non-empty line, for messages.
+// FirstLine returns the first line of the statement's code, for messages.
 func (s Statement) FirstLine() string {
+	if s.First != "" {
+		return s.First
+	}
 	for _, l := range strings.Split(s.Text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			return l
@@ -50,6 +56,7 @@ func Split(src string, f Flavor) ([]Statement, error) {
 		delim     = ";"
 		hasCode   = false // the current statement holds more than comments
 		startLine = 1
+		codeStart = 0 // byte offset where the current statement's code starts
 		// SQLite triggers: words seen at the start of the statement and
 		// BEGIN/END depth inside a trigger body.
 		words     []string
@@ -58,20 +65,25 @@ func Split(src string, f Flavor) ([]Statement, error) {
 	)
 	emit := func(end int) {
 		if text := strings.TrimSpace(src[start:end]); hasCode && text != "" {
-			out = append(out, Statement{Text: text, Line: startLine})
+			first := src[codeStart:end]
+			if j := strings.IndexByte(first, '\n'); j >= 0 {
+				first = first[:j]
+			}
+			out = append(out, Statement{Text: text, Line: startLine, First: strings.TrimSpace(first)})
 		}
 		hasCode = false
 		words = words[:0]
 		depth = 0
 		inTrigger = false
 	}
+	i := 0
 	markCode := func() {
 		if !hasCode {
 			hasCode = true
 			startLine = line
+			codeStart = i
 		}
 	}
-	i := 0
 	n := len(src)
 	for i < n {
 		c := src[i]

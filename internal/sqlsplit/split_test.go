@@ -51,6 +51,16 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+func TestFirstLine(t *testing.T) {
+	got, err := Split("-- why\n/* more */ INSERT INTO t\n  VALUES (1);\n\n  SELECT 2", SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].FirstLine() != "INSERT INTO t" || got[0].Line != 2 || got[1].FirstLine() != "SELECT 2" || got[1].Line != 5 {
+		t.Fatalf("%+v", got)
+	}
+}
+
 func TestSplitErrors(t *testing.T) {
 	for _, src := range []string{"SELECT 'abc", "SELECT 1; /* x", "SELECT $$ abc"} {
 		if _, err := Split(src, Postgres); err == nil {
