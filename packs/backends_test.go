@@ -176,4 +176,8 @@ func TestMySQLConfig(t *testing.T) {
 	if c.User != "u" || c.Passwd != "p@ss" || c.Addr != "db.example:3307" || c.DBName != "app" || c.Params["charset"] != "utf8mb4" || c.MultiStatements {
 		t.Fatalf("%+v", c)
 	}
+	c, err = mysqlConfig("mysql://u@localhost/app?socket=/run/mysqld/mysqld.sock")
+	if err != nil || c.Net != "unix" || c.Addr != "/run/mysqld/mysqld.sock" {
+		t.Fatalf("%+v %v", c, err)
+	}
 }

@@ -44,7 +44,9 @@ type DB struct {
 //     WAL mode with a busy timeout.
 //   - "postgres://..." or "postgresql://..." is PostgreSQL, through pgx.
 //   - "mysql://user:pass@host:port/db?param=value" is MySQL or MariaDB,
-//     through go-sql-driver/mysql (parameters are passed to the driver).
+//     through go-sql-driver/mysql, without multiStatements (upkeep splits
+//     files itself). socket=/path connects through a unix socket, tls=NAME
+//     picks a TLS configuration; other parameters go to the server.
 func Open(ctx context.Context, dsn, root string) (*DB, error) {
 	var (
 		driver, conn string
@@ -145,6 +147,8 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 		switch k {
 		case "tls":
 			c.TLSConfig = vs[0]
+		case "socket":
+			c.Net, c.Addr = "unix", vs[0]
 		default:
 			c.Params[k] = vs[0]
 		}
