@@ -564,7 +564,12 @@ func runConformance(t *testing.T, b backend) {
 			t.Fatalf("%d schema records", n)
 		}
 		// Behind upkeep's back.
-		for _, s := range []string{"ALTER TABLE posts ADD COLUMN extra INTEGER", "DROP TABLE tags"} {
+		change := map[string]string{
+			"sqlite":   "CREATE INDEX posts_title ON posts (title)",
+			"postgres": "ALTER TABLE posts ALTER COLUMN title DROP NOT NULL",
+			"mysql":    "ALTER TABLE posts MODIFY title VARCHAR(200) NULL",
+		}[b.name]
+		for _, s := range []string{"ALTER TABLE posts ADD COLUMN extra INTEGER", change, "DROP TABLE tags"} {
 			if _, err := db.SQL().Exec(s); err != nil {
 				t.Fatal(err)
 			}
@@ -577,15 +582,17 @@ func runConformance(t *testing.T, b backend) {
 		for _, it := range d {
 			got = append(got, it.Table+": "+string(it.Kind)+" "+it.Name)
 		}
-		want := []string{"posts: column added extra", "tags: table missing "}
+		want := []string{"posts: column changed title", "posts: column added extra", "tags: table missing "}
+		if b.name == "sqlite" {
+			want = []string{"posts: column added extra", "posts: index added posts_title", "tags: table missing "}
+		} else if !strings.Contains(d[0].String(), "NOT NULL") {
+			t.Errorf("column changed: %s", d[0])
+		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("drift %q, want %q", got, want)
 		}
-		if !strings.Contains(d[0].String(), "extra") {
-			t.Errorf("String() %q", d[0])
-		}
 		v, err := db.Verify(ctx, []Pack{p})
-		if err != nil || len(v.Drift) != 2 || len(v.Changed) != 0 {
+		if err != nil || len(v.Drift) != 3 || len(v.Changed) != 0 {
 			t.Fatalf("Verify %+v %v", v, err)
 		}
 	})
