@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,8 +39,16 @@ func TestHelperMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	p := childPack(t)
+	if os.Getenv("UPKEEP_TEST_CHILD_MODE") == "crash" {
+		// Die like kill -9 in the middle of the run, inside migration 4.
+		p.Migrations[3].Up = func(context.Context, *sql.Tx) error {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
 	start := time.Now()
-	res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 30 * time.Second})
+	res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{p}, NoBackup: true, LockTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +108,45 @@ func TestTwoProcesses(t *testing.T) {
 			}
 			if v := schemaVersion(t, db, "blog"); v != 4 {
 				t.Errorf("schema_version %d", v)
+			}
+		})
+	}
+}
+
+// TestCrashMidRun kills a process in the middle of a run and checks what
+// the database holds afterwards: nothing of the run where DDL is
+// transactional, the migrations that completed (and no progress for the
+// one that died) on MySQL; and that the lock died with the process.
+func TestCrashMidRun(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn, root := b.fresh(t)
+			db := openDB(t, dsn, root)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMigrate$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "UPKEEP_TEST_CHILD_DSN="+dsn, "UPKEEP_TEST_CHILD_ROOT="+root, "UPKEEP_TEST_CHILD_MODE=crash")
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("child did not die by SIGKILL: %v\n%s", err, out)
+			}
+			if db.d.transactionalDDL() {
+				if tableExists(t, db, "posts") || tableExists(t, db, "tags") || schemaVersion(t, db, "blog") != 0 ||
+					queryInt(t, db, "SELECT COUNT(*) FROM upkeep_migrations") != 0 {
+					t.Fatal("a killed run left something behind")
+				}
+			} else {
+				if schemaVersion(t, db, "blog") != 3 || queryInt(t, db, "SELECT COUNT(*) FROM upkeep_migrations") != 3 ||
+					queryInt(t, db, "SELECT COUNT(*) FROM tags") != 0 || queryInt(t, db, "SELECT COUNT(*) FROM upkeep_progress") != 0 {
+					t.Fatal("a killed run on MySQL did not stop cleanly after migration 3")
+				}
+			}
+			// The lock died with the process: the next run gets it at once.
+			res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if schemaVersion(t, db, "blog") != 4 || queryInt(t, db, "SELECT COUNT(*) FROM tags") != 1 {
+				t.Fatalf("after the crash, Up applied %+v", res.Applied)
 			}
 		})
 	}
