@@ -212,6 +212,10 @@ func (db *DB) release(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
+// testHookAfterStatement, when set by a test, runs after each statement of
+// a migration file and its progress record.
+var testHookAfterStatement func(pack string, version, statement int)
+
 // runner applies migrations and keeps their bookkeeping.
 type runner struct {
 	db    *DB
@@ -275,6 +279,9 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 			for i, s := range stmts {
 				if _, err := tx.ExecContext(ctx, s.Text); err != nil {
 					return r.failed(p, m, "up", &s, i+1, err, true)
+				}
+				if testHookAfterStatement != nil {
+					testHookAfterStatement(p.Name, v, i+1)
 				}
 			}
 		}
@@ -385,6 +392,9 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 		}
 		if err := r.setProgress(ctx, p, m, file, i+1, doneHash(stmts[:i+1])); err != nil {
 			return err
+		}
+		if testHookAfterStatement != nil {
+			testHookAfterStatement(p.Name, m.Version, i+1)
 		}
 	}
 	return r.inTx(ctx, func(tx *sql.Tx) error {

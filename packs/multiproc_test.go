@@ -40,6 +40,15 @@ func TestHelperMigrate(t *testing.T) {
 	}
 	defer db.Close()
 	p := childPack(t)
+	if os.Getenv("UPKEEP_TEST_CHILD_MODE") == "crash-statement" {
+		// Die after the first statement of migration 2.
+		testHookAfterStatement = func(pack string, version, statement int) {
+			if version == 2 && statement == 1 {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
+	}
 	if os.Getenv("UPKEEP_TEST_CHILD_MODE") == "crash" {
 		// Die like kill -9 in the middle of the run, inside migration 4.
 		p.Migrations[3].Up = func(context.Context, *sql.Tx) error {
@@ -123,12 +132,7 @@ func TestCrashMidRun(t *testing.T) {
 			t.Parallel()
 			dsn, root := b.fresh(t)
 			db := openDB(t, dsn, root)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMigrate$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "UPKEEP_TEST_CHILD_DSN="+dsn, "UPKEEP_TEST_CHILD_ROOT="+root, "UPKEEP_TEST_CHILD_MODE=crash")
-			out, err := cmd.CombinedOutput()
-			if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("child did not die by SIGKILL: %v\n%s", err, out)
-			}
+			runKilledChild(t, dsn, root, "crash")
 			if db.d.transactionalDDL() {
 				if tableExists(t, db, "posts") || tableExists(t, db, "tags") || schemaVersion(t, db, "blog") != 0 ||
 					queryInt(t, db, "SELECT COUNT(*) FROM upkeep_migrations") != 0 {
@@ -147,6 +151,55 @@ func TestCrashMidRun(t *testing.T) {
 			}
 			if schemaVersion(t, db, "blog") != 4 || queryInt(t, db, "SELECT COUNT(*) FROM tags") != 1 {
 				t.Fatalf("after the crash, Up applied %+v", res.Applied)
+			}
+		})
+	}
+}
+
+func runKilledChild(t *testing.T, dsn, root, mode string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMigrate$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "UPKEEP_TEST_CHILD_DSN="+dsn, "UPKEEP_TEST_CHILD_ROOT="+root, "UPKEEP_TEST_CHILD_MODE="+mode)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child did not die by SIGKILL: %v\n%s", err, out)
+	}
+}
+
+// TestCrashBetweenStatements kills a process right after the first
+// statement of a two-statement file: where DDL is transactional nothing is
+// left; on MySQL the progress says one statement ran, and the next run
+// resumes at the second without running the first again.
+func TestCrashBetweenStatements(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn, root := b.fresh(t)
+			db := openDB(t, dsn, root)
+			runKilledChild(t, dsn, root, "crash-statement")
+			st, err := db.Status(context.Background(), []Pack{childPack(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps := st.Packs[0]
+			if db.d.transactionalDDL() {
+				if ps.Database != 0 || ps.Interrupted != nil || tableExists(t, db, "posts") {
+					t.Fatalf("a killed run left something behind: %+v", ps)
+				}
+			} else {
+				// 0002_add_slug: ALTER TABLE ran, UPDATE did not.
+				if ps.Database != 1 || ps.Interrupted == nil || ps.Interrupted.StatementsDone != 1 || ps.Interrupted.File != "0002_add_slug.up.sql" {
+					t.Fatalf("status after the kill: %+v %+v", ps, ps.Interrupted)
+				}
+				if n := queryInt(t, db, "SELECT COUNT(*) FROM posts WHERE slug IS NULL"); n != 2 {
+					t.Fatalf("%d posts without slug, want 2", n)
+				}
+			}
+			if _, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 5 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			if schemaVersion(t, db, "blog") != 4 || queryInt(t, db, "SELECT COUNT(*) FROM posts WHERE slug = 'x'") != 2 {
+				t.Fatal("the run after the kill did not finish the migrations")
 			}
 		})
 	}
