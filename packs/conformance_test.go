@@ -718,6 +718,39 @@ func runConformance(t *testing.T, b backend) {
 		up(t, db2, UpOptions{Packs: []Pack{blogPack(t)}})
 	})
 
+	t.Run("TableLockTimeout", func(t *testing.T) {
+		if b.name == "sqlite" {
+			t.Skip("SQLite has no table locks; the run holds the write lock")
+		}
+		t.Parallel()
+		db, _, _ := fresh(t)
+		p := blogPack(t)
+		up(t, db, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 1})
+		// The application reads posts in a transaction that stays open.
+		app, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer app.Rollback()
+		var n int
+		if err := app.QueryRow("SELECT COUNT(*) FROM posts").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true, TableLockTimeout: 300 * time.Millisecond})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Version != 2 || me.Statement != 1 {
+			t.Fatalf("Up against a held table lock: %v", err)
+		}
+		if w := time.Since(start); w > 10*time.Second {
+			t.Errorf("took %s", w)
+		}
+		app.Rollback()
+		if res := up(t, db, UpOptions{Packs: []Pack{p}}); len(res.Applied) != 2 {
+			t.Fatalf("applied %+v", res.Applied)
+		}
+	})
+
 	t.Run("GoMigrations", func(t *testing.T) {
 		t.Parallel()
 		db, _, _ := fresh(t)

@@ -44,6 +44,10 @@ type dialect interface {
 	// lock is its write transaction (BEGIN IMMEDIATE), which lock returns;
 	// the other backends take a session lock and return a nil *sql.Tx.
 	lock(ctx context.Context, conn *sql.Conn, timeout time.Duration) (*sql.Tx, error)
+	// tableLockWait bounds how long a statement waits for a table lock
+	// (d > 0), or restores the default (d == 0), for tx where DDL is
+	// transactional, else for the session of conn.
+	tableLockWait(ctx context.Context, conn *sql.Conn, tx *sql.Tx, d time.Duration) error
 	// unlock releases what lock took (for SQLite, nothing: the transaction
 	// ends with commit or rollback).
 	unlock(ctx context.Context, conn *sql.Conn) error

@@ -69,6 +69,17 @@ func (mysqlDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Durat
 	return nil, &LockedError{Backend: "mysql", Waited: time.Since(start).Round(time.Millisecond), Holder: holder}
 }
 
+// tableLockWait sets the session's lock_wait_timeout (metadata locks, whole
+// seconds, at least 1); 0 puts the server's default back.
+func (mysqlDialect) tableLockWait(ctx context.Context, conn *sql.Conn, _ *sql.Tx, d time.Duration) error {
+	if d <= 0 {
+		_, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = DEFAULT")
+		return err
+	}
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(1, int(math.Ceil(d.Seconds())))))
+	return err
+}
+
 func (mysqlDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	_, err := conn.ExecContext(ctx, "SELECT RELEASE_LOCK("+mysqlLockExpr+")")
 	return err

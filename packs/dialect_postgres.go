@@ -107,6 +107,16 @@ LIMIT 1`, lockKey).Scan(&pid, &app, &addr, &started)
 	return fmt.Sprintf("PostgreSQL backend pid %d (application_name %q, client %s, connected since %s)", pid, app, client, started.Time.UTC().Format(time.RFC3339))
 }
 
+// tableLockWait sets lock_timeout for the run's transaction only (SET
+// LOCAL), so nothing needs restoring.
+func (postgresDialect) tableLockWait(ctx context.Context, _ *sql.Conn, tx *sql.Tx, d time.Duration) error {
+	if d <= 0 || tx == nil {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", d.Milliseconds()))
+	return err
+}
+
 func (postgresDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, lockKey)
 	return err

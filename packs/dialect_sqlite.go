@@ -56,6 +56,12 @@ func (d sqliteDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Du
 	return tx, nil
 }
 
+// tableLockWait does nothing: the run holds SQLite's only lock, the write
+// lock, from its start.
+func (sqliteDialect) tableLockWait(context.Context, *sql.Conn, *sql.Tx, time.Duration) error {
+	return nil
+}
+
 func (sqliteDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	_, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 10000")
 	return err

@@ -31,6 +31,11 @@ type UpOptions struct {
 	// LockTimeout bounds the wait for the migration lock; 0 is
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// TableLockTimeout bounds how long one statement of a migration waits
+	// for a lock on a table that the application holds (PostgreSQL
+	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
+	// instead of queueing every query behind it; 0 is no bound.
+	TableLockTimeout time.Duration
 }
 
 // Result is what a run did.
@@ -123,6 +128,9 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 				defer tx.Rollback()
 			}
+			if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
+				return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
+			}
 			if err := run.prepare(ctx, tx); err != nil {
 				return nil, err
 			}
@@ -137,6 +145,9 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				return nil, fmt.Errorf("packs: commit migrations: %w", err)
 			}
 			return res, nil
+		}
+		if err := db.d.tableLockWait(ctx, conn, nil, opts.TableLockTimeout); err != nil {
+			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 		}
 		for _, pl := range plan {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
@@ -205,7 +216,8 @@ func (db *DB) withLock(ctx context.Context, timeout time.Duration, f func(contex
 // release it is closed instead of going back to the pool, so that the
 // server drops the lock with the session.
 func (db *DB) release(ctx context.Context, conn *sql.Conn) error {
-	err := db.d.unlock(context.WithoutCancel(ctx), conn)
+	err := errors.Join(db.d.unlock(context.WithoutCancel(ctx), conn),
+		db.d.tableLockWait(context.WithoutCancel(ctx), conn, nil, 0))
 	if err != nil {
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
@@ -462,12 +474,13 @@ func (r *runner) finishStep(ctx context.Context, tx *sql.Tx, p Pack, m Migration
 
 // DownOptions says what [DB.Down] reverts.
 type DownOptions struct {
-	Packs       []Pack // the code: the installed packs
-	Pack        string // the pack to revert (required)
-	To          int    // the schema version to go back to (>= 0)
-	NoBackup    bool
-	BackupDir   string
-	LockTimeout time.Duration
+	Packs            []Pack // the code: the installed packs
+	Pack             string // the pack to revert (required)
+	To               int    // the schema version to go back to (>= 0)
+	NoBackup         bool
+	BackupDir        string
+	LockTimeout      time.Duration
+	TableLockTimeout time.Duration // as in UpOptions
 }
 
 // Down reverts a pack's migrations from its database version down to
@@ -528,6 +541,9 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				return nil, fmt.Errorf("packs: begin transaction: %w", err)
 			}
 			defer tx.Rollback()
+		}
+		if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
+			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 		}
 		for v := ps.Database; v > opts.To; v-- {
 			m := p.migration(v)
