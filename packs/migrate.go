@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/layout"
@@ -384,7 +385,11 @@ func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
 func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string, start time.Time) error {
 	file, text := m.UpFile, m.UpSQL
 	if dir == "down" {
-		file, text = m.DownFile, m.DownSQL
+		file = m.DownFile
+		var err error
+		if text, err = m.DownText(); err != nil {
+			return fmt.Errorf("packs: pack %s: %w", p.Name, err)
+		}
 	}
 	stmts, err := sqlsplit.Split(text, r.db.d.flavor())
 	if err != nil {
@@ -520,9 +525,19 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.migration(ir.Version).DownFile) {
 			return nil, fmt.Errorf("packs: pack %s: %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ir.File, ir.StatementsDone)
 		}
+		// Every revert is checked and read before the first one runs.
+		p.Migrations = slices.Clone(p.Migrations)
 		for v := ps.Database; v > opts.To; v-- {
-			if m := p.migration(v); !m.hasDown() {
+			m := &p.Migrations[v-1]
+			if !m.hasDown() {
 				return nil, fmt.Errorf("%w: pack %s: migration %s has no .down.sql; cannot go below schema version %d", ErrNoDown, p.Name, m.Source(), v)
+			}
+			if m.Down == nil {
+				text, err := m.DownText()
+				if err != nil {
+					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
+				}
+				m.DownSQL = text
 			}
 		}
 		res := &Result{}
@@ -555,7 +570,11 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					}
 					return nil
 				}
-				stmts, err := sqlsplit.Split(m.DownSQL, db.d.flavor())
+				text, err := m.DownText()
+				if err != nil {
+					return fmt.Errorf("packs: pack %s: %w", p.Name, err)
+				}
+				stmts, err := sqlsplit.Split(text, db.d.flavor())
 				if err != nil {
 					return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
 				}

@@ -36,10 +36,28 @@ type Migration struct {
 	UpFile   string // file name of the .up.sql; "" for a Go migration
 	DownFile string // file name of the .down.sql; "" when there is none
 	UpSQL    string
-	DownSQL  string
-	SHA256   string // hex sha256 of the .up.sql; "" for a Go migration
-	Up       GoFunc // set for a Go migration
-	Down     GoFunc // the Go migration's down step, or nil
+	// DownSQL is the text of the .down.sql when the migration is built by
+	// hand. The loaders leave it empty and read the file only when a revert
+	// needs it (see [Migration.DownText]): status and up never do.
+	DownSQL string
+	SHA256  string // hex sha256 of the .up.sql; "" for a Go migration
+	Up      GoFunc // set for a Go migration
+	Down    GoFunc // the Go migration's down step, or nil
+
+	readDown func() ([]byte, error) // reads DownFile, set by the loaders
+}
+
+// DownText returns the text of the .down.sql: DownSQL, or the file read
+// now.
+func (m Migration) DownText() (string, error) {
+	if m.DownSQL != "" || m.readDown == nil {
+		return m.DownSQL, nil
+	}
+	b, err := m.readDown()
+	if err != nil {
+		return "", fmt.Errorf("read migration %s: %w", m.DownFile, err)
+	}
+	return string(b), nil
 }
 
 // Source names the migration in messages: its .up.sql, or go:VERSION_name.
@@ -176,11 +194,8 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 		sum := sha256.Sum256(up)
 		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: string(up), SHA256: hex.EncodeToString(sum[:])}
 		if pm.Down != "" {
-			down, err := fs.ReadFile(fsys, path.Join(dir, pm.Down))
-			if err != nil {
-				return nil, fmt.Errorf("read migration %s: %w", filepath.Join(shown, pm.Down), err)
-			}
-			m.DownSQL = string(down)
+			name := path.Join(dir, pm.Down)
+			m.readDown = func() ([]byte, error) { return fs.ReadFile(fsys, name) }
 		}
 		out[i] = m
 	}
