@@ -55,7 +55,7 @@ func (m Migration) DownText() (string, error) {
 	}
 	b, err := m.readDown()
 	if err != nil {
-		return "", fmt.Errorf("read migration %s: %w", m.DownFile, err)
+		return "", fmt.Errorf("packs: read migration %s: %w", m.DownFile, err)
 	}
 	return string(b), nil
 }
@@ -127,7 +127,7 @@ func LoadPack(in Installed) (Pack, error) {
 	dir := filepath.Join(in.Dir, MigrationsDir)
 	ms, err := ReadMigrationsDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Pack{}, fmt.Errorf("pack %s: %w", in.Name, err)
+		return Pack{}, err // names the folder, packs/<name>/migrations
 	}
 	p.Migrations = ms
 	if p.Migrations, err = withGo(in.Name, p.Migrations); err != nil {
@@ -173,7 +173,7 @@ func ReadMigrationsFS(fsys fs.FS, dir string) ([]Migration, error) {
 func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("read migrations %s: %w", shown, err)
+		return nil, fmt.Errorf("packs: read migrations %s: %w", shown, err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -183,13 +183,13 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 	}
 	parsed, err := parseNames(names)
 	if err != nil {
-		return nil, fmt.Errorf("migrations %s: %w", shown, err)
+		return nil, fmt.Errorf("%w in %s: %v", ErrBadMigrations, shown, err)
 	}
 	out := make([]Migration, len(parsed))
 	for i, pm := range parsed {
 		up, err := fs.ReadFile(fsys, path.Join(dir, pm.Up))
 		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", filepath.Join(shown, pm.Up), err)
+			return nil, fmt.Errorf("packs: read migration %s: %w", filepath.Join(shown, pm.Up), err)
 		}
 		sum := sha256.Sum256(up)
 		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: string(up), SHA256: hex.EncodeToString(sum[:])}
@@ -211,7 +211,7 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 func parseNames(names []string) ([]manifest.Migration, error) {
 	ms, err := manifest.ParseMigrations(names)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadMigrations, err)
+		return nil, err
 	}
 	if len(ms) == 0 && len(names) > 0 {
 		return parseMigrationNames(names)
@@ -223,7 +223,8 @@ var migrationName = regexp.MustCompile(`^([0-9]+)_([^/\\]+)\.(up|down)\.sql$`)
 
 // parseMigrationNames is the stand-in for manifest.ParseMigrations:
 // golang-migrate naming, versions 1..N without gap or duplicate, every
-// version with an .up.sql, errors naming the files.
+// version with an .up.sql. The error lists every problem, each naming its
+// files; the caller wraps it in ErrBadMigrations.
 func parseMigrationNames(names []string) ([]manifest.Migration, error) {
 	byVersion := map[int]*manifest.Migration{}
 	var problems []string
@@ -281,7 +282,7 @@ func parseMigrationNames(names []string) ([]manifest.Migration, error) {
 		out = append(out, *m)
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrBadMigrations, strings.Join(problems, "; "))
+		return nil, errors.New(strings.Join(problems, "; "))
 	}
 	return out, nil
 }

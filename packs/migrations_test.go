@@ -34,8 +34,12 @@ func TestParseMigrationNames(t *testing.T) {
 		{[]string{"0000_zero.up.sql"}, []string{"0000_zero.up.sql", "positive"}},
 	}
 	for _, tt := range bad {
-		_, err := parseMigrationNames(tt.names)
-		if !errors.Is(err, ErrBadMigrations) {
+		fsys := fstest.MapFS{}
+		for _, n := range tt.names {
+			fsys["m/"+n] = &fstest.MapFile{Data: []byte("SELECT 1;")}
+		}
+		_, err := ReadMigrationsFS(fsys, "m")
+		if !errors.Is(err, ErrBadMigrations) || !strings.HasPrefix(err.Error(), "packs: bad migrations in m: ") {
 			t.Errorf("%v: %v, want ErrBadMigrations", tt.names, err)
 			continue
 		}
