@@ -1,0 +1,183 @@
+package packs
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// backend makes fresh, empty databases for the conformance suite.
+type backend struct {
+	name string
+	// fresh creates a database of its own for t, dropped in t.Cleanup,
+	// and returns its address and a root folder.
+	fresh func(t *testing.T) (dsn, root string)
+}
+
+// needServer returns the address in env, or skips t; with
+// UPKEEP_TEST_REQUIRE=1 a missing address fails t instead.
+func needServer(t *testing.T, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		if os.Getenv("UPKEEP_TEST_REQUIRE") == "1" {
+			t.Fatalf("%s is not set and UPKEEP_TEST_REQUIRE=1", env)
+		}
+		t.Skipf("%s is not set", env)
+	}
+	return v
+}
+
+func uniqueName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+var sqliteBackend = backend{name: "sqlite", fresh: func(t *testing.T) (string, string) {
+	root := t.TempDir()
+	return "sqlite:data/app.db", root
+}}
+
+var postgresBackend = backend{name: "postgres", fresh: func(t *testing.T) (string, string) {
+	admin := needServer(t, "UPKEEP_TEST_POSTGRES")
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := uniqueName("upkeep_t_")
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String(), t.TempDir()
+}}
+
+var mysqlBackend = backend{name: "mysql", fresh: func(t *testing.T) (string, string) {
+	admin := needServer(t, "UPKEEP_TEST_MYSQL")
+	c, err := mysqlConfig(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", c.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := uniqueName("upkeep_t_")
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("mysql", c.FormatDSN())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String(), t.TempDir()
+}}
+
+var backends = []backend{sqliteBackend, postgresBackend, mysqlBackend}
+
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			runConformance(t, b)
+		})
+	}
+}
+
+func openDB(t *testing.T, dsn, root string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), dsn, root)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestOpenSQLiteDefault(t *testing.T) {
+	root := t.TempDir()
+	db := openDB(t, "", root)
+	if db.Backend() != "sqlite" {
+		t.Fatalf("backend %s", db.Backend())
+	}
+	if _, err := os.Stat(filepath.Join(root, "data", "app.db")); err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := db.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q, %v", mode, err)
+	}
+}
+
+func TestOpenSQLitePaths(t *testing.T) {
+	root := t.TempDir()
+	openDB(t, "sqlite:var/db/x.sqlite", root)
+	if _, err := os.Stat(filepath.Join(root, "var", "db", "x.sqlite")); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(t.TempDir(), "abs", "y.db")
+	db := openDB(t, "sqlite:"+abs, root)
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatal(err)
+	}
+	if db.String() != "sqlite:"+abs {
+		t.Errorf("String() = %s", db)
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	for _, dsn := range []string{"oracle://x", "mysql://root@127.0.0.1:3306/"} {
+		if _, err := Open(context.Background(), dsn, t.TempDir()); err == nil || !errorsIs(err, ErrBadDSN) {
+			t.Errorf("%s: %v, want ErrBadDSN", dsn, err)
+		}
+	}
+}
+
+func TestMySQLConfig(t *testing.T) {
+	c, err := mysqlConfig("mysql://u:p%40ss@db.example:3307/app?charset=utf8mb4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User != "u" || c.Passwd != "p@ss" || c.Addr != "db.example:3307" || c.DBName != "app" || c.Params["charset"] != "utf8mb4" || c.MultiStatements {
+		t.Fatalf("%+v", c)
+	}
+	c, err = mysqlConfig("mysql://u@localhost/app?socket=/run/mysqld/mysqld.sock")
+	if err != nil || c.Net != "unix" || c.Addr != "/run/mysqld/mysqld.sock" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

@@ -1,0 +1,239 @@
+package packs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Match them with errors.Is; the typed errors below carry
+// the details and unwrap to them. The CLI maps them to exit codes (see
+// [ExitCode]).
+var (
+	// ErrDatabaseBehind is returned (as a *BehindError) by [Status.Err] and
+	// by [DB.Check] when a pack's code expects a higher schema version than
+	// the database holds and the migrations have not been asked for.
+	// Exit code 4.
+	ErrDatabaseBehind = errors.New("packs: database updates needed")
+
+	// ErrDowngrade is returned (as a *DowngradeError) by [Status.Err],
+	// [DB.Check] and [DB.Up] when the database holds a higher schema version
+	// of a pack than its code knows: the code is older than the data.
+	// Exit code 4.
+	ErrDowngrade = errors.New("packs: database is newer than the code")
+
+	// ErrChecksumChanged is returned (as a *ChecksumError) by [Status.Err],
+	// [DB.Check], [DB.Verify] and [DB.Up] when the file of an applied
+	// migration no longer has the sha256 recorded when it ran. It blocks
+	// further migrations of that pack until [DB.AcceptChanged] records the
+	// new checksum. Exit code 4.
+	ErrChecksumChanged = errors.New("packs: applied migration changed")
+
+	// ErrLocked is returned (as a *LockedError) by [DB.Up], [DB.Down],
+	// [DB.Baseline] and [DB.Lock] when another connection holds the
+	// database's migration lock for longer than the lock timeout.
+	// Exit code 5.
+	ErrLocked = errors.New("packs: database is locked by another process")
+
+	// ErrBadMigrations is returned by the loaders ([ReadMigrationsDir],
+	// [ReadMigrationsFS], [LoadPack]) when a pack's migrations are not
+	// numbered 1..N without gap or duplicate, or a file name does not
+	// follow VERSION_name.up.sql / VERSION_name.down.sql. The message names
+	// the files.
+	ErrBadMigrations = errors.New("packs: bad migrations")
+
+	// ErrNoDown is returned by [DB.Down] before anything runs when a
+	// migration to revert has no .down.sql (or no Go down function); the
+	// message names the migration.
+	ErrNoDown = errors.New("packs: migration cannot be reverted")
+
+	// ErrMigrationFailed is returned (as a *MigrationError) by [DB.Up] and
+	// [DB.Down] when a statement of a migration fails.
+	ErrMigrationFailed = errors.New("packs: migration failed")
+
+	// ErrResumeMismatch is returned by [DB.Up] on backends without
+	// transactional DDL when an interrupted migration is resumed but the
+	// statements that had already run are no longer the same in its file.
+	ErrResumeMismatch = errors.New("packs: interrupted migration changed before its resume point")
+
+	// ErrUnknownPack is returned when an option names a pack that is not
+	// among the packs given.
+	ErrUnknownPack = errors.New("packs: unknown pack")
+
+	// ErrBadDSN is returned by [Open] for a database address it cannot
+	// read.
+	ErrBadDSN = errors.New("packs: unsupported database address")
+
+	// ErrBadExport is returned by [DB.RestoreExport] for a file that is not
+	// an export of this format, or an export taken on another backend.
+	ErrBadExport = errors.New("packs: not a database export")
+)
+
+// ExitCode maps an error of this package to upkeep's exit code: 0 for nil,
+// 4 for database updates needed, downgrade or changed migrations, 5 for a
+// lock timeout, 1 for anything else.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrLocked):
+		return 5
+	case errors.Is(err, ErrDatabaseBehind), errors.Is(err, ErrDowngrade), errors.Is(err, ErrChecksumChanged):
+		return 4
+	}
+	return 1
+}
+
+// BehindError says that a pack's database schema is older than its code.
+type BehindError struct {
+	Pack    string
+	From    int      // schema version in the database
+	To      int      // schema version of the code
+	Pending []string // names of the migrations that would run, in order
+	// Interrupted is set when the first pending migration stopped part
+	// way (MySQL/MariaDB); the run resumes it.
+	Interrupted *Progress
+}
+
+func (e *BehindError) Error() string {
+	s := fmt.Sprintf("packs: pack %s needs database updates: schema version %d -> %d: %s",
+		e.Pack, e.From, e.To, strings.Join(e.Pending, ", "))
+	if ir := e.Interrupted; ir != nil {
+		s += fmt.Sprintf(" (%s stopped after statement %d and resumes at statement %d)", ir.File, ir.StatementsDone, ir.StatementsDone+1)
+	}
+	return s + "; run with --migrate-db to apply them"
+}
+
+// Unwrap returns ErrDatabaseBehind.
+func (e *BehindError) Unwrap() error { return ErrDatabaseBehind }
+
+// DowngradeError says that a pack's database schema is newer than its code.
+type DowngradeError struct {
+	Pack     string
+	Database int // schema version in the database
+	Code     int // schema version of the installed code
+}
+
+func (e *DowngradeError) Error() string {
+	return fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install the newer version of %s, or restore a backup taken before the database was updated",
+		e.Pack, e.Database, e.Code, e.Pack)
+}
+
+// Unwrap returns ErrDowngrade.
+func (e *DowngradeError) Unwrap() error { return ErrDowngrade }
+
+// ChecksumError says that the file of an applied migration has changed.
+type ChecksumError struct {
+	Pack     string
+	Version  int
+	File     string
+	Recorded string // sha256 recorded when it was applied (or last accepted)
+	Current  string // sha256 of the file now
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("packs: pack %s: migration %d (%s) was applied with sha256 %s but the file now has sha256 %s; put the file back as it was, or accept the change to record its new checksum",
+		e.Pack, e.Version, e.File, short(e.Recorded), short(e.Current))
+}
+
+// Unwrap returns ErrChecksumChanged.
+func (e *ChecksumError) Unwrap() error { return ErrChecksumChanged }
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+// LockedError says that the database's migration lock stayed taken.
+type LockedError struct {
+	Backend string
+	Waited  time.Duration
+	Holder  string // who holds it, as far as the backend can tell; "" when it cannot
+}
+
+func (e *LockedError) Error() string {
+	h := e.Holder
+	if h == "" {
+		h = "another connection"
+	}
+	return fmt.Sprintf("packs: %s migration lock still held after %s by %s", e.Backend, e.Waited, h)
+}
+
+// Unwrap returns ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// Applied is one migration that ran (or was reverted) in a run.
+type Applied struct {
+	Pack      string
+	Version   int
+	Name      string
+	Direction string // "up" or "down"
+	Duration  time.Duration
+}
+
+// MigrationError says which statement of which migration failed, what ran
+// before it and what state the database is left in. Like goose's
+// PartialError, it carries what a caller needs to report and recover.
+type MigrationError struct {
+	Pack      string
+	Version   int
+	File      string // the .sql file, or "go:VERSION_name" for a Go migration
+	Direction string // "up" or "down"
+	Statement int    // 1-based index of the failed statement in File; 0 for Go migrations
+	Line      int    // line of File where the statement starts
+	FirstLine string // first line of the failed statement
+	// Before holds the migrations of this run that completed before the
+	// failure. When RolledBack is true none of them is left in the
+	// database.
+	Before []Applied
+	// RolledBack is true on backends with transactional DDL: the whole run
+	// was rolled back and the database is as it was before it.
+	RolledBack bool
+	// StatementsDone is, without transactional DDL, how many statements
+	// of File ran and stay in the database; the next Up resumes after them
+	// once the file is fixed.
+	StatementsDone int
+	// Export is the export taken before the run ("" with NoBackup); its
+	// tables can be put back with [DB.RestoreExport].
+	Export string
+	Err    error
+}
+
+func (e *MigrationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "packs: pack %s: migration %d %s failed", e.Pack, e.Version, e.File)
+	if e.Statement > 0 {
+		fmt.Fprintf(&b, " at statement %d (line %d: %s)", e.Statement, e.Line, e.FirstLine)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if len(e.Before) > 0 {
+		var names []string
+		for _, a := range e.Before {
+			names = append(names, fmt.Sprintf("%s %d_%s", a.Pack, a.Version, a.Name))
+		}
+		fmt.Fprintf(&b, "; completed before it in this run: %s", strings.Join(names, ", "))
+	}
+	switch {
+	case e.RolledBack:
+		b.WriteString("; the whole run was rolled back, the database is as it was before it")
+	default:
+		if len(e.Before) > 0 {
+			b.WriteString(" (still applied)")
+		}
+		again := "Up"
+		if e.Direction == "down" {
+			again = "Down"
+		}
+		fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
+		if e.Export != "" {
+			fmt.Fprintf(&b, ", or restore the pack's tables from %s", e.Export)
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrMigrationFailed and the statement's error.
+func (e *MigrationError) Unwrap() []error { return []error{ErrMigrationFailed, e.Err} }
