@@ -20,6 +20,7 @@ var excludedTop = []string{layout.PendingDir, layout.InstalledDir, layout.Backup
 func TestCreateUnzipsToTheSameTree(t *testing.T) {
 	r := newRoot(t)
 	fillRoot(t, r)
+	fillBig(t, r)
 	b := create(t, CreateOptions{Root: r, Reason: "Before Install!", UpkeepVersion: "1.2.3",
 		Packs: map[string]string{"core": "2.0.0"}, Exclude: testExclude, Now: fixedClock()})
 
@@ -103,6 +104,7 @@ func TestCreateUnzipsToTheSameTree(t *testing.T) {
 func TestCreateStoresWhatDoesNotCompress(t *testing.T) {
 	r := newRoot(t)
 	fillRoot(t, r)
+	fillBig(t, r)
 	b := create(t, CreateOptions{Root: r, DB: "none", Now: fixedClock()})
 	zr := openZip(t, b.Path)
 	methods := map[string]uint16{}

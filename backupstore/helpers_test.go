@@ -91,8 +91,7 @@ func textBytes(n int) []byte {
 
 // fillRoot lays down the test tree: text, random, empty, nested files,
 // executable and private modes, an empty folder, symlinks (to a file, to a
-// folder, dangling), large files that spill and stream, and things that
-// must not be backed up.
+// folder, dangling), and things that must not be backed up.
 func fillRoot(t *testing.T, r layout.Root) {
 	t.Helper()
 	d := r.Dir
@@ -103,8 +102,6 @@ func fillRoot(t *testing.T, r layout.Root) {
 	write(t, d, "packs/core/manifest.json", []byte(`{"pack":"core"}`), 0o644)
 	write(t, d, "packs/core/deep/er/still/file.txt", textBytes(10000), 0o644)
 	write(t, d, "packs/blog/random.bin", randomBytes(2, 300_000), 0o644)
-	write(t, d, "packs/blog/big-text.txt", textBytes(6<<20), 0o640)        // compresses, spills past 4 MiB
-	write(t, d, "packs/blog/big-random.bin", randomBytes(3, 5<<20), 0o644) // streamed
 	write(t, d, "data/uploads/a.txt", []byte("upload"), 0o644)
 	write(t, d, "name with spaces & ünïcode.txt", []byte("x"), 0o644)
 	if err := os.MkdirAll(filepath.Join(d, "empty-dir"), 0o750); err != nil {
@@ -126,6 +123,14 @@ func fillRoot(t *testing.T, r layout.Root) {
 	write(t, d, layout.StateDir+"/lock", []byte("lock"), 0o644)
 	write(t, d, "logs/app.log", []byte("log"), 0o644)    // excluded by "*.log"
 	write(t, d, "cache/tmp/junk", []byte("junk"), 0o644) // excluded by "cache/tmp"
+}
+
+// fillBig adds files larger than the pipeline's 4 MiB buffers: one that
+// compresses (its buffer spills to a temp file) and one that does not (the
+// writer streams it).
+func fillBig(t *testing.T, r layout.Root) {
+	write(t, r.Dir, "packs/blog/big-text.txt", textBytes(6<<20), 0o640)
+	write(t, r.Dir, "packs/blog/big-random.bin", randomBytes(3, 5<<20), 0o644)
 }
 
 var testExclude = []string{"*.log", "cache/tmp"}
