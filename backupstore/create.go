@@ -113,7 +113,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	zw := zip.NewWriter(bw)
 
 	meter := progress.New(opts.Progress, "backup", len(entries), total+dbSize, progress.Options{})
-	p := newPipeline(ctx, opts.Workers, opts.Level, dir)
+	p := newPipeline(ctx, opts.Workers, opts.Level, dir, tmpName)
 	files, err := p.run(entries, FilesDir, zw, meter)
 	if err != nil {
 		return nil, err

@@ -42,15 +42,16 @@ type pipeline struct {
 	workers  int
 	level    int
 	spillDir string
+	outName  string    // the zip being written, for errors
 	bufs     sync.Pool // *spillBuffer
 	readBuf  []byte    // the writer's, for streamed files
 }
 
-func newPipeline(ctx context.Context, workers, level int, spillDir string) *pipeline {
+func newPipeline(ctx context.Context, workers, level int, spillDir, outName string) *pipeline {
 	if level <= 0 || level > 9 {
 		level = flate.BestSpeed
 	}
-	return &pipeline{ctx: ctx, workers: runtimeWorkers(workers), level: level, spillDir: spillDir,
+	return &pipeline{ctx: ctx, workers: runtimeWorkers(workers), level: level, spillDir: spillDir, outName: outName,
 		readBuf: make([]byte, readSize)}
 }
 
@@ -281,7 +282,7 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 		h := &zip.FileHeader{Name: prefix + e.rel + "/", Modified: e.info.ModTime()}
 		h.SetMode(fs.ModeDir | e.mode.Perm())
 		if _, err := zw.CreateHeader(h); err != nil {
-			return File{}, fmt.Errorf("backupstore: write entry for %s: %w", e.abs, err)
+			return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
 		}
 		return rec, nil
 	case TypeSymlink:
@@ -297,7 +298,7 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 			_, err = w.Write(data)
 		}
 		if err != nil {
-			return File{}, fmt.Errorf("backupstore: write entry for %s: %w", e.abs, err)
+			return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
 		}
 		return rec, nil
 	}
@@ -313,7 +314,7 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 		_, err = j.data.WriteTo(w)
 	}
 	if err != nil {
-		return File{}, fmt.Errorf("backupstore: write entry for %s: %w", e.abs, err)
+		return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
 	}
 	return rec, nil
 }
@@ -334,7 +335,7 @@ func (p *pipeline) stream(ctx context.Context, e *entry, prefix string, zw *zip.
 	h.SetMode(fi.Mode().Perm())
 	w, err := zw.CreateHeader(h)
 	if err != nil {
-		return File{}, fmt.Errorf("backupstore: write entry for %s: %w", e.abs, err)
+		return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
 	}
 	sha := sha256.New()
 	var size int64
@@ -346,7 +347,7 @@ func (p *pipeline) stream(ctx context.Context, e *entry, prefix string, zw *zip.
 		if n > 0 {
 			sha.Write(p.readBuf[:n])
 			if _, err := w.Write(p.readBuf[:n]); err != nil {
-				return File{}, fmt.Errorf("backupstore: write entry for %s: %w", e.abs, err)
+				return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
 			}
 			size += int64(n)
 		}
