@@ -24,8 +24,8 @@ import (
 // The compression pipeline. Workers (one per core) each take a whole
 // file: read it once, computing sha256 and CRC-32 on the way, and deflate
 // it into a buffer of their own, or keep it as it is when its first 64 KiB
-// do not shrink by at least 10% at the fastest level (random data,
-// already-compressed formats). The writer takes the buffers in the
+// do not shrink by at least 10% at the level in use, the fastest by
+// default (random data, already-compressed formats). The writer takes the buffers in the
 // original order and writes them as raw zip entries (zip.Writer.CreateRaw).
 // At most workers+2 files are in flight, and a buffer that outgrows 4 MiB
 // spills into an unlinked temp file beside the zip, so memory stays small
@@ -74,7 +74,6 @@ type job struct {
 type worker struct {
 	p      *pipeline
 	fw     *flate.Writer
-	probe  *flate.Writer
 	sample []byte
 	read   []byte
 }
@@ -196,29 +195,46 @@ func (w *worker) process(ctx context.Context, j *job) {
 		return
 	}
 	whole := n < len(w.sample)
-	compress := n > 0 && w.compresses(w.sample[:n])
-	if !compress && !whole && fi.Size() > spillLimit {
-		j.stream = true
-		return
-	}
 	buf := w.p.getBuf()
 	j.data = buf
 	sha, crc := sha256.New(), crc32.NewIEEE()
-	var dst io.Writer = buf
-	j.method = zip.Store
-	if compress {
-		if w.fw == nil {
-			w.fw, _ = flate.NewWriter(buf, w.p.level)
-		} else {
-			w.fw.Reset(buf)
+	sha.Write(w.sample[:n])
+	crc.Write(w.sample[:n])
+	// The sample is deflated for real: if it shrinks by 10% or more the
+	// worker goes on from there, else it starts again, storing.
+	if w.fw == nil {
+		w.fw, _ = flate.NewWriter(buf, w.p.level)
+	} else {
+		w.fw.Reset(buf)
+	}
+	compress := false
+	if n > 0 {
+		if _, err := w.fw.Write(w.sample[:n]); err != nil {
+			j.err = fmt.Errorf("backupstore: buffer %s: %w", j.e.abs, err)
+			return
 		}
-		dst, j.method = w.fw, zip.Deflate
+		if err := w.fw.Flush(); err != nil {
+			j.err = fmt.Errorf("backupstore: buffer %s: %w", j.e.abs, err)
+			return
+		}
+		compress = buf.n*10 <= int64(n)*9
+	}
+	var dst io.Writer = w.fw
+	j.method = zip.Deflate
+	if !compress {
+		buf.reset()
+		if !whole && fi.Size() > spillLimit {
+			j.release(w.p)
+			j.stream = true
+			return
+		}
+		dst, j.method = buf, zip.Store
+		if _, err := buf.Write(w.sample[:n]); err != nil {
+			j.err = fmt.Errorf("backupstore: buffer %s: %w", j.e.abs, err)
+			return
+		}
 	}
 	mw := io.MultiWriter(sha, crc, dst)
-	if _, err := mw.Write(w.sample[:n]); err != nil {
-		j.err = fmt.Errorf("backupstore: buffer %s: %w", j.e.abs, err)
-		return
-	}
 	j.size = int64(n)
 	for !whole {
 		if err := ctx.Err(); err != nil {
@@ -249,24 +265,6 @@ func (w *worker) process(ctx context.Context, j *job) {
 	}
 	j.crc, j.sum = crc.Sum32(), sha.Sum(nil)
 }
-
-// compresses reports whether sample shrinks by at least 10% at the
-// fastest level.
-func (w *worker) compresses(sample []byte) bool {
-	var c countWriter
-	if w.probe == nil {
-		w.probe, _ = flate.NewWriter(&c, flate.BestSpeed)
-	} else {
-		w.probe.Reset(&c)
-	}
-	w.probe.Write(sample)
-	w.probe.Close()
-	return c.n*10 <= int64(len(sample))*9
-}
-
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // write puts one finished job into the zip.
 func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Writer) (File, error) {

@@ -2,7 +2,10 @@
 // standard tree (../shared/bench/gen_tree.sh: 2,000 files, 400 MB, half
 // random), paired and alternating, and prints medians and the median of
 // the paired ratios. Each side runs as its own process so that its wall
-// time and peak RSS (getrusage ru_maxrss) are its own.
+// time and peak RSS (getrusage ru_maxrss) are its own. Both start with a
+// warm page cache and no dirty pages (sync before each run). upkeep's time
+// includes its fsync of the zip; zip's does not include writing its output
+// to disk (zip does not fsync).
 //
 //	go run ./bench/backup [-tree DIR] [-pairs N]
 package main
@@ -53,6 +56,9 @@ func main() {
 	clean := func() {
 		os.Remove(zipOut)
 		os.RemoveAll(backups) // never let one side see the other's output
+		// Write back what the previous run left dirty, outside the timing,
+		// so neither side pays for the other's writes.
+		check(exec.Command("sync").Run())
 	}
 	runZip := func() (time.Duration, int64) {
 		clean()
