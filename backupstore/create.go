@@ -60,7 +60,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		return nil, err
 	}
 
-	tmp, err := os.CreateTemp(dir, ".tmp-backup-*.partial")
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*.partial")
 	if err != nil {
 		return nil, fmt.Errorf("backupstore: create temp file in %s: %w", dir, err)
 	}
@@ -177,6 +177,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	return b, nil
 }
+
+// tmpPrefix starts the names of a backup's temp files in Updates_Backups.
+const tmpPrefix = ".tmp-backup-"
 
 // publish gives the finished temp file its backup name, never replacing an
 // existing backup: a hard link fails when the name exists, and then the

@@ -99,12 +99,15 @@
 //     .upkeep-old files. Recovery: the same.
 //   - rolling-back: a failure happened and the rollback above is under way
 //     (or failed: then the journal stays and [RestoreError.RolledBack] is
-//     false). Recovery: the rollback of the swapping state.
+//     false). From says the state it started from. Recovery: the rollback
+//     of that state.
 //
 // On a failure in swapping or database, Restore rolls back itself and
 // returns a [*RestoreError] with RolledBack set. While a journal exists,
-// Restore refuses with [ErrRestoreInProgress]; this package does not yet
-// recover by itself ([ReadJournal] gives a recovery step what it needs).
+// Restore refuses with [ErrRestoreInProgress]. [Recover] (which the
+// bootstrap calls at start, under the lock) does what the list above says:
+// it rolls back every state but cleanup, which it finishes, and it can run
+// again if it is itself interrupted. [ReadJournal] shows the state.
 // Files the backup does not hold are gone after a restore (they are in the
 // before-restore backup); excluded paths, upkeep's folders and the database
 // files are left alone. The caller holds the root's lock.

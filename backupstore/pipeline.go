@@ -412,7 +412,7 @@ type spillBuffer struct {
 
 func (s *spillBuffer) Write(p []byte) (int, error) {
 	if s.file == nil && s.mem.Len()+len(p) > s.limit {
-		f, err := os.CreateTemp(s.dir, ".tmp-spill-*")
+		f, err := os.CreateTemp(s.dir, tmpPrefix+"spill-*")
 		if err != nil {
 			return 0, err
 		}

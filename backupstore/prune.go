@@ -84,6 +84,8 @@ func writeProtected(root layout.Root, ids []string) error {
 // [MarkProtected] (these do not count towards keep). It returns the IDs it
 // removed, oldest last as [List] orders them. A backup whose backup.json is
 // unreadable is ordered by the time in its name and pruned like the others.
+// Prune also removes the temp files of backups that a crash interrupted
+// (.tmp-backup-*), so the caller must hold the root's lock.
 func Prune(root layout.Root, keep int, protect []string) (removed []string, err error) {
 	if keep <= 0 {
 		keep = DefaultKeep
@@ -95,6 +97,13 @@ func Prune(root layout.Root, keep int, protect []string) (removed []string, err 
 	all, err := List(root)
 	if err != nil {
 		return nil, err
+	}
+	if des, err := os.ReadDir(root.Backups()); err == nil {
+		for _, d := range des {
+			if strings.HasPrefix(d.Name(), tmpPrefix) && !d.IsDir() {
+				os.Remove(filepath.Join(root.Backups(), d.Name()))
+			}
+		}
 	}
 	kept := 0
 	for _, b := range all {

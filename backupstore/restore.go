@@ -57,6 +57,8 @@ type Journal struct {
 	// path, whose old files are kept as PATH.upkeep-old until cleanup.
 	Database string `json:"database,omitempty"`
 	SQLite   string `json:"sqlite,omitempty"`
+	// From is the state a rollback started from (state rolling-back).
+	From string `json:"from,omitempty"`
 }
 
 // ReadJournal returns the journal of a restore that has not finished, or
@@ -78,6 +80,7 @@ func ReadJournal(root layout.Root) (*Journal, error) {
 }
 
 type restorer struct {
+	ctx     context.Context
 	opts    RestoreOptions
 	root    layout.Root
 	dir     string // .upkeep/restore
@@ -103,12 +106,12 @@ type restorer struct {
 // left alone. On a failure after the root was touched it puts everything
 // back and returns a [*RestoreError]. The caller holds the root's lock.
 func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
-	r := &restorer{opts: opts, root: opts.Root, dir: filepath.Join(opts.Root.State(), RestoreDir)}
+	r := &restorer{ctx: ctx, opts: opts, root: opts.Root, dir: filepath.Join(opts.Root.State(), RestoreDir)}
 	r.journal = filepath.Join(r.dir, JournalName)
 	if j, err := ReadJournal(r.root); err != nil {
 		return nil, err
 	} else if j != nil {
-		return nil, fmt.Errorf("%w: %s is in state %q (restoring %s; the state before it is backup %s)",
+		return nil, fmt.Errorf("%w: %s is in state %q (restoring %s; the state before it is backup %s); Recover puts the root back",
 			ErrRestoreInProgress, r.journal, j.State, j.Backup, j.BeforeRestore)
 	}
 	// No journal: anything left in .upkeep/restore is from a crash before
@@ -180,6 +183,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	}
 	r.j.State = StateCleanup
 	if err := r.save(); err != nil {
+		return r.before, err
+	}
+	if err := r.fail("cleanup"); err != nil {
 		return r.before, err
 	}
 	if r.j.SQLite != "" {
@@ -505,6 +511,9 @@ func (r *restorer) restoreDatabase(ctx context.Context) error {
 			}
 		}
 		for _, s := range sqliteSuffixes {
+			if err := r.fail("sqlite"); err != nil {
+				return err
+			}
 			if err := os.Rename(dbPath+s, dbPath+s+sqliteOld); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("backupstore: move %s aside: %w", dbPath+s, err)
 			}
@@ -554,14 +563,30 @@ func (r *restorer) rollback(cause error) error {
 		re.RolledBack = true
 		return re
 	}
-	dbTouched := r.j.State == StateDatabase
-	r.j.State = StateRollingBack
+	r.j.From, r.j.State = r.j.State, StateRollingBack
 	if err := r.save(); err != nil {
+		re.Err = errors.Join(cause, err)
 		return re
 	}
+	if err := r.undo(context.WithoutCancel(r.ctx)); err != nil {
+		re.Err = errors.Join(cause, err)
+		return re // the journal stays, in state rolling-back
+	}
+	re.RolledBack = true
+	return re
+}
+
+// undo puts the root and the database back as they were before the
+// restore, following the journal, and removes .upkeep/restore. Every step
+// looks at the disk first, so undo can run again after a crash in it.
+func (r *restorer) undo(ctx context.Context) error {
 	var errs []error
-	if dbTouched {
-		if err := r.rollbackDatabase(); err != nil {
+	if r.j.From == StateDatabase {
+		if err := r.rollbackDatabase(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	} else if r.j.SQLite != "" {
+		if err := rollbackSQLite(r.j.SQLite); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -577,7 +602,7 @@ func (r *restorer) rollback(cause error) error {
 			continue
 		}
 		if err := os.Rename(dst, src); err != nil {
-			errs = append(errs, fmt.Errorf("move %s back to staging: %w", dst, err))
+			errs = append(errs, fmt.Errorf("backupstore: move %s back to staging: %w", dst, err))
 		}
 	}
 	for _, p := range slices.Backward(r.j.Aside) {
@@ -587,58 +612,68 @@ func (r *restorer) rollback(cause error) error {
 			continue // never moved aside
 		}
 		if err := os.Rename(src, dst); err != nil {
-			errs = append(errs, fmt.Errorf("move %s back: %w", dst, err))
+			errs = append(errs, fmt.Errorf("backupstore: move %s back: %w", dst, err))
 		}
 	}
 	if len(errs) > 0 {
-		re.Err = errors.Join(append([]error{cause}, errs...)...)
-		return re // the journal stays, in state rolling-back
+		return errors.Join(errs...)
 	}
-	syncDir(r.root.Dir)
-	os.RemoveAll(r.dir)
-	re.RolledBack = true
-	return re
+	if err := syncDir(r.root.Dir); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(r.dir); err != nil {
+		return fmt.Errorf("backupstore: remove %s: %w", r.dir, err)
+	}
+	return syncDir(r.root.State())
+}
+
+// rollbackSQLite puts back the database files restoreDatabase moved to
+// PATH*.upkeep-old: for each one that is there, the file now in its place
+// (the restored one) is removed and the old one renamed back. Files that
+// were never moved are the old ones and stay.
+func rollbackSQLite(dbPath string) error {
+	var errs []error
+	for _, s := range sqliteSuffixes {
+		old := dbPath + s + sqliteOld
+		if _, err := os.Lstat(old); err != nil {
+			continue
+		}
+		if err := os.Remove(dbPath + s); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("backupstore: remove restored %s: %w", dbPath+s, err))
+			continue
+		}
+		if err := os.Rename(old, dbPath+s); err != nil {
+			errs = append(errs, fmt.Errorf("backupstore: put back %s: %w", dbPath+s, err))
+		}
+	}
+	os.Remove(dbPath + sqliteNew)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return syncDir(filepath.Dir(dbPath))
 }
 
 // rollbackDatabase puts the database back as it was before the restore
 // began: SQLite from its .upkeep-old files; PostgreSQL needs nothing (the
 // load ran in one transaction); MySQL reloads the before-restore snapshot.
-func (r *restorer) rollbackDatabase() error {
+func (r *restorer) rollbackDatabase(ctx context.Context) error {
 	switch r.db.kind {
 	case DBSQLite:
-		dbPath := r.db.path
-		var errs []error
-		moved := false
-		for _, s := range sqliteSuffixes {
-			if _, err := os.Lstat(dbPath + s + sqliteOld); err == nil {
-				moved = true
-			}
-		}
-		if !moved {
-			os.Remove(dbPath + sqliteNew)
-			return nil
-		}
-		for _, s := range sqliteSuffixes {
-			os.Remove(dbPath + s) // the restored file, or nothing
-			if err := os.Rename(dbPath+s+sqliteOld, dbPath+s); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("put back %s: %w", dbPath+s, err))
-			}
-		}
-		os.Remove(dbPath + sqliteNew)
-		return errors.Join(errs...)
+		return rollbackSQLite(r.db.path)
 	case DBMySQL:
 		dump := filepath.Join(r.dir, "before-restore.sql")
-		zrc, err := zip.OpenReader(r.before.Path)
+		beforePath := filepath.Join(r.root.Backups(), r.j.BeforeRestore+".zip")
+		zrc, err := zip.OpenReader(beforePath)
 		if err != nil {
-			return fmt.Errorf("open before-restore backup %s: %w", r.before.Path, err)
+			return fmt.Errorf("backupstore: open before-restore backup %s: %w", beforePath, err)
 		}
 		defer zrc.Close()
-		m, err := readManifest(&zrc.Reader, r.before.Path)
+		m, err := readManifest(&zrc.Reader, beforePath)
 		if err != nil {
 			return err
 		}
 		if m.Database.Snapshot == nil {
-			return fmt.Errorf("before-restore backup %s has no database snapshot", r.before.ID)
+			return fmt.Errorf("backupstore: before-restore backup %s has no database snapshot", r.j.BeforeRestore)
 		}
 		for _, f := range zrc.File {
 			if f.Name == m.Database.Snapshot.Path {
@@ -646,10 +681,75 @@ func (r *restorer) rollbackDatabase() error {
 				if err := extractFile(f, *m.Database.Snapshot, dump, make([]byte, readSize)); err != nil {
 					return err
 				}
-				return r.db.restoreServer(context.Background(), dump)
+				return r.db.restoreServer(ctx, dump)
 			}
 		}
-		return fmt.Errorf("before-restore backup %s lacks %s", r.before.ID, m.Database.Snapshot.Path)
+		return fmt.Errorf("backupstore: before-restore backup %s lacks %s", r.j.BeforeRestore, m.Database.Snapshot.Path)
 	}
 	return nil
+}
+
+// Recover finishes what an interrupted [Restore] left in .upkeep/restore
+// (a crash, a kill, a power loss) and returns the journal it acted on, or
+// nil when there was nothing to do. In state cleanup the restore had
+// finished: Recover removes what is left. In every other state it puts the
+// root and the database back as they were before that restore, as the
+// package documentation describes. db is the database, as in
+// [RestoreOptions.DB]; it matters only for a MySQL database interrupted in
+// state database, which is reloaded from the before-restore backup. The
+// caller holds the root's lock. A Recover that fails can be run again.
+func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error) {
+	r := &restorer{root: root, dir: filepath.Join(root.State(), RestoreDir)}
+	r.journal = filepath.Join(r.dir, JournalName)
+	j, err := ReadJournal(root)
+	if err != nil || j == nil {
+		if err == nil {
+			// No journal: leftovers from before the first journal write.
+			err = os.RemoveAll(r.dir)
+		}
+		return nil, err
+	}
+	r.j = *j
+	switch j.State {
+	case StateStaging:
+		return j, os.RemoveAll(r.dir)
+	case StateCleanup:
+		if j.SQLite != "" {
+			for _, s := range sqliteSuffixes {
+				os.Remove(j.SQLite + s + sqliteOld)
+			}
+		}
+		if err := os.RemoveAll(r.dir); err != nil {
+			return j, fmt.Errorf("backupstore: remove %s: %w", r.dir, err)
+		}
+		return j, syncDir(root.State())
+	case StateDatabase:
+		r.j.From = StateDatabase
+	case StateSwapping, StateRollingBack:
+	default:
+		return j, fmt.Errorf("backupstore: %s has unknown state %q", r.journal, j.State)
+	}
+	if r.j.From == StateDatabase {
+		switch {
+		case j.SQLite != "":
+			r.db = dbConfig{kind: DBSQLite, path: j.SQLite}
+		case j.Database == DBMySQL:
+			if r.db, err = parseDB(root, db); err != nil {
+				return j, err
+			}
+			if r.db.kind != DBMySQL {
+				return j, fmt.Errorf("%w: the interrupted restore was of a MySQL database, the database given is %s", ErrDatabaseMismatch, r.db.kind)
+			}
+		}
+	}
+	if j.State != StateRollingBack {
+		r.j.State = StateRollingBack
+		if err := r.save(); err != nil {
+			return j, err
+		}
+	}
+	if err := r.undo(ctx); err != nil {
+		return j, fmt.Errorf("backupstore: recover from interrupted restore of %s (the state before it is backup %s): %w", j.Backup, j.BeforeRestore, err)
+	}
+	return j, nil
 }
