@@ -370,6 +370,7 @@ func rawHeader(name string, mode fs.FileMode, mtime time.Time) *zip.FileHeader {
 	h.SetMode(mode)
 	h.CreatorVersion = h.CreatorVersion&0xff00 | 20
 	h.ReaderVersion = 20
+	//lint:ignore SA1019 CreateRaw, unlike CreateHeader, does not derive the DOS time from Modified.
 	h.ModifiedDate, h.ModifiedTime = msDosTime(mtime)
 	var ext [9]byte
 	ext[0], ext[1] = 0x55, 0x54 // 0x5455: extended timestamp

@@ -140,10 +140,12 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	if r.db, err = parseDB(r.root, opts.DB); err != nil {
 		return nil, err
 	}
-	if err := r.checkDatabase(); err != nil {
+	// The database files are left alone by the file swap even when the
+	// backup holds no snapshot (then the database is not restored at all).
+	if r.x, err = newExcluder(opts.Exclude, r.db.excludedPaths()); err != nil {
 		return nil, err
 	}
-	if r.x, err = newExcluder(opts.Exclude, r.db.excludedPaths()); err != nil {
+	if err := r.checkDatabase(); err != nil {
 		return nil, err
 	}
 	var needed uint64 = 1 << 20

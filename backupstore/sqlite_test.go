@@ -134,3 +134,22 @@ func TestSQLiteAbsent(t *testing.T) {
 		t.Errorf("database file after restoring a backup without one: %v", err)
 	}
 }
+
+// Restoring a backup taken without a database leaves the database alone.
+func TestRestoreFilesOnlyKeepsDatabase(t *testing.T) {
+	r := newRoot(t)
+	write(t, r.Dir, "a.txt", []byte("a"), 0o644)
+	b := create(t, CreateOptions{Root: r, DB: "none"})
+	dbPath := filepath.Join(r.Dir, "data", "app.db")
+	mkSQLite(t, dbPath, 4)
+	write(t, r.Dir, "a.txt", []byte("changed"), 0o644)
+	if _, err := Restore(context.Background(), RestoreOptions{Root: r, ID: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, dbPath); n != 4 {
+		t.Errorf("database has %d rows, want 4 (untouched)", n)
+	}
+	if data, _ := os.ReadFile(filepath.Join(r.Dir, "a.txt")); string(data) != "a" {
+		t.Errorf("a.txt = %q", data)
+	}
+}
