@@ -1,0 +1,241 @@
+package backupstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/klauspost/compress/zip"
+
+	"github.com/upkeep/upkeep/internal/progress"
+)
+
+// Create backs up the root's files and database into a new zip in
+// Updates_Backups and returns it. See the package documentation for what
+// the zip holds and how it is written.
+//
+// Before it writes anything it refuses with a [*NoSpaceError] when the
+// backups folder has less free space than the files and the database take
+// uncompressed. On any failure no zip is left under a backup's name and the
+// temp file is removed.
+func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	created := now().UTC()
+	reason := SanitizeReason(opts.Reason)
+	db, err := parseDB(opts.Root, opts.DB)
+	if err != nil {
+		return nil, err
+	}
+	x, err := newExcluder(opts.Exclude, db.excludedPaths())
+	if err != nil {
+		return nil, err
+	}
+	entries, total, err := scanRoot(opts.Root.Dir, x)
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.Root.Backups()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("backupstore: create %s: %w", dir, err)
+	}
+	dbSize := db.estimate(ctx)
+	// Uncompressed sizes bound the zip (stored entries are never larger);
+	// the snapshot's temp file lives beside the zip until the end, so it
+	// counts twice; 1 MiB covers headers and backup.json.
+	needed := uint64(total) + 2*uint64(dbSize) + 1<<20
+	if err := checkSpace(opts.FreeSpace, dir, needed); err != nil {
+		return nil, err
+	}
+
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*.partial")
+	if err != nil {
+		return nil, fmt.Errorf("backupstore: create temp file in %s: %w", dir, err)
+	}
+	tmpName := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+
+	man := &Manifest{
+		Format:        Format,
+		Created:       created,
+		Reason:        reason,
+		UpkeepVersion: opts.UpkeepVersion,
+		Packs:         opts.Packs,
+		Database:      Database{Kind: db.kind, Source: db.source()},
+		Files:         make([]File, 0, len(entries)),
+	}
+	if man.Packs == nil {
+		man.Packs = map[string]string{}
+	}
+
+	// The database first: its snapshot goes into a temp file beside the
+	// zip, then into the zip like any file.
+	var snapPath string
+	switch db.kind {
+	case DBNone:
+		man.Database.Note = "no database configured"
+	default:
+		snapPath = tmpName + ".db"
+		defer os.Remove(snapPath)
+		absent, err := db.snapshot(ctx, snapPath)
+		if err != nil {
+			return nil, err
+		}
+		if absent {
+			snapPath = ""
+			man.Database.Note = "SQLite file " + db.source() + " absent"
+		}
+	}
+
+	var out io.Writer = &writebackWriter{f: tmp}
+	if opts.wrapOutput != nil {
+		out = opts.wrapOutput(out)
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	zw := zip.NewWriter(bw)
+
+	meter := progress.New(opts.Progress, "backup", len(entries), total+dbSize, progress.Options{})
+	p := newPipeline(ctx, opts.Workers, opts.Level, dir, tmpName)
+	files, err := p.run(entries, FilesDir, zw, meter)
+	if err != nil {
+		return nil, err
+	}
+	man.Files = files
+	if snapPath != "" {
+		fi, err := os.Stat(snapPath)
+		if err != nil {
+			return nil, fmt.Errorf("backupstore: database snapshot: %w", err)
+		}
+		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, info: fi}
+		snap, err := p.run([]entry{e}, "", zw, meter)
+		if err != nil {
+			return nil, err
+		}
+		man.Database.Snapshot = &snap[0]
+	}
+	meter.Done()
+
+	js, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	mh := &zip.FileHeader{Name: ManifestName, Method: zip.Deflate, Modified: created}
+	mh.SetMode(0o644)
+	mw, err := zw.CreateHeader(mh)
+	if err != nil {
+		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
+	}
+	if _, err := mw.Write(append(js, '\n')); err != nil {
+		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("backupstore: sync %s: %w", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("backupstore: close %s: %w", tmpName, err)
+	}
+	id, err := publish(tmpName, dir, created.Format(TimeFormat)+"_"+reason)
+	if err != nil {
+		return nil, err
+	}
+	done = true
+	os.Remove(tmpName)
+	if err := syncDir(dir); err != nil {
+		return nil, err
+	}
+	b := &Backup{ID: id, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind}
+	if fi, err := os.Stat(b.Path); err == nil {
+		b.Size = fi.Size()
+	}
+	for _, f := range files {
+		b.Files++
+		b.Bytes += f.Size
+	}
+	return b, nil
+}
+
+// tmpPrefix starts the names of a backup's temp files in Updates_Backups.
+const tmpPrefix = ".tmp-backup-"
+
+// publish gives the finished temp file its backup name, never replacing an
+// existing backup: a hard link fails when the name exists, and then the
+// next suffix is tried. Where hard links are not supported it falls back to
+// a check and a rename. It returns the ID; the caller removes tmp.
+func publish(tmp, dir, base string) (string, error) {
+	for n := 1; n < 1000; n++ {
+		id := base
+		if n > 1 {
+			id = base + "-" + strconv.Itoa(n)
+		}
+		final := filepath.Join(dir, id+".zip")
+		err := os.Link(tmp, final)
+		if err == nil {
+			return id, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		// No hard links here: check, then rename (a race with another
+		// writer of the same name in the same second is the caller's lock's
+		// business).
+		if _, serr := os.Lstat(final); serr == nil {
+			continue
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			return "", fmt.Errorf("backupstore: rename %s to %s: %w", tmp, final, err)
+		}
+		return id, nil
+	}
+	return "", fmt.Errorf("backupstore: no free name for backup %s in %s", base, dir)
+}
+
+// writebackWriter writes to the zip's temp file and starts writeback of
+// every 8 MiB written, so the final fsync is short and the page cache does
+// not fill with dirty pages.
+type writebackWriter struct {
+	f        *os.File
+	off, fed int64
+}
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.fed >= 8<<20 {
+		startWriteback(w.f, w.fed, w.off-w.fed)
+		w.fed = w.off
+	}
+	return n, err
+}
+
+func hexSum(b []byte) string { return hex.EncodeToString(b) }
+
+func runtimeWorkers(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}

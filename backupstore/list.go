@@ -1,0 +1,125 @@
+package backupstore
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/klauspost/compress/zip"
+
+	"github.com/upkeep/upkeep/internal/layout"
+)
+
+// List returns the backups in the root's Updates_Backups, newest first. A
+// backup whose backup.json cannot be read is listed with Err set. Temp
+// files of unfinished backups (names starting with ".") are not listed.
+// A missing Updates_Backups folder means no backups.
+func List(root layout.Root) ([]Backup, error) {
+	dir := root.Backups()
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backupstore: list %s: %w", dir, err)
+	}
+	protected, err := Protected(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []Backup
+	for _, d := range des {
+		id, ok := strings.CutSuffix(d.Name(), ".zip")
+		if !ok || d.IsDir() || checkID(id) != nil {
+			continue
+		}
+		b := Backup{ID: id, Path: filepath.Join(dir, d.Name()), Protected: slices.Contains(protected, id)}
+		if fi, err := d.Info(); err == nil {
+			b.Size = fi.Size()
+		}
+		if m, err := readManifestFile(b.Path); err != nil {
+			b.Err = err
+			b.Created, b.Reason, _ = parseID(id)
+		} else {
+			b.Created, b.Reason, b.Database = m.Created, m.Reason, m.Database.Kind
+			b.Files = len(m.Files)
+			for _, f := range m.Files {
+				b.Bytes += f.Size
+			}
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Backup) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out, nil
+}
+
+// Show returns the contents of backup id's backup.json.
+func Show(root layout.Root, id string) (*Manifest, error) {
+	path, err := backupPath(root, id)
+	if err != nil {
+		return nil, err
+	}
+	return readManifestFile(path)
+}
+
+// backupPath is the zip of backup id, which must exist.
+func backupPath(root layout.Root, id string) (string, error) {
+	if err := checkID(id); err != nil {
+		return "", err
+	}
+	path := filepath.Join(root.Backups(), id+".zip")
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%w: %s (no %s)", ErrNotFound, id, path)
+		}
+		return "", fmt.Errorf("backupstore: open backup %s: %w", path, err)
+	}
+	return path, nil
+}
+
+func readManifestFile(path string) (*Manifest, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
+	}
+	defer zr.Close()
+	return readManifest(&zr.Reader, path)
+}
+
+func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
+	for _, f := range zr.File {
+		if f.Name != ManifestName {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
+		}
+		defer rc.Close()
+		data, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+		if err != nil {
+			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
+		}
+		var m Manifest
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
+		}
+		if m.Format != Format {
+			return nil, fmt.Errorf("%w: %s in %s has format %d, this upkeep reads %d", ErrCorrupt, ManifestName, path, m.Format, Format)
+		}
+		return &m, nil
+	}
+	return nil, fmt.Errorf("%w: %s has no %s", ErrCorrupt, path, ManifestName)
+}

@@ -1,0 +1,162 @@
+package backupstore
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/upkeep/upkeep/internal/layout"
+)
+
+// entry is one thing found in the root.
+type entry struct {
+	rel    string // slash-separated path from the root
+	abs    string
+	typ    string // TypeFile, TypeDir or TypeSymlink
+	size   int64  // regular files: as stat saw it
+	mode   fs.FileMode
+	info   fs.FileInfo
+	target string // symlinks
+}
+
+// excluder decides which root paths a backup or a restore leaves alone:
+// upkeep's own folders at the top, the database files, and the caller's
+// globs. Anything that is not a regular file, a folder or a symlink (a
+// socket, a device, a FIFO) is left alone too.
+type excluder struct {
+	fixed map[string]bool // slash paths from the root
+	globs []string
+}
+
+func newExcluder(globs []string, dbPaths []string) (*excluder, error) {
+	x := &excluder{fixed: map[string]bool{
+		layout.PendingDir:   true,
+		layout.InstalledDir: true,
+		layout.BackupsDir:   true,
+		layout.StateDir:     true,
+	}}
+	for _, p := range dbPaths {
+		x.fixed[p] = true
+	}
+	for _, g := range globs {
+		g = strings.Trim(filepath.ToSlash(g), "/")
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("backupstore: exclude glob %q: %w", g, err)
+		}
+		if g != "" {
+			x.globs = append(x.globs, g)
+		}
+	}
+	return x, nil
+}
+
+func (x *excluder) excluded(rel string, mode fs.FileMode) bool {
+	if !mode.IsRegular() && !mode.IsDir() && mode&fs.ModeSymlink == 0 {
+		return true
+	}
+	if x.fixed[rel] {
+		return true
+	}
+	base := path.Base(rel)
+	for _, g := range x.globs {
+		name := rel
+		if !strings.Contains(g, "/") {
+			name = base
+		}
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// scanRoot lists what a backup of root holds, folders before their
+// contents, in lexical order, without following symlinks.
+func scanRoot(root string, x *excluder) ([]entry, int64, error) {
+	var entries []entry
+	var total int64
+	err := filepath.WalkDir(root, func(abs string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("backupstore: scan %s: %w", abs, err)
+		}
+		if abs == root {
+			return nil
+		}
+		rel, err := filepath.Rel(root, abs)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if x.excluded(rel, d.Type()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("backupstore: stat %s: %w", abs, err)
+		}
+		e := entry{rel: rel, abs: abs, mode: info.Mode(), info: info}
+		switch {
+		case info.Mode().IsRegular():
+			e.typ, e.size = TypeFile, info.Size()
+			total += e.size
+		case info.IsDir():
+			e.typ = TypeDir
+		default:
+			e.typ = TypeSymlink
+			if e.target, err = os.Readlink(abs); err != nil {
+				return fmt.Errorf("backupstore: read symlink %s: %w", abs, err)
+			}
+			e.size = int64(len(e.target))
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, total, err
+}
+
+// movable lists the paths (slash, from root) a restore moves aside: the
+// largest subtrees of dir that hold nothing excluded. clean reports whether
+// dir itself holds nothing excluded (then its caller moves it whole).
+func movable(root, rel string, x *excluder) (moves []string, clean bool, err error) {
+	dir := filepath.Join(root, filepath.FromSlash(rel))
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("backupstore: read folder %s: %w", dir, err)
+	}
+	clean = true
+	var whole []string
+	for _, d := range des {
+		child := path.Join(rel, d.Name())
+		if x.excluded(child, d.Type()) {
+			clean = false
+			continue
+		}
+		if !d.IsDir() {
+			whole = append(whole, child)
+			continue
+		}
+		sub, subClean, err := movable(root, child, x)
+		if err != nil {
+			return nil, false, err
+		}
+		if subClean {
+			whole = append(whole, child)
+		} else {
+			clean = false
+			moves = append(moves, sub...)
+		}
+	}
+	if clean && rel != "" {
+		return nil, true, nil
+	}
+	moves = append(moves, whole...)
+	slices.Sort(moves)
+	return moves, false, nil
+}
