@@ -26,12 +26,12 @@ func TestParseMigrationNames(t *testing.T) {
 		names []string
 		want  []string // each must appear in the message
 	}{
-		{[]string{"0001_a.up.sql", "0003_c.up.sql"}, []string{"0003_c.up.sql", "0001_a.up.sql", "gap"}},
-		{[]string{"0001_a.up.sql", "0001_b.up.sql"}, []string{"0001_a.up.sql", "0001_b.up.sql", "duplicate"}},
-		{[]string{"0001_a.up.sql", "1_a.up.sql"}, []string{"0001_a.up.sql", "1_a.up.sql", "duplicate"}},
-		{[]string{"0001_a.up.sql", "0002_b.down.sql"}, []string{"0002_b.down.sql", "no .up.sql"}},
+		{[]string{"0001_a.up.sql", "0003_c.up.sql"}, []string{"0003_c.up.sql", "0001_a.up.sql", "version 2 is missing"}},
+		{[]string{"0001_a.up.sql", "0001_b.up.sql"}, []string{"0001_a.up.sql", "0001_b.up.sql", "both have version 1"}},
+		{[]string{"0001_a.up.sql", "1_a.up.sql"}, []string{"0001_a.up.sql", "1_a.up.sql", "both have version 1"}},
+		{[]string{"0001_a.up.sql", "0002_b.down.sql"}, []string{"0002_b.down.sql", "no matching up migration"}},
 		{[]string{"0001_a.up.sql", "create_b.sql"}, []string{"create_b.sql", "VERSION_name"}},
-		{[]string{"0000_zero.up.sql"}, []string{"0000_zero.up.sql", "positive"}},
+		{[]string{"0000_zero.up.sql"}, []string{"0000_zero.up.sql", "out of range"}},
 	}
 	for _, tt := range bad {
 		fsys := fstest.MapFS{}
@@ -69,7 +69,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 func TestLoadPacksFromRoot(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{
-		"packs/blog/manifest.json":         `{"format": 1, "pack": "blog", "version": "1.4.0", "database": {"schema_version": 4, "tables": ["posts", "tags"]}}`,
+		"packs/blog/manifest.json":         `{"format": 1, "pack": "blog", "version": "1.4.0", "database": {"schema_version": 4, "tables": ["posts", "tags"]}, "files": []}`,
 		"packs/blog/migrations/README.txt": "not a migration",
 	}
 	for n, c := range blogFiles() {
@@ -114,7 +114,7 @@ func TestLoadPacksFromRoot(t *testing.T) {
 func TestLoadPackErrors(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
-		"packs/shop/manifest.json":              `{"format": 1, "pack": "shop", "version": "1.0.0", "database": {"schema_version": 3}}`,
+		"packs/shop/manifest.json":              `{"format": 1, "pack": "shop", "version": "1.0.0", "database": {"schema_version": 3}, "files": []}`,
 		"packs/shop/migrations/0001_a.up.sql":   "SELECT 1;",
 		"packs/shop/migrations/0002_b.up.sql":   "SELECT 1;",
 		"packs/shop/migrations/0002_b.down.sql": "SELECT 1;",
@@ -128,7 +128,7 @@ func TestLoadPackErrors(t *testing.T) {
 	}
 	// A pack without a migrations folder has none.
 	root2 := t.TempDir()
-	writeFiles(t, root2, map[string]string{"packs/core/manifest.json": `{"format": 1, "pack": "core", "version": "2.0.0"}`})
+	writeFiles(t, root2, map[string]string{"packs/core/manifest.json": `{"format": 1, "pack": "core", "version": "2.0.0", "files": []}`})
 	ps, err := LoadPacks(root2)
 	if err != nil || len(ps) != 1 || ps[0].CodeVersion() != 0 {
 		t.Fatalf("%+v %v", ps, err)
