@@ -21,6 +21,7 @@ import (
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "root", Value: ".", EnvVars: []string{"UPKEEP_ROOT"}, Usage: "the application's system `DIR`"},
+		&cli.StringFlag{Name: "db", EnvVars: []string{"UPKEEP_DB"}, Usage: "the application's database: sqlite:PATH (relative to the root; default sqlite:data/app.db), postgres://... or mysql://user:pass@host:port/db"},
 		&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only problems"},
 		&cli.StringSliceFlag{Name: "trusted-key", Usage: "trust the minisign public key in `FILE` besides .upkeep/trusted/*.pub (repeatable)"},
@@ -47,7 +48,9 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			"    their zips to Updates_Installed, and goes on; on any failure it puts\n" +
 			"    everything back as it was and exits 6;\n" +
 			"  --ignore-updates goes on without looking.\n" +
-			"Every start first finishes or undoes an install that was interrupted.\n" +
+			"Every start first finishes or undoes an install that was interrupted, and\n" +
+			"last checks each pack's schema version in the database: behind its code,\n" +
+			"it exits 4 unless --migrate-db is given; ahead of its code, it exits 4.\n" +
 			"Going on means: exec CMD ARGS when given after --, else exit 0.",
 		Version:         Version,
 		Writer:          stdout,
@@ -57,7 +60,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
 			&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
 			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
-			&cli.BoolFlag{Name: "no-backup", Usage: "install without taking a backup first (a warning says so)"},
+			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
+			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
 		}, globalFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -155,13 +159,19 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 		return err
 	}
 	bo := updates.Options{
-		ScanOptions: opts,
-		Mode:        mode,
-		LockTimeout: globalDuration(c, "lock-timeout"),
-		NoBackup:    c.Bool("no-backup"),
+		ScanOptions:   opts,
+		Mode:          mode,
+		LockTimeout:   globalDuration(c, "lock-timeout"),
+		NoBackup:      c.Bool("no-backup"),
+		DB:            globalString(c, "db"),
+		MigrateDB:     c.Bool("migrate-db"),
+		UpkeepVersion: Version,
 	}
-	if mode == updates.Install && bo.NoBackup {
-		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: installing without a backup (--no-backup)")
+	if !globalBool(c, "quiet") {
+		bo.Progress = c.App.ErrWriter
+	}
+	if (mode == updates.Install || bo.MigrateDB) && bo.NoBackup {
+		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: no backup is taken (--no-backup)")
 	}
 	r, err := updates.Bootstrap(c.Context, bo)
 	if r != nil {

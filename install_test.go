@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite"
 )
 
 // source writes the source folder of a pack and returns it.
@@ -62,16 +65,21 @@ func newBatchFixture(t *testing.T, payload int) *batchFixture {
 	os.MkdirAll(pend, 0o755)
 	// Install core 2.0.0 by installing it: the fixture starts from a root
 	// upkeep made.
+	usersTable := "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO users (name) VALUES ('ada');\n"
 	run(t, ".", "pack", source(t, "core", "2.0.0", map[string]string{
 		"templates/layout.html": "<html>2.0</html>\n", "gone-in-2.1.txt": "old file\n", "data/big.txt": big("core20"),
+		"migrations/0001_users.up.sql": usersTable,
 	}, nil), "-o", filepath.Join(pend, "core-2.0.0.zip")).want(t, 0, nil, nil)
 	run(t, tmpl, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
 
 	run(t, ".", "pack", source(t, "core", "2.1.0", map[string]string{
 		"templates/layout.html": "<html>2.1</html>\n", "data/big.txt": big("core21"),
+		"migrations/0001_users.up.sql": usersTable,
+		"migrations/0002_email.up.sql": "ALTER TABLE users ADD COLUMN email TEXT;\nUPDATE users SET email = name || '@example.org';\n",
 	}, nil), "-o", filepath.Join(pend, "core-2.1.0.zip")).want(t, 0, nil, nil)
 	run(t, ".", "pack", source(t, "blog", "1.4.0", map[string]string{
 		"templates/post.html": "<article/>\n", "data/big.txt": big("blog14"),
+		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER REFERENCES users (id), title TEXT);\nINSERT INTO posts (author, title) VALUES (1, 'Hello');\n",
 	}, map[string]string{"core": ">= 2.1"}), "-o", filepath.Join(pend, "blog-1.4.0.zip")).want(t, 0, nil, nil)
 	run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
 		"cart.html": "<cart/>\n", "data/big.txt": big("shop10"),
@@ -105,6 +113,9 @@ func state(t *testing.T, root string) map[string]string {
 		rel, _ := filepath.Rel(root, k)
 		s[rel] = v
 	}
+	for k, v := range dbRows(t, filepath.Join(root, "data", "app.db")) {
+		s["db:"+k] = v
+	}
 	for _, d := range []string{"Updates_Pending", "Updates_Installed"} {
 		entries, _ := os.ReadDir(filepath.Join(root, d))
 		for _, e := range entries {
@@ -115,6 +126,55 @@ func state(t *testing.T, root string) map[string]string {
 		}
 	}
 	return s
+}
+
+// dbRows reads what the safety contract promises of the SQLite database:
+// every application table's schema and rows, and each pack's recorded
+// version and schema version (upkeep's other rows carry times).
+func dbRows(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if _, err := os.Stat(path); err != nil {
+		return out
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	query := func(q string) [][]string {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var all [][]string
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			row := make([]string, len(cols))
+			for i, v := range vals {
+				row[i] = v.String
+			}
+			all = append(all, row)
+		}
+		return all
+	}
+	for _, r := range query(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'upkeep_%' AND name NOT LIKE 'sqlite_%'`) {
+		out["table "+r[0]] = r[1]
+		out["rows "+r[0]] = fmt.Sprint(query("SELECT * FROM " + r[0] + " ORDER BY 1"))
+	}
+	for _, r := range query(`SELECT pack, version, schema_version FROM upkeep_packs`) {
+		out["pack "+r[0]] = r[1] + " schema " + r[2]
+	}
+	return out
 }
 
 // fingerprintContent is fingerprint without times: a swap by rename keeps
@@ -198,7 +258,7 @@ func TestInstallCrashAtEveryStep(t *testing.T) {
 		{"journal", false}, {"stage:core", false}, {"stage:blog", false}, {"stage:shop", false}, {"staged", false},
 		{"swap-out:core", false}, {"swap-in:core", false}, {"swap-out:blog", false}, {"swap-in:blog", false},
 		{"swap-in:shop", false}, {"swapped", false},
-		{"commit", true}, {"move:core-2.1.0.zip", true}, {"move:blog-1.4.0.zip", true}, {"moved", true}, {"clean", true},
+		{"migrated", true}, {"commit", true}, {"move:core-2.1.0.zip", true}, {"move:blog-1.4.0.zip", true}, {"moved", true}, {"clean", true},
 	}
 	for _, s := range steps {
 		t.Run(s.step, func(t *testing.T) {
@@ -352,6 +412,29 @@ func rewriteManifest(t *testing.T, path string, edit func(map[string]any)) {
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A migration that fails puts the files and the database back: the
+// migrations of the packs before it in the batch are undone with it.
+func TestInstallFailingMigrationRollsBack(t *testing.T) {
+	f := newBatchFixture(t, 4096)
+	root := copyRoot(t, f.template)
+	shop := filepath.Join(root, "Updates_Pending", "shop-1.0.0.zip")
+	os.Remove(shop)
+	run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
+		"cart.html":                   "<cart/>\n",
+		"migrations/0001_cart.up.sql": "CREATE TABLE cart (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n",
+	}, nil), "-o", shop).want(t, 0, nil, nil)
+	tmpl := copyRoot(t, root) // this test's "before", with its own shop zip
+
+	r := run(t, root, "--install-updates", "--no-backup")
+	r.want(t, 6, nil, []string{"install failed (batch ", "shop-1.0.0.zip, at migrate)", "0001_cart.up.sql", "no_such_table", "everything was put back as it was"})
+	if got, want := state(t, root), state(t, tmpl); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the failed migration:\n got  %v\n want %v", got, want)
+	}
+	if rows := dbRows(t, filepath.Join(root, "data", "app.db")); rows["pack core"] != "2.0.0 schema 1" || rows["table posts"] != "" {
+		t.Fatalf("the database kept part of the batch: %v", rows)
 	}
 }
 

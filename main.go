@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -39,8 +40,10 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, updates.ErrPending):
 		return exitPending
-	case errors.Is(err, lock.ErrLocked):
+	case errors.Is(err, lock.ErrLocked), errors.Is(err, packs.ErrLocked):
 		return exitLocked
+	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged):
+		return exitDatabase
 	case errors.Is(err, updates.ErrManual):
 		return exitManual
 	case errors.Is(err, updates.ErrInstallFailed):

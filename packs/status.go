@@ -21,6 +21,9 @@ type PackStatus struct {
 	Code     int  // schema version the code expects
 	Database int  // schema version in the database (0: none applied)
 	Known    bool // the database has a row for the pack in upkeep_packs
+	// Version is the pack's version recorded in upkeep_packs by the last
+	// run that migrated or baselined it; "" when unknown.
+	Version string
 	// Pending names the migrations that Up would run, in order (empty
 	// when the database is at or above the code).
 	Pending []string
@@ -189,7 +192,8 @@ func (db *DB) status(ctx context.Context, q querier, packs []Pack) (*Status, *db
 
 // packStatus compares p with the database up to target.
 func packStatus(p Pack, state *dbState, target int) PackStatus {
-	ps := PackStatus{Pack: p.Name, Code: p.CodeVersion(), Database: state.version[p.Name], Known: state.known[p.Name], Interrupted: state.progress[p.Name]}
+	ps := PackStatus{Pack: p.Name, Code: p.CodeVersion(), Database: state.version[p.Name], Known: state.known[p.Name],
+		Version: state.release[p.Name], Interrupted: state.progress[p.Name]}
 	sums := state.sums[p.Name]
 	for v := 1; v <= ps.Database && v <= len(p.Migrations); v++ {
 		m := p.migration(v)

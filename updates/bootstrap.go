@@ -3,11 +3,13 @@ package updates
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // Mode is what the start does with Updates_Pending.
@@ -37,8 +39,28 @@ type Options struct {
 	// NoBackup installs without taking a backup first.
 	NoBackup bool
 
-	// Backup takes a backup of the root before a batch and returns its ID.
-	// Install refuses to run without it unless NoBackup is set.
+	// DB is the application's database: "" for sqlite:data/app.db in the
+	// root, sqlite:PATH, postgres://... or mysql://... (see [packs.Open]).
+	DB string
+
+	// MigrateDB applies the migrations a pack's code needs instead of
+	// stopping the start with [packs.ErrDatabaseBehind].
+	MigrateDB bool
+
+	// Packs are packs compiled into the application (migrations from an
+	// fs.FS or Go code, see package packs), besides those installed in the
+	// root's packs/ folder.
+	Packs []packs.Pack
+
+	// UpkeepVersion is recorded in backups.
+	UpkeepVersion string
+
+	// Progress, when not nil, shows the progress of long work (backup):
+	// a bar on a terminal, plain lines otherwise.
+	Progress io.Writer
+
+	// Backup takes the backup before a batch and returns its ID; nil takes
+	// it with package backupstore into Updates_Backups.
 	Backup func(ctx context.Context, reason string) (id string, err error)
 }
 
@@ -53,6 +75,11 @@ type Options struct {
 //     batch is put back as it was and returns an [*InstallError]; one that
 //     cannot be put back, a [*ManualError].
 //   - Ignore: does not look at Updates_Pending.
+//
+// Then, in every mode, it checks the database of every installed pack:
+// Report.Database. A pack whose database is behind its code stops the
+// start with an error matching [packs.ErrDatabaseBehind], unless MigrateDB
+// is set; one whose database is ahead, with [packs.ErrDowngrade].
 //
 // A nil error means the application may start. The lock is released when
 // Bootstrap returns.
@@ -75,20 +102,32 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer l.Release()
 
-	rec, err := recoverBatch(root)
+	rec, err := recoverBatch(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
 	opts.Root = root.Dir
+	r, err := updatesStep(ctx, opts, root)
+	if r != nil {
+		r.Recovery = rec
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Database, err = checkDatabase(ctx, opts, root)
+	return r, err
+}
+
+// updatesStep does what the mode says with Updates_Pending.
+func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, error) {
 	switch opts.Mode {
 	case Ignore:
-		return &Report{Root: root.Dir, Recovery: rec}, nil
+		return &Report{Root: root.Dir}, nil
 	case Check:
 		r, err := Scan(ctx, opts.ScanOptions)
 		if err != nil {
 			return nil, err
 		}
-		r.Recovery = rec
 		if len(r.Updates) > 0 {
 			return r, &PendingError{Count: len(r.Updates), Dir: root.Pending()}
 		}
@@ -98,20 +137,16 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Recovery = rec
 		batch, err := install(ctx, opts, root, r)
-		if err != nil {
+		if err != nil || batch == nil {
 			return r, err
-		}
-		if batch == nil {
-			return r, nil
 		}
 		// Report what is left in Updates_Pending after the batch.
 		left, err := Scan(ctx, opts.ScanOptions)
 		if err != nil {
 			return nil, err
 		}
-		left.Recovery, left.Batch = rec, batch
+		left.Batch = batch
 		return left, nil
 	default:
 		return nil, fmt.Errorf("updates: unknown mode %d", opts.Mode)

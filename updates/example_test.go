@@ -14,7 +14,9 @@ import (
 
 // An application calls Bootstrap first thing at its start. Here a root gets
 // the sample core pack as an update; the check reports it and stops the
-// start, then the install puts it in place and lets the start go on.
+// start, then the install backs up the root, puts the pack in place, runs
+// its migrations (on SQLite, data/app.db in the root) and lets the start go
+// on.
 func ExampleBootstrap() {
 	root, err := os.MkdirTemp("", "app")
 	if err != nil {
@@ -37,7 +39,7 @@ func ExampleBootstrap() {
 	r, err := updates.Bootstrap(ctx, opts)
 	fmt.Println(errors.Is(err, updates.ErrPending), r.Updates[0].File, r.Updates[0].Status)
 
-	opts.Mode, opts.NoBackup = updates.Install, true
+	opts.Mode = updates.Install
 	r, err = updates.Bootstrap(ctx, opts)
 	if err != nil {
 		log.Fatal(err) // the application must not start
@@ -45,10 +47,15 @@ func ExampleBootstrap() {
 	for _, u := range r.Batch.Updates {
 		fmt.Printf("installed %s %s\n", u.Pack, u.To)
 	}
+	for _, m := range r.Batch.Migrations {
+		fmt.Printf("migrated %s %d_%s\n", m.Pack, m.Version, m.Name)
+	}
 	_, err = os.Stat(filepath.Join(root, "packs", "core", "templates", "layout.html"))
 	fmt.Println(err == nil, len(r.Updates))
 	// Output:
 	// true core-2.1.0.zip ready
 	// installed core 2.1.0
+	// migrated core 1_create_users
+	// migrated core 2_add_reset_token
 	// true 0
 }

@@ -12,9 +12,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // Batch is what an install did.
@@ -22,6 +24,8 @@ type Batch struct {
 	ID      string         `json:"id"`
 	Backup  string         `json:"backup,omitempty"` // the backup taken before, "" with NoBackup
 	Updates []InstalledZip `json:"updates"`          // in install order
+	// Migrations are the migrations the batch ran, in order.
+	Migrations []AppliedMigration `json:"migrations,omitempty"`
 }
 
 // InstalledZip is one update of a committed batch.
@@ -56,14 +60,22 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 			HadOld: exists(root.Pack(u.Pack)),
 		})
 	}
+	before, err := dbState(ctx, opts, root, j)
+	if err != nil {
+		return nil, err
+	}
+	for i := range j.Packs {
+		j.Packs[i].SchemaBefore = before[j.Packs[i].Pack].Database
+	}
 	if err := preflight(root, ready); err != nil {
 		return nil, &InstallError{Batch: j.Batch, Step: "preflight", Err: err}
 	}
 	if !opts.NoBackup {
-		if opts.Backup == nil {
-			return nil, fmt.Errorf("updates: no backup store configured; install with NoBackup to go without")
+		backup := opts.Backup
+		if backup == nil {
+			backup = storeBackup(opts, root, r)
 		}
-		id, err := opts.Backup(ctx, "install")
+		id, err := backup(ctx, "install")
 		if err != nil {
 			return nil, &InstallError{Batch: j.Batch, Step: "backup", Err: err}
 		}
@@ -138,7 +150,34 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		return fail("swapped", "", err)
 	}
 
-	// 3. Commit: from here on the batch is in, and recovery finishes it.
+	// 3. Migrate the batch's packs, in install order: on SQLite and
+	// PostgreSQL in one transaction. Its rows in upkeep_packs, each pack at
+	// its new version, are the batch's commit: from the instant it commits,
+	// recovery finishes the batch instead of undoing it.
+	applied, err := migrateBatch(ctx, opts, root, j)
+	if err != nil {
+		var me *packs.MigrationError
+		zip := ""
+		if errors.As(err, &me) {
+			zip = j.zipOf(me.Pack)
+		}
+		if changed, cerr := batchTouchedDB(ctx, opts, root, j); cerr != nil || changed {
+			// MySQL/MariaDB commit DDL as it runs: the database is no
+			// longer as it was, and only the backup has it.
+			ierr := &InstallError{Batch: j.Batch, Step: "migrate", Zip: zip, Err: err}
+			if uerr := undo(b, j); uerr != nil {
+				return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
+			}
+			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr,
+				Err: fmt.Errorf("the files were put back, but the database keeps what the failed migration did")}
+		}
+		return fail("migrate", zip, err)
+	}
+	if err := f.at("migrated"); err != nil {
+		return fail("migrated", "", err)
+	}
+
+	// 4. Commit the journal, and finish.
 	j.Phase = phaseCommitted
 	if err := b.save(j); err != nil {
 		return fail("commit", "", err)
@@ -149,7 +188,144 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		return nil, fmt.Errorf("batch %s is installed, but finishing it failed (the next start will finish it): %w", j.Batch, err)
 	}
 	forgetFailures(root, j)
-	return batchOf(j, r), nil
+	batch := batchOf(j, r)
+	batch.Migrations = applied
+	return batch, nil
+}
+
+// batchPacks loads the batch's packs from their folders in packs/, in
+// install order.
+func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
+	var out []packs.Pack
+	for _, p := range j.Packs {
+		in, err := packs.Read(root.Pack(p.Pack))
+		if err != nil {
+			return nil, err
+		}
+		pk, err := packs.LoadPack(in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pk)
+	}
+	return out, nil
+}
+
+// migrateBatch runs the migrations of the batch's packs and records each
+// pack at its new version. The backup taken before the batch holds the
+// database, so no export is taken.
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, j *journal) ([]AppliedMigration, error) {
+	code, err := batchPacks(root, j)
+	if err != nil {
+		return nil, err
+	}
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return appliedOf(res), nil
+}
+
+func appliedOf(res *packs.Result) []AppliedMigration {
+	var out []AppliedMigration
+	for _, a := range res.Applied {
+		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name})
+	}
+	return out
+}
+
+// dbState reads, for each pack of the batch, the version and schema
+// version the database records.
+func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (map[string]packs.PackStatus, error) {
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var names []packs.Pack
+	for _, p := range j.Packs {
+		names = append(names, packs.Pack{Name: p.Pack, Version: p.Version})
+	}
+	st, err := db.Status(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]packs.PackStatus{}
+	for _, ps := range st.Packs {
+		out[ps.Pack] = ps
+	}
+	return out, nil
+}
+
+// batchCommitted tells whether the database recorded the batch: every
+// pack of it at its new version.
+func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
+	st, err := dbState(ctx, opts, root, j)
+	if err != nil {
+		return false, fmt.Errorf("cannot tell whether batch %s committed: %w", j.Batch, err)
+	}
+	for _, p := range j.Packs {
+		if st[p.Pack].Version != p.Version {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// batchTouchedDB tells whether a failed migration of the batch left
+// anything in the database: a schema version other than the one recorded
+// when the batch began.
+func batchTouchedDB(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
+	st, err := dbState(ctx, opts, root, j)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range j.Packs {
+		if st[p.Pack].Database != p.SchemaBefore {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// storeBackup takes backups with package backupstore.
+func storeBackup(opts Options, root layout.Root, r *Report) func(context.Context, string) (string, error) {
+	return func(ctx context.Context, reason string) (string, error) {
+		versions := map[string]string{}
+		for _, p := range r.Installed {
+			versions[p.Pack] = p.Version
+		}
+		b, err := backupstore.Create(ctx, backupstore.CreateOptions{
+			Root: root, Reason: reason, UpkeepVersion: opts.UpkeepVersion, Packs: versions,
+			DB: opts.DB, Progress: opts.Progress,
+		})
+		if err != nil {
+			return "", err
+		}
+		return b.ID, nil
+	}
+}
+
+// protectBackup makes the backup taken before this batch the one that
+// pruning never removes: the backup of the last install.
+func protectBackup(root layout.Root, id string) error {
+	ids, err := backupstore.Protected(root)
+	if err != nil {
+		return err
+	}
+	for _, old := range ids {
+		if old != id && strings.HasSuffix(old, "_install") {
+			if err := backupstore.Unprotect(root, old); err != nil {
+				return err
+			}
+		}
+	}
+	return backupstore.MarkProtected(root, id)
 }
 
 // stageOne extracts u into staging: into <pack>.part, renamed to <pack>
@@ -170,6 +346,11 @@ func stageOne(opts Options, u *Update, b batchPaths, diskFull bool) error {
 // journal. Each step can be run again after a crash.
 func finish(b batchPaths, j *journal, f faults) error {
 	root := b.root
+	if j.Backup != "" {
+		if err := protectBackup(root, j.Backup); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(root.Installed(), 0o755); err != nil {
 		return err
 	}

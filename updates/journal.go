@@ -40,7 +40,10 @@ const (
 	// phaseStaging: packs are being extracted into staging; packs/ and the
 	// database are as before. Undo: remove the staging folders.
 	phaseStaging phase = "staging"
-	// phaseSwapping: pack folders are being swapped. Undo: swap back.
+	// phaseSwapping: pack folders are being swapped, then the batch's
+	// migrations run. The database says whether the batch committed:
+	// every pack of it recorded at its new version in upkeep_packs. If so,
+	// recovery finishes the batch; if not, it swaps back.
 	phaseSwapping phase = "swapping"
 	// phaseCommitted: every pack is in place and the batch is committed;
 	// what is left is moving the zips to Updates_Installed and cleaning up.
@@ -62,6 +65,19 @@ type journalPack struct {
 	Zip       string `json:"zip"`       // file name in Updates_Pending
 	Installed string `json:"installed"` // file name it gets in Updates_Installed
 	HadOld    bool   `json:"had_old"`   // packs/<pack> existed before the batch
+	// SchemaBefore is the pack's schema version in the database before the
+	// batch.
+	SchemaBefore int `json:"schema_before"`
+}
+
+// zipOf is the zip of pack in the batch.
+func (j *journal) zipOf(pack string) string {
+	for _, p := range j.Packs {
+		if p.Pack == pack {
+			return p.Zip
+		}
+	}
+	return ""
 }
 
 // batchPaths names the folders of a batch in a root.

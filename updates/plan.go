@@ -1,7 +1,6 @@
 package updates
 
 import (
-	"container/heap"
 	"fmt"
 	"path"
 	"sort"
@@ -148,65 +147,30 @@ func notReady(pack string, all []*Update) string {
 }
 
 // order numbers the ready updates so that each comes after the ready
-// updates it requires, breaking ties by pack name (Kahn's algorithm, with
-// the packs free to go in a heap by name). It returns the updates of one
-// cycle when there is one, in cycle order, and numbers nothing then.
+// updates it requires, ties broken by pack name. It returns the updates of
+// one cycle when there is one, in cycle order, and numbers nothing then.
 func order(updates []*Update) []*Update {
 	ready := map[string]*Update{}
+	var packs []string
 	for _, u := range updates {
 		u.Order = 0
 		if u.Status == Ready {
 			ready[u.Pack] = u
+			packs = append(packs, u.Pack)
 		}
 	}
-	waiting := map[string]int{} // ready packs each pack still waits for
-	dependents := map[string][]string{}
-	for pack, u := range ready {
-		for dep := range u.Requires {
-			if _, inBatch := ready[dep]; inBatch {
-				waiting[pack]++
-				dependents[dep] = append(dependents[dep], pack)
-			}
+	ordered, rest := requiresOrder(packs, func(p string) []string { return sortedKeys(ready[p].Requires) })
+	if len(rest) > 0 {
+		done := map[string]bool{}
+		for _, p := range ordered {
+			done[p] = true
 		}
+		return cycleIn(ready, done)
 	}
-	free := &names{}
-	for pack := range ready {
-		if waiting[pack] == 0 {
-			heap.Push(free, pack)
-		}
+	for i, p := range ordered {
+		ready[p].Order = i + 1
 	}
-	done := map[string]bool{}
-	for free.Len() > 0 {
-		pack := heap.Pop(free).(string)
-		done[pack] = true
-		ready[pack].Order = len(done)
-		for _, d := range dependents[pack] {
-			if waiting[d]--; waiting[d] == 0 {
-				heap.Push(free, d)
-			}
-		}
-	}
-	if len(done) == len(ready) {
-		return nil
-	}
-	for _, u := range ready {
-		u.Order = 0
-	}
-	return cycleIn(ready, done)
-}
-
-// names is a min-heap of pack names.
-type names []string
-
-func (h names) Len() int           { return len(h) }
-func (h names) Less(i, j int) bool { return h[i] < h[j] }
-func (h names) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *names) Push(x any)        { *h = append(*h, x.(string)) }
-func (h *names) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return nil
 }
 
 // cycleIn follows requires among the ready, not yet ordered updates until a

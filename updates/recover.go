@@ -1,6 +1,7 @@
 package updates
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func (r *Recovery) String() string {
 
 // recoverBatch finishes or undoes the batch the journal says was
 // interrupted. It returns nil, nil when there was none.
-func recoverBatch(root layout.Root) (*Recovery, error) {
+func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recovery, error) {
 	b := batchPaths{root}
 	// A run killed in the middle of an atomic write leaves its temporary
 	// file: the file it was replacing is whole, the temporary one is waste.
@@ -52,7 +53,13 @@ func recoverBatch(root layout.Root) (*Recovery, error) {
 	for _, p := range j.Packs {
 		rec.Packs = append(rec.Packs, p.Pack+" "+p.Version)
 	}
-	if j.Phase == phaseCommitted {
+	committed := j.Phase == phaseCommitted
+	if j.Phase == phaseSwapping {
+		if committed, err = batchCommitted(ctx, opts, root, j); err != nil {
+			return nil, err
+		}
+	}
+	if committed {
 		rec.Action = "finished"
 		if err := finish(b, j, nil); err != nil {
 			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)

@@ -26,6 +26,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", u.Installed)
 		}
+		if len(b.Migrations) > 0 {
+			p.line("   Migrations: %s", migrationList(b.Migrations))
+		}
+	}
+	if d := r.Database; d != nil && len(d.Applied) > 0 {
+		p.line("Migrated the database (%s): %s.", d.Backend, migrationList(d.Applied))
+		if d.Export != "" {
+			p.line("   The packs' tables were exported first to %s.", d.Export)
+		}
 	}
 	if len(r.Updates) == 0 {
 		p.line("No updates pending in %s.", pendingDir(r.Root))
@@ -95,6 +104,14 @@ func (u *Update) writeText(p *printer) {
 	for _, prob := range u.Problems {
 		p.line("   - %s", prob)
 	}
+}
+
+func migrationList(ms []AppliedMigration) string {
+	var names []string
+	for _, a := range ms {
+		names = append(names, fmt.Sprintf("%s %d_%s", a.Pack, a.Version, a.Name))
+	}
+	return strings.Join(names, ", ")
 }
 
 type printer struct {

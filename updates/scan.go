@@ -97,6 +97,7 @@ type Report struct {
 	Root      string          `json:"root"`
 	Recovery  *Recovery       `json:"recovery,omitempty"` // an interrupted batch this start finished or undid
 	Batch     *Batch          `json:"batch,omitempty"`    // the batch this start installed
+	Database  *DatabaseReport `json:"database,omitempty"` // every installed pack's schema, after the updates
 	Installed []InstalledPack `json:"installed"`
 	Updates   []*Update       `json:"updates"` // Ready ones first in install order, then the rest by file name
 }

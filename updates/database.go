@@ -1,0 +1,127 @@
+package updates
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/packs"
+)
+
+// DatabaseReport is what the start found in the database for every
+// installed pack, and what it migrated.
+type DatabaseReport struct {
+	Backend string             `json:"backend"`
+	Packs   []DatabasePack     `json:"packs"`
+	Applied []AppliedMigration `json:"applied,omitempty"` // migrated by this start (--migrate-db)
+	Export  string             `json:"export,omitempty"`  // the export of the packs' tables taken before
+}
+
+// DatabasePack is one pack's schema: the version its code expects, the
+// database's, and the migrations between.
+type DatabasePack struct {
+	Pack     string   `json:"pack"`
+	Code     int      `json:"code"`
+	Database int      `json:"database"`
+	Pending  []string `json:"pending,omitempty"`
+}
+
+// AppliedMigration is a migration the start ran.
+type AppliedMigration struct {
+	Pack    string `json:"pack"`
+	Version int    `json:"version"`
+	Name    string `json:"name"`
+}
+
+// checkDatabase is the last step of the start: every installed pack's
+// schema version in the database against its code. A database behind its
+// code is migrated when opts.MigrateDB is set, else the start stops with a
+// [*packs.BehindError]; a database ahead of its code stops it with a
+// [*packs.DowngradeError]; a changed migration file with a
+// [*packs.ChecksumError]. All three match the sentinels of package packs.
+func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*DatabaseReport, error) {
+	code, err := codePacks(opts, root)
+	if err != nil {
+		return nil, err
+	}
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	st, err := db.Status(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	rep := &DatabaseReport{Backend: db.Backend()}
+	fill := func(st *packs.Status) {
+		rep.Packs = rep.Packs[:0]
+		for _, p := range st.Packs {
+			rep.Packs = append(rep.Packs, DatabasePack{Pack: p.Pack, Code: p.Code, Database: p.Database, Pending: p.Pending})
+		}
+	}
+	fill(st)
+	err = st.Err()
+	if err == nil || !opts.MigrateDB || !onlyBehind(err) {
+		return rep, err
+	}
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: opts.NoBackup, LockTimeout: opts.LockTimeout})
+	if res != nil {
+		rep.Export, rep.Applied = res.Export, appliedOf(res)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if st, err = db.Status(ctx, code); err != nil {
+		return rep, err
+	}
+	fill(st)
+	return rep, st.Err()
+}
+
+// codePacks is the code side: the packs the application compiled in,
+// then those installed in the root, each after the packs it requires, so
+// that migrations run in that order.
+func codePacks(opts Options, root layout.Root) ([]packs.Pack, error) {
+	installed, err := packs.List(root.Packs())
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]packs.Installed{}
+	var names []string
+	for _, in := range installed {
+		byName[in.Name] = in
+		names = append(names, in.Name)
+	}
+	ordered, rest := requiresOrder(names, func(p string) []string { return sortedKeys(byName[p].Manifest.Requires) })
+	code := append([]packs.Pack(nil), opts.Packs...)
+	for _, name := range append(ordered, rest...) {
+		for _, p := range opts.Packs {
+			if p.Name == name {
+				return nil, fmt.Errorf("updates: pack %s is both compiled in and installed in %s", name, root.Pack(name))
+			}
+		}
+		p, err := packs.LoadPack(byName[name])
+		if err != nil {
+			return nil, err
+		}
+		code = append(code, p)
+	}
+	return code, nil
+}
+
+// onlyBehind tells whether every problem of err is a database behind its
+// code, which migrating mends.
+func onlyBehind(err error) bool {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if !errors.Is(e, packs.ErrDatabaseBehind) || errors.Is(e, packs.ErrDowngrade) || errors.Is(e, packs.ErrChecksumChanged) {
+			return false
+		}
+	}
+	return true
+}
