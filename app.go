@@ -81,6 +81,9 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		Commands: []*cli.Command{
 			updatesCommand(),
 			packCommand(),
+			packsCommand(),
+			dbCommand(),
+			backupsCommand(),
 			keysCommand(),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/packs"
@@ -102,9 +103,16 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer l.Release()
 
+	restored, err := backupstore.Recover(ctx, root, opts.DB)
+	if err != nil {
+		return nil, fmt.Errorf("recover the interrupted restore: %w", err)
+	}
 	rec, err := recoverBatch(ctx, opts, root)
 	if err != nil {
 		return nil, err
+	}
+	if restored != nil {
+		rec = &Recovery{Batch: restored.Backup, Action: "restore:" + restored.State}
 	}
 	opts.Root = root.Dir
 	r, err := updatesStep(ctx, opts, root)

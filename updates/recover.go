@@ -13,12 +13,18 @@ import (
 // Recovery says what the start did with a batch that an earlier run left
 // unfinished (killed, or the power went).
 type Recovery struct {
-	Batch  string   `json:"batch"`
-	Action string   `json:"action"` // "finished": it had committed; "undone": it had not
+	Batch  string   `json:"batch"`  // the batch, or the backup an interrupted restore was restoring
+	Action string   `json:"action"` // "finished": it had committed; "undone": it had not; "restore:STATE": a restore interrupted in STATE was finished or undone
 	Packs  []string `json:"packs"`  // pack version, in install order
 }
 
 func (r *Recovery) String() string {
+	if state, ok := strings.CutPrefix(r.Action, "restore:"); ok {
+		if state == "cleanup" {
+			return fmt.Sprintf("finished the interrupted restore of backup %s", r.Batch)
+		}
+		return fmt.Sprintf("undid the interrupted restore of backup %s (it stopped in state %s)", r.Batch, state)
+	}
 	verb := "undid"
 	if r.Action == "finished" {
 		verb = "finished"

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/packs"
+)
+
+func dbCommand() *cli.Command {
+	packFlag := &cli.StringFlag{Name: "pack", Usage: "the `PACK`"}
+	return &cli.Command{
+		Name:  "db",
+		Usage: "each pack's database schema: status, history, migrations up and down, drift",
+		Subcommands: []*cli.Command{
+			{
+				Name:   "status",
+				Usage:  "per pack: the schema version its code expects, the database's, pending migrations, drift",
+				Action: runDBStatus,
+			},
+			{
+				Name:   "history",
+				Usage:  "applied and reverted migrations, newest first",
+				Flags:  []cli.Flag{&cli.IntFlag{Name: "limit", Value: 50, Usage: "show at most `N` (0: all)"}},
+				Action: runDBHistory,
+			},
+			{
+				Name:  "up",
+				Usage: "apply pending migrations (all packs, or one up to a version); the packs' tables are exported first",
+				Flags: []cli.Flag{
+					packFlag,
+					&cli.IntFlag{Name: "to", Usage: "stop at schema `VERSION` (with --pack)"},
+					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the packs' tables"},
+				},
+				Action: runDBUp,
+			},
+			{
+				Name:  "down",
+				Usage: "revert a pack's migrations down to a version, with its .down.sql files",
+				Flags: []cli.Flag{
+					packFlag,
+					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
+					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
+				},
+				Action: runDBDown,
+			},
+			{
+				Name:   "verify",
+				Usage:  "applied migrations whose files changed, and tables that drifted from their record; exit 4 on any",
+				Action: runDBVerify,
+			},
+			{
+				Name:   "accept",
+				Usage:  "accept the changed file of an applied migration: record its new sha256",
+				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the migration's `VERSION`"}},
+				Action: runDBAccept,
+			},
+			{
+				Name:   "baseline",
+				Usage:  "adopt an existing database: record a pack at a schema version without running migrations",
+				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Value: -1, Usage: "the schema `VERSION` the database is at"}},
+				Action: runDBBaseline,
+			},
+		},
+	}
+}
+
+func packsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "packs",
+		Usage: "the installed packs",
+		Subcommands: []*cli.Command{{
+			Name:   "list",
+			Usage:  "each installed pack: version, title, schema version of its code and of the database",
+			Action: runPacksList,
+		}},
+	}
+}
+
+// dbSession is what the db commands work with: the root, the database and
+// the installed packs.
+type dbSession struct {
+	root  layout.Root
+	db    *packs.DB
+	packs []packs.Pack
+	lock  *lock.Lock
+}
+
+// openDB opens the root's database and reads its installed packs. Commands
+// that change the database hold the root's lock too, so that no install
+// runs meanwhile.
+func openDB(c *cli.Context, changes string) (*dbSession, error) {
+	root, err := layout.Open(globalString(c, "root"))
+	if err != nil {
+		return nil, err
+	}
+	s := &dbSession{root: root}
+	if changes != "" {
+		if _, s.lock, err = rootLock(c, changes); err != nil {
+			return nil, err
+		}
+	}
+	if s.packs, err = packs.LoadPacks(root.Dir); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.db, err = packs.Open(c.Context, globalString(c, "db"), root.Dir); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *dbSession) close() {
+	if s.db != nil {
+		s.db.Close()
+	}
+	s.lock.Release()
+}
+
+func runDBStatus(c *cli.Context) error {
+	s, err := openDB(c, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	st, err := s.db.Status(c.Context, s.packs)
+	if err != nil {
+		return err
+	}
+	drift, err := s.db.Drift(c.Context)
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, struct {
+			Backend string
+			Packs   []packs.PackStatus
+			Unknown []string
+			Drift   []packs.DriftItem
+		}{s.db.Backend(), st.Packs, st.Unknown, drift})
+	}
+	driftOf := map[string]int{}
+	for _, d := range drift {
+		driftOf[d.Pack]++
+	}
+	fmt.Fprintf(c.App.Writer, "Database: %s (%s)\n", s.db, s.db.Backend())
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACK\tCODE\tDATABASE\tSTATE\tPENDING")
+	for _, p := range st.Packs {
+		state := "up to date"
+		switch {
+		case p.Database > p.Code:
+			state = "DOWNGRADE"
+		case len(p.Changed) > 0:
+			state = "CHANGED MIGRATION"
+		case p.Database < p.Code:
+			state = "behind"
+		}
+		if n := driftOf[p.Pack]; n > 0 {
+			state += fmt.Sprintf(", %d drift", n)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", p.Pack, p.Code, p.Database, state, dash(strings.Join(p.Pending, ", ")))
+	}
+	tw.Flush()
+	for _, u := range st.Unknown {
+		fmt.Fprintf(c.App.Writer, "The database has schema records of pack %s, which is not installed.\n", u)
+	}
+	for _, err := range problems(st.Err()) {
+		fmt.Fprintf(c.App.Writer, "- %v\n", err)
+	}
+	for _, d := range drift {
+		fmt.Fprintf(c.App.Writer, "- drift: %s\n", driftLine(d))
+	}
+	return nil
+}
+
+func runDBHistory(c *cli.Context) error {
+	s, err := openDB(c, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	hist, err := s.db.History(c.Context, c.Int("limit"))
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, hist)
+	}
+	if len(hist) == 0 {
+		fmt.Fprintln(c.App.Writer, "No migration has run on this database.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN (UTC)\tPACK\tVERSION\tDIRECTION\tNAME\tDURATION")
+	for _, h := range hist {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.AppliedAt.UTC().Format(time.DateTime), h.Pack, h.Version, h.Direction, h.Name, h.Duration.Round(time.Microsecond))
+	}
+	return tw.Flush()
+}
+
+func runDBUp(c *cli.Context) error {
+	if c.IsSet("to") && c.String("pack") == "" {
+		return usageError("db up --to needs --pack")
+	}
+	s, err := openDB(c, "db up")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res, err := s.db.Up(c.Context, packs.UpOptions{
+		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
+		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+	})
+	return reportRun(c, "applied", res, err)
+}
+
+func runDBDown(c *cli.Context) error {
+	if c.String("pack") == "" || c.Int("to") < 0 {
+		return usageError("db down needs --pack PACK and --to VERSION")
+	}
+	s, err := openDB(c, "db down")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	res, err := s.db.Down(c.Context, packs.DownOptions{
+		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
+		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+	})
+	return reportRun(c, "reverted", res, err)
+}
+
+// reportRun prints what a migration run did, also when it failed part way.
+func reportRun(c *cli.Context, did string, res *packs.Result, err error) error {
+	if res != nil && !globalBool(c, "quiet") {
+		if globalBool(c, "json") {
+			if jerr := writeJSON(c.App.Writer, res); jerr != nil {
+				return jerr
+			}
+		} else {
+			if res.Export != "" {
+				fmt.Fprintf(c.App.Writer, "Exported the packs' tables to %s.\n", res.Export)
+			}
+			for _, a := range res.Applied {
+				fmt.Fprintf(c.App.Writer, "%s %s %d_%s (%s)\n", did, a.Pack, a.Version, a.Name, a.Duration.Round(time.Microsecond))
+			}
+			if len(res.Applied) == 0 && err == nil {
+				fmt.Fprintln(c.App.Writer, "Nothing to do: every pack's database is at the version asked.")
+			}
+		}
+	}
+	var me *packs.MigrationError
+	if err != nil && errors.As(err, &me) && res != nil && res.Export != "" {
+		return withHint(err, "fix the file and run the same command again to resume, or put the tables back as they were: upkeep backups restore %s", backupID(res.Export))
+	}
+	return err
+}
+
+func runDBVerify(c *cli.Context) error {
+	s, err := openDB(c, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	v, err := s.db.Verify(c.Context, s.packs)
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		if err := writeJSON(c.App.Writer, v); err != nil {
+			return err
+		}
+	} else {
+		for _, ch := range v.Changed {
+			fmt.Fprintf(c.App.Writer, "- %v\n", ch)
+		}
+		for _, d := range v.Drift {
+			fmt.Fprintf(c.App.Writer, "- drift: %s\n", driftLine(d))
+		}
+	}
+	switch {
+	case len(v.Changed) > 0:
+		return withHint(v.Changed[0], "put the file back as it was, or accept the change: upkeep db accept --pack %s --version %d", v.Changed[0].Pack, v.Changed[0].Version)
+	case len(v.Drift) > 0:
+		return fmt.Errorf("%d table(s) drifted from their recorded schema: %w", len(v.Drift), packs.ErrChecksumChanged)
+	}
+	if !globalBool(c, "quiet") && !globalBool(c, "json") {
+		fmt.Fprintln(c.App.Writer, "ok: every applied migration is as it ran, and every table is as recorded")
+	}
+	return nil
+}
+
+func runDBAccept(c *cli.Context) error {
+	if c.String("pack") == "" || c.Int("version") <= 0 {
+		return usageError("db accept needs --pack PACK and --version VERSION")
+	}
+	s, err := openDB(c, "db accept")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if err := s.db.AcceptChanged(c.Context, s.packs, c.String("pack"), c.Int("version")); err != nil {
+		return err
+	}
+	if !globalBool(c, "quiet") {
+		fmt.Fprintf(c.App.Writer, "accepted the new file of %s migration %d\n", c.String("pack"), c.Int("version"))
+	}
+	return nil
+}
+
+func runDBBaseline(c *cli.Context) error {
+	if c.String("pack") == "" || c.Int("version") < 0 {
+		return usageError("db baseline needs --pack PACK and --version VERSION")
+	}
+	s, err := openDB(c, "db baseline")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: s.packs, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: globalDuration(c, "lock-timeout")})
+	if err != nil {
+		return err
+	}
+	if !globalBool(c, "quiet") {
+		fmt.Fprintf(c.App.Writer, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
+	}
+	return nil
+}
+
+func runPacksList(c *cli.Context) error {
+	root, err := layout.Open(globalString(c, "root"))
+	if err != nil {
+		return err
+	}
+	installed, err := packs.List(root.Packs())
+	if err != nil {
+		return err
+	}
+	// The database's side, when there is a database.
+	dbVersion := map[string]int{}
+	if code, err := packs.LoadPacks(root.Dir); err == nil {
+		if db, err := packs.Open(c.Context, globalString(c, "db"), root.Dir); err == nil {
+			defer db.Close()
+			if st, err := db.Status(c.Context, code); err == nil {
+				for _, p := range st.Packs {
+					dbVersion[p.Pack] = p.Database
+				}
+			}
+		}
+	}
+	type row struct {
+		Pack, Version, Title string
+		Code, Database       int
+	}
+	var rows []row
+	for _, p := range installed {
+		rows = append(rows, row{p.Name, p.Manifest.Version, p.Manifest.Title, p.Manifest.SchemaVersion(), dbVersion[p.Name]})
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(c.App.Writer, "No pack is installed in %s.\n", root.Packs())
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACK\tVERSION\tTITLE\tSCHEMA (CODE)\tSCHEMA (DATABASE)")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", r.Pack, r.Version, dash(r.Title), r.Code, r.Database)
+	}
+	return tw.Flush()
+}
+
+func driftLine(d packs.DriftItem) string {
+	what := d.Table
+	if d.Name != "" {
+		what += "." + d.Name
+	}
+	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
+	if d.Was != "" {
+		s += ", was " + d.Was
+	}
+	if d.Is != "" {
+		s += ", is " + d.Is
+	}
+	return s
+}
+
+// problems splits a joined error into its parts.
+func problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
