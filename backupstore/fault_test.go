@@ -103,3 +103,19 @@ func TestCreateProgress(t *testing.T) {
 		t.Errorf("last progress line = %q, want all %d files", last, b.Files)
 	}
 }
+
+// A name backup.json cannot hold is refused up front, or skipped when
+// excluded.
+func TestCreateRefusesNonUTF8Names(t *testing.T) {
+	r := newRoot(t)
+	write(t, r.Dir, "ok.txt", []byte("ok"), 0o644)
+	write(t, r.Dir, "bad-\xff.txt", []byte("bad"), 0o644)
+	_, err := Create(context.Background(), CreateOptions{Root: r, DB: "none"})
+	if err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("Create = %v, want a refusal naming the file", err)
+	}
+	if names := backupFiles(t, r); len(names) != 0 {
+		t.Errorf("Updates_Backups holds %v", names)
+	}
+	create(t, CreateOptions{Root: r, DB: "none", Exclude: []string{"bad-*"}})
+}

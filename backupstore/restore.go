@@ -185,7 +185,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	}
 	r.j.State = StateCleanup
 	if err := r.save(); err != nil {
-		return r.before, err
+		// The journal still says database: undo, as Recover would.
+		r.j.State = StateDatabase
+		return r.before, r.rollback(err)
 	}
 	if err := r.fail("cleanup"); err != nil {
 		return r.before, err

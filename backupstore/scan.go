@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/upkeep/upkeep/internal/layout"
 )
@@ -96,6 +97,11 @@ func scanRoot(root string, x *excluder) ([]entry, int64, error) {
 				return filepath.SkipDir
 			}
 			return nil
+		}
+		if !utf8.ValidString(rel) {
+			// backup.json is JSON: such a name could not be listed, verified
+			// or restored. Better no backup than one that cannot be restored.
+			return fmt.Errorf("backupstore: cannot back up %q: its name is not valid UTF-8 (rename it or exclude it)", abs)
 		}
 		info, err := d.Info()
 		if err != nil {

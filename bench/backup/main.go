@@ -8,6 +8,7 @@
 // to disk (zip does not fsync).
 //
 //	go run ./bench/backup [-tree DIR] [-pairs N]
+//	go run ./bench/backup -child -tree DIR -cpuprofile cpu.out   # one backup, profiled
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -29,10 +31,17 @@ func main() {
 	tree := flag.String("tree", "/tmp/upkeep-bench/tree", "benchmark tree (generated when missing)")
 	gen := flag.String("gen", "../shared/bench/gen_tree.sh", "tree generator")
 	pairs := flag.Int("pairs", 5, "number of paired runs")
-	child := flag.Bool("child", false, "internal: run one backup of -tree and exit")
+	child := flag.Bool("child", false, "run one backup of -tree and exit (the measured side)")
+	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile here")
 	flag.Parse()
 
 	if *child {
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			check(err)
+			check(pprof.StartCPUProfile(f))
+			defer pprof.StopCPUProfile()
+		}
 		r, err := layout.Open(*tree)
 		check(err)
 		_, err = backupstore.Create(context.Background(), backupstore.CreateOptions{Root: r, Reason: "bench", DB: "none"})
