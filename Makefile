@@ -10,6 +10,7 @@ test:
 lint:
 	test -z "$$(gofmt -l .)"
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Benchmark of `upkeep --check-updates` (issue "Foundation"): 20 installed
 # packs, nothing pending vs 200 pending zips of 5 MB.

@@ -298,6 +298,8 @@ func (b *builder) add(name string, mode uint32, open func() (io.ReadCloser, erro
 	if err != nil {
 		return "", err
 	}
+	// CreateRaw writes ModifiedDate and ModifiedTime as they are and does
+	// not convert Modified; fixed values keep the zip byte-identical.
 	fh := &zip.FileHeader{
 		Name:               name,
 		Method:             zip.Deflate,
@@ -305,8 +307,10 @@ func (b *builder) add(name string, mode uint32, open func() (io.ReadCloser, erro
 		CompressedSize64:   uint64(b.buf.n),
 		UncompressedSize64: uint64(n),
 		ReaderVersion:      20,
-		ModifiedDate:       buildDate, //nolint:staticcheck // CreateRaw does not convert Modified
-		ModifiedTime:       buildTime, //nolint:staticcheck
+		//lint:ignore SA1019 CreateRaw writes this field, not Modified
+		ModifiedDate: buildDate,
+		//lint:ignore SA1019 CreateRaw writes this field, not Modified
+		ModifiedTime: buildTime,
 	}
 	fh.SetMode(fs.FileMode(mode))
 	fh.CreatorVersion |= 20

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check upkeep's CI runs: gofmt, go vet, and the tests with the
-# race detector. It first installs the tools the tests drive (zip, unzip,
+# Runs every check upkeep's CI runs: gofmt, go vet, staticcheck, and the
+# tests with the race detector. It first installs the tools the tests drive (zip, unzip,
 # minisign) when they are missing and it can (as root, through apt-get).
 #
 # Tests that need PostgreSQL or MariaDB run when UPKEEP_TEST_POSTGRES and
@@ -30,6 +30,10 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# staticcheck, pinned; installed into GOPATH/bin from the module proxy when missing.
+staticcheck=$(go env GOPATH)/bin/staticcheck
+[ -x "$staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+"$staticcheck" ./...
 go test -race -count=1 ./...
 # scrypt at minisign's settings takes minutes and gigabytes under -race: this
 # one test of encrypted keys runs without it.

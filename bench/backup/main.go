@@ -20,10 +20,10 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/bench/internal/paired"
 	"github.com/upkeep/upkeep/internal/layout"
 )
 
@@ -102,7 +102,7 @@ func main() {
 	}
 	clean()
 	fmt.Printf("median: zip -1 %.2fs, upkeep %.2fs; median paired ratio %.3f (goal <= 0.25)\n",
-		median(zt), median(ut), median(ratios))
+		paired.Median(zt), paired.Median(ut), paired.Median(ratios))
 	fmt.Printf("peak RSS median: zip -1 %d MB, upkeep %d MB (max %d MB; goal < 100 MB)\n",
 		medianInt(zr)>>20, medianInt(ur)>>20, slices.Max(ur)>>20)
 }
@@ -110,20 +110,9 @@ func main() {
 // measure runs cmd and returns its wall time and peak RSS in bytes.
 func measure(cmd *exec.Cmd) (time.Duration, int64) {
 	cmd.Stderr = os.Stderr
-	start := time.Now()
-	check(cmd.Run())
-	d := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return d, ru.Maxrss << 10
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	d, rss, err := paired.Run(cmd)
+	check(err)
+	return d, rss
 }
 
 func medianInt(xs []int64) int64 {

@@ -23,11 +23,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/upkeep/upkeep/bench/internal/paired"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/manifest"
 )
@@ -77,18 +75,11 @@ func main() {
 		rssA, rssB = max(rssA, ma), max(rssB, mb)
 	}
 	fmt.Printf("upkeep --check-updates, 20 installed packs, %d paired runs\n", *runs)
-	fmt.Printf("  (a) nothing pending:        median %7.2f ms   peak RSS %5.1f MB\n", median(ta), mb(rssA))
-	fmt.Printf("  (b) 200 pending zips, 5 MB: median %7.2f ms   peak RSS %5.1f MB\n", median(tb), mb(rssB))
-	fmt.Printf("  paired ratio b/a: median %.2f (min %.2f, max %.2f); goal <= 3\n", median(ratios), minOf(ratios), maxOf(ratios))
-	fmt.Printf("  peak memory goal < 50 MB: %s\n", verdict(mb(max(rssA, rssB)) < 50))
-	fmt.Printf("  ratio goal: %s\n", verdict(median(ratios) <= 3))
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
+	fmt.Printf("  (a) nothing pending:        median %7.2f ms   peak RSS %5.1f MB\n", paired.Median(ta), mb(rssA))
+	fmt.Printf("  (b) 200 pending zips, 5 MB: median %7.2f ms   peak RSS %5.1f MB\n", paired.Median(tb), mb(rssB))
+	fmt.Printf("  paired ratio b/a: median %.2f (min %.2f, max %.2f); goal <= 3\n", paired.Median(ratios), minOf(ratios), maxOf(ratios))
+	fmt.Printf("  peak memory goal < 50 MB: %s\n", paired.Verdict(mb(max(rssA, rssB)) < 50))
+	fmt.Printf("  ratio goal: %s\n", paired.Verdict(paired.Median(ratios) <= 3))
 }
 
 // timeRun runs upkeep --check-updates on root and returns its wall time in
@@ -96,9 +87,7 @@ func verdict(ok bool) string {
 func timeRun(bin, root string, wantCode int) (float64, int64) {
 	cmd := exec.Command(bin, "--check-updates", "--root", root)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	start := time.Now()
-	err := cmd.Run()
-	elapsed := time.Since(start)
+	elapsed, rss, err := paired.Run(cmd)
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -109,8 +98,7 @@ func timeRun(bin, root string, wantCode int) (float64, int64) {
 	if code != wantCode {
 		log.Fatalf("%s: exit %d, want %d", root, code, wantCode)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return float64(elapsed.Microseconds()) / 1000, ru.Maxrss * 1024
+	return paired.Ms(elapsed), rss
 }
 
 // checkRun runs upkeep once and checks its report: every zip ready.
@@ -246,15 +234,6 @@ func source(src string, i int, version string, size int) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func minOf(xs []float64) float64 {

@@ -17,7 +17,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,9 +24,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"syscall"
-	"time"
+
+	"github.com/upkeep/upkeep/bench/internal/paired"
 )
 
 func main() {
@@ -75,23 +73,20 @@ func main() {
 		os.RemoveAll(out)
 	}
 	fmt.Printf("install of one %.0f MB update (2,000 files, 400 MB unpacked), %d paired runs\n", float64(info.Size())/1e6, *runs)
-	fmt.Printf("  (u) upkeep --install-updates --no-backup: median %7.0f ms   peak RSS %5.1f MB\n", median(tu), float64(rssU)/1e6)
-	fmt.Printf("  (z) unzip -q -o into a new folder:       median %7.0f ms   peak RSS %5.1f MB\n", median(tz), float64(rssZ)/1e6)
+	fmt.Printf("  (u) upkeep --install-updates --no-backup: median %7.0f ms   peak RSS %5.1f MB\n", paired.Median(tu), float64(rssU)/1e6)
+	fmt.Printf("  (z) unzip -q -o into a new folder:       median %7.0f ms   peak RSS %5.1f MB\n", paired.Median(tz), float64(rssZ)/1e6)
 	fmt.Printf("  paired ratio u/z: median %.2f; goal <= 1.0: %s; memory goal < 100 MB: %s\n",
-		median(ratios), verdict(median(ratios) <= 1), verdict(float64(rssU)/1e6 < 100))
+		paired.Median(ratios), paired.Verdict(paired.Median(ratios) <= 1), paired.Verdict(float64(rssU)/1e6 < 100))
 }
 
 func timed(name string, args ...string) (ms float64, rss int64) {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	start := time.Now()
-	err := cmd.Run()
-	elapsed := time.Since(start)
-	var ee *exec.ExitError
-	if errors.As(err, &ee) || err != nil {
+	d, rss, err := paired.Run(cmd)
+	if err != nil {
 		log.Fatalf("%s: %v", name, err)
 	}
-	return float64(elapsed.Microseconds()) / 1000, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	return paired.Ms(d), rss
 }
 
 func sh(name string, args ...string) error {
@@ -104,20 +99,4 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-func verdict(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

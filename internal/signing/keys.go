@@ -19,10 +19,6 @@ import (
 // few hundred bytes.
 const maxKeyFileSize = 16 << 10
 
-// secretKeyComment is the first line of a secret key file, as the minisign
-// tool writes it (encrypted or not).
-const secretKeyComment = "untrusted comment: minisign encrypted secret key\n"
-
 // FormatKeyID formats a key ID the way the minisign tool shows it: 16
 // upper-case hex digits.
 func FormatKeyID(id uint64) string { return fmt.Sprintf("%016X", id) }
