@@ -92,7 +92,7 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 		u, _ := url.Parse(dsn)
 		shown = u.Redacted()
 	default:
-		return nil, fmt.Errorf("%w %q: want sqlite:PATH, postgres://... or mysql://...", ErrBadDSN, redact(dsn))
+		return nil, fmt.Errorf("%w %q: want sqlite:PATH, a postgres:// URL or a mysql:// URL", ErrBadDSN, redact(dsn))
 	}
 	sdb, err := sql.Open(driver, conn)
 	if err != nil {
