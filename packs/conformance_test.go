@@ -318,6 +318,45 @@ func runConformance(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("TransactionControlInFiles", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		// Files written for tools that do not wrap them in a transaction.
+		files := map[string]string{
+			"0001_a.up.sql":   "BEGIN;\nCREATE TABLE wrapped (id INTEGER NOT NULL PRIMARY KEY);\nINSERT INTO wrapped (id) VALUES (1);\nCOMMIT;\n",
+			"0001_a.down.sql": "START TRANSACTION;\nDROP TABLE wrapped;\nCOMMIT;\n",
+			"0002_b.up.sql":   "BEGIN TRANSACTION;\nINSERT INTO wrapped (id) VALUES (2);\nINSERT INTO nope (id) VALUES (1);\nCOMMIT;\n",
+		}
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Version != 2 {
+			t.Fatalf("Up: %v", err)
+		}
+		if db.d.transactionalDDL() {
+			// The COMMIT of file 1 did not end the run's transaction.
+			if tableExists(t, db, "wrapped") {
+				t.Fatal("a COMMIT in a file committed part of the run")
+			}
+		} else if n := queryInt(t, db, "SELECT COUNT(*) FROM wrapped"); n != 1 {
+			t.Fatalf("wrapped rows %d", n)
+		}
+		if db.d.transactionalDDL() {
+			files["0002_b.up.sql"] = "ROLLBACK;\n"
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "0002_b.up.sql line 1") {
+				t.Fatalf("ROLLBACK in a file: %v", err)
+			}
+		}
+		delete(files, "0002_b.up.sql")
+		p := makePack(t, "w", nil, files)
+		up(t, db, UpOptions{Packs: []Pack{p}})
+		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "w", NoBackup: true}); err != nil {
+			t.Fatal(err)
+		}
+		if tableExists(t, db, "wrapped") {
+			t.Fatal("down did not drop the table")
+		}
+	})
+
 	t.Run("FailureMidRun", func(t *testing.T) {
 		t.Parallel()
 		db, _, _ := fresh(t)

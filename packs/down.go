@@ -112,6 +112,11 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
 				}
 				for i, s := range stmts {
+					if skip, err := txControl(s); err != nil {
+						return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.DownFile, s.Line, err)
+					} else if skip {
+						continue
+					}
 					if _, err := q.ExecContext(ctx, s.Text); err != nil {
 						return run.failed(p, m, "down", &s, i+1, err, transactional)
 					}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/layout"
@@ -245,6 +246,11 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 				return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
 			}
 			for i, s := range stmts {
+				if skip, err := txControl(s); err != nil {
+					return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.UpFile, s.Line, err)
+				} else if skip {
+					continue
+				}
 				if _, err := tx.ExecContext(ctx, s.Text); err != nil {
 					return r.failed(p, m, "up", &s, i+1, err, true)
 				}
@@ -279,6 +285,39 @@ func (r *runner) failed(p Pack, m Migration, dir string, s *sqlsplit.Statement, 
 		e.StatementsDone = idx - 1
 	}
 	return e
+}
+
+// txControl reports whether s only opens or commits a transaction (BEGIN,
+// START TRANSACTION, COMMIT, END). Where DDL is transactional the whole run
+// is already one transaction, which is what such a file asks for, so they
+// are skipped; a ROLLBACK would undo the run and is refused.
+func txControl(s sqlsplit.Statement) (bool, error) {
+	code := s.Text
+	if i := strings.Index(code, s.FirstLine()); i > 0 {
+		code = code[i:]
+	}
+	words := strings.Fields(strings.ToUpper(code))
+	if len(words) == 0 || len(words) > 3 {
+		return false, nil
+	}
+	rest := strings.Join(words[1:], " ")
+	switch words[0] {
+	case "BEGIN":
+		switch rest {
+		case "", "TRANSACTION", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE",
+			"DEFERRED TRANSACTION", "IMMEDIATE TRANSACTION", "EXCLUSIVE TRANSACTION":
+			return true, nil
+		}
+	case "START":
+		return rest == "TRANSACTION", nil
+	case "COMMIT", "END":
+		return rest == "" || rest == "TRANSACTION" || rest == "WORK", nil
+	case "ROLLBACK", "ABORT":
+		if rest == "" || rest == "TRANSACTION" || rest == "WORK" {
+			return false, fmt.Errorf("%s: a migration cannot roll back the run it is part of", strings.Join(words, " "))
+		}
+	}
+	return false, nil
 }
 
 // doneHash identifies the statements of a file that ran, so that a resume
