@@ -455,6 +455,41 @@ func runConformance(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("RestoreOnFailure", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		files := blogFiles()
+		up(t, db, UpOptions{Packs: []Pack{makePack(t, "blog", []string{"posts"}, files)}, Pack: "blog", To: 1})
+		if _, err := db.SQL().Exec("INSERT INTO posts (id, title) VALUES (3, 'mine')"); err != nil {
+			t.Fatal(err)
+		}
+		files["0003_create_tags.up.sql"] += "INSERT INTO no_such_table (id) VALUES (1);\n"
+		p := makePack(t, "blog", []string{"posts", "tags"}, files)
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, BackupDir: t.TempDir(), RestoreOnFailure: true})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Version != 3 || me.Statement != 3 {
+			t.Fatalf("Up: %v", err)
+		}
+		if !db.d.transactionalDDL() && (!me.Restored || !strings.Contains(err.Error(), "restored from")) {
+			t.Fatalf("not restored: %v", err)
+		}
+		// Either way the database is as before the run.
+		s, _ := db.TableSchema(ctx, "posts")
+		if schemaVersion(t, db, "blog") != 1 || tableExists(t, db, "tags") || len(s.Columns) != 2 ||
+			queryInt(t, db, "SELECT COUNT(*) FROM posts") != 3 || queryInt(t, db, "SELECT COUNT(*) FROM upkeep_progress") != 0 {
+			t.Fatal("the failed run left something behind")
+		}
+		if d, err := db.Drift(ctx); err != nil || len(d) != 0 {
+			t.Fatalf("drift after the failed run: %v %v", d, err)
+		}
+		if !db.d.transactionalDDL() {
+			h, _ := db.History(ctx, 1)
+			if len(h) != 1 || h[0].Direction != "restore" || h[0].Version != 1 {
+				t.Fatalf("history %+v", h)
+			}
+		}
+	})
+
 	t.Run("Down", func(t *testing.T) {
 		t.Parallel()
 		db, _, _ := fresh(t)

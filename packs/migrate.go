@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,12 @@ type UpOptions struct {
 	// LockTimeout bounds the wait for the migration lock; 0 is
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// RestoreOnFailure, on backends without transactional DDL, puts the
+	// export taken before the run back when a migration fails, so that the
+	// run leaves nothing behind there either (the tables the packs list,
+	// their settings and bookkeeping; see [DB.RestoreExport]). Without it
+	// a failed run stops where it failed and the next Up resumes.
+	RestoreOnFailure bool
 	// TableLockTimeout bounds how long one statement of a migration waits
 	// for a lock on a table that the application holds (PostgreSQL
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
@@ -150,6 +157,12 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 		}
 		for _, pl := range plan {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
+				var me *MigrationError
+				if opts.RestoreOnFailure && res.Export != "" && errors.As(err, &me) {
+					if me.RestoreErr = db.restoreLocked(ctx, conn, nil, res.Export); me.RestoreErr == nil {
+						me.Restored = true
+					}
+				}
 				return res, err
 			}
 		}
