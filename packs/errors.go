@@ -236,7 +236,11 @@ func (e *MigrationError) Error() string {
 		if e.Direction == "down" {
 			again = "Down"
 		}
-		fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
+		if e.Statement == 0 {
+			fmt.Fprintf(&b, "; its transaction was rolled back (DDL it ran before failing has committed and stays); fix it and run %s again", again)
+		} else {
+			fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
+		}
 		if e.Export != "" {
 			fmt.Fprintf(&b, ", or restore the pack's tables from %s", e.Export)
 		}
