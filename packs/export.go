@@ -133,11 +133,25 @@ func (db *DB) exportToDir(ctx context.Context, q querier, packs []Pack, dir stri
 		}
 		dst := filepath.Join(dir, name)
 		// Never overwrite an earlier export: link fails when dst exists.
-		if err := os.Link(tmp.Name(), dst); err == nil {
-			return dst, nil
-		} else if !errors.Is(err, os.ErrExist) {
+		err := os.Link(tmp.Name(), dst)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			// A file system without hard links: rename, after checking.
+			if _, serr := os.Lstat(dst); serr == nil {
+				continue
+			}
+			err = os.Rename(tmp.Name(), dst)
+		}
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
 			return "", fmt.Errorf("packs: export to %s: %w", dst, err)
 		}
+		if d, err := os.Open(dir); err == nil {
+			d.Sync() // the new name survives a power loss
+			d.Close()
+		}
+		return dst, nil
 	}
 }
 
