@@ -117,3 +117,43 @@ func BenchmarkStatus1000SQLite(b *testing.B) {
 		db.Close()
 	}
 }
+
+// goose returns the goose binary named by UPKEEP_BENCH_GOOSE, or skips: the
+// peer benchmarks run goose on the same workload in the same run, so the
+// figures can be compared pairwise (benchstat, or the ratio of medians).
+func goose(b *testing.B) string {
+	g := os.Getenv("UPKEEP_BENCH_GOOSE")
+	if g == "" {
+		b.Skip("UPKEEP_BENCH_GOOSE is not set")
+	}
+	return g
+}
+
+// BenchmarkPeerGooseUp1000SQLite is `goose up` of the same 1,000
+// migrations on a new SQLite file.
+func BenchmarkPeerGooseUp1000SQLite(b *testing.B) {
+	g := goose(b)
+	dir := filepath.Join(filepath.Dir(benchMigrations(b, 1000)), "goose")
+	for i := 0; b.Loop(); i++ {
+		file := filepath.Join(b.TempDir(), "app.db")
+		if out, err := exec.Command(g, "-dir", dir, "sqlite3", file, "up").CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
+
+// BenchmarkPeerGooseStatus1000SQLite is `goose status` with the same 1,000
+// migrations applied.
+func BenchmarkPeerGooseStatus1000SQLite(b *testing.B) {
+	g := goose(b)
+	dir := filepath.Join(filepath.Dir(benchMigrations(b, 1000)), "goose")
+	file := filepath.Join(b.TempDir(), "app.db")
+	if out, err := exec.Command(g, "-dir", dir, "sqlite3", file, "up").CombinedOutput(); err != nil {
+		b.Fatalf("%v\n%s", err, out)
+	}
+	for b.Loop() {
+		if out, err := exec.Command(g, "-dir", dir, "sqlite3", file, "status").CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+	}
+}

@@ -318,6 +318,45 @@ func runConformance(t *testing.T, b backend) {
 		}
 	})
 
+	t.Run("TransactionControlInFiles", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		// Files written for tools that do not wrap them in a transaction.
+		files := map[string]string{
+			"0001_a.up.sql":   "BEGIN;\nCREATE TABLE wrapped (id INTEGER NOT NULL PRIMARY KEY);\nINSERT INTO wrapped (id) VALUES (1);\nCOMMIT;\n",
+			"0001_a.down.sql": "START TRANSACTION;\nDROP TABLE wrapped;\nCOMMIT;\n",
+			"0002_b.up.sql":   "BEGIN TRANSACTION;\nINSERT INTO wrapped (id) VALUES (2);\nINSERT INTO nope (id) VALUES (1);\nCOMMIT;\n",
+		}
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Version != 2 {
+			t.Fatalf("Up: %v", err)
+		}
+		if db.d.transactionalDDL() {
+			// The COMMIT of file 1 did not end the run's transaction.
+			if tableExists(t, db, "wrapped") {
+				t.Fatal("a COMMIT in a file committed part of the run")
+			}
+		} else if n := queryInt(t, db, "SELECT COUNT(*) FROM wrapped"); n != 1 {
+			t.Fatalf("wrapped rows %d", n)
+		}
+		if db.d.transactionalDDL() {
+			files["0002_b.up.sql"] = "ROLLBACK;\n"
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "0002_b.up.sql line 1") {
+				t.Fatalf("ROLLBACK in a file: %v", err)
+			}
+		}
+		delete(files, "0002_b.up.sql")
+		p := makePack(t, "w", nil, files)
+		up(t, db, UpOptions{Packs: []Pack{p}})
+		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "w", NoBackup: true}); err != nil {
+			t.Fatal(err)
+		}
+		if tableExists(t, db, "wrapped") {
+			t.Fatal("down did not drop the table")
+		}
+	})
+
 	t.Run("FailureMidRun", func(t *testing.T) {
 		t.Parallel()
 		db, _, _ := fresh(t)
@@ -413,6 +452,41 @@ func runConformance(t *testing.T, b backend) {
 		}
 		if tableExists(t, db, "posts") || tableExists(t, db, "extra") || schemaVersion(t, db, "blog") != 0 {
 			t.Error("restore of the export taken before the run left tables or a version")
+		}
+	})
+
+	t.Run("RestoreOnFailure", func(t *testing.T) {
+		t.Parallel()
+		db, _, _ := fresh(t)
+		files := blogFiles()
+		up(t, db, UpOptions{Packs: []Pack{makePack(t, "blog", []string{"posts"}, files)}, Pack: "blog", To: 1})
+		if _, err := db.SQL().Exec("INSERT INTO posts (id, title) VALUES (3, 'mine')"); err != nil {
+			t.Fatal(err)
+		}
+		files["0003_create_tags.up.sql"] += "INSERT INTO no_such_table (id) VALUES (1);\n"
+		p := makePack(t, "blog", []string{"posts", "tags"}, files)
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, BackupDir: t.TempDir(), RestoreOnFailure: true})
+		var me *MigrationError
+		if !errors.As(err, &me) || me.Version != 3 || me.Statement != 3 {
+			t.Fatalf("Up: %v", err)
+		}
+		if !db.d.transactionalDDL() && (!me.Restored || !strings.Contains(err.Error(), "restored from")) {
+			t.Fatalf("not restored: %v", err)
+		}
+		// Either way the database is as before the run.
+		s, _ := db.TableSchema(ctx, "posts")
+		if schemaVersion(t, db, "blog") != 1 || tableExists(t, db, "tags") || len(s.Columns) != 2 ||
+			queryInt(t, db, "SELECT COUNT(*) FROM posts") != 3 || queryInt(t, db, "SELECT COUNT(*) FROM upkeep_progress") != 0 {
+			t.Fatal("the failed run left something behind")
+		}
+		if d, err := db.Drift(ctx); err != nil || len(d) != 0 {
+			t.Fatalf("drift after the failed run: %v %v", d, err)
+		}
+		if !db.d.transactionalDDL() {
+			h, _ := db.History(ctx, 1)
+			if len(h) != 1 || h[0].Direction != "restore" || h[0].Version != 1 {
+				t.Fatalf("history %+v", h)
+			}
 		}
 	})
 
@@ -720,7 +794,8 @@ func runConformance(t *testing.T, b backend) {
 
 	t.Run("TableLockTimeout", func(t *testing.T) {
 		if b.name == "sqlite" {
-			t.Skip("SQLite has no table locks; the run holds the write lock")
+			t.Log("nothing to test: SQLite has no table locks, a run holds the write lock")
+			return
 		}
 		t.Parallel()
 		db, _, _ := fresh(t)

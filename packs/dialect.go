@@ -64,6 +64,10 @@ type dialect interface {
 	// insertPrefix returns "INSERT INTO t (cols) " plus what the backend
 	// needs to insert explicit values into generated columns.
 	insertPrefix(table string, cols []string) string
+	// foreignKeyChecks turns the session's foreign key checks off (for a
+	// restore that recreates tables in any order) and back on, where the
+	// backend needs it.
+	foreignKeyChecks(ctx context.Context, conn *sql.Conn, on bool) error
 	// afterRestore brings the table's sequences past the restored rows.
 	afterRestore(ctx context.Context, q querier, table string) error
 }

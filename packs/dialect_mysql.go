@@ -31,6 +31,15 @@ func (d mysqlDialect) insertPrefix(t string, c []string) string {
 }
 func (mysqlDialect) afterRestore(context.Context, querier, string) error { return nil }
 
+func (mysqlDialect) foreignKeyChecks(ctx context.Context, conn *sql.Conn, on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("SET FOREIGN_KEY_CHECKS = %d", v))
+	return err
+}
+
 func (mysqlDialect) setup(ctx context.Context, db *sql.DB) error {
 	for _, s := range []string{
 		"CREATE TABLE IF NOT EXISTS upkeep_packs (pack VARCHAR(191) NOT NULL PRIMARY KEY, version VARCHAR(191) NOT NULL DEFAULT '', schema_version INT NOT NULL DEFAULT 0, installed_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)",

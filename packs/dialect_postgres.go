@@ -184,6 +184,10 @@ ORDER BY i.relname`, name)
 // tableDDL builds CREATE TABLE from the catalog: columns (serial sequences
 // and identity included), constraints, then the indexes that no constraint
 // creates.
+// foreignKeyChecks does nothing: foreign keys are added after every table
+// is back (tableDDL's after).
+func (postgresDialect) foreignKeyChecks(context.Context, *sql.Conn, bool) error { return nil }
+
 func (d postgresDialect) selectColumn(col string) string { return d.quote(col) }
 
 func (d postgresDialect) tableDDL(ctx context.Context, q querier, table string) ([]string, []string, error) {

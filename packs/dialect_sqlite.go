@@ -27,6 +27,10 @@ func (sqliteDialect) transactionalDDL() bool                              { retu
 func (d sqliteDialect) insertPrefix(t string, c []string) string          { return insertColumns(d, t, c) }
 func (sqliteDialect) afterRestore(context.Context, querier, string) error { return nil }
 
+// foreignKeyChecks does nothing: upkeep leaves SQLite's foreign_keys pragma
+// off, as it is by default.
+func (sqliteDialect) foreignKeyChecks(context.Context, *sql.Conn, bool) error { return nil }
+
 func (sqliteDialect) setup(ctx context.Context, db *sql.DB) error {
 	_, err := db.ExecContext(ctx, `
 CREATE TABLE IF NOT EXISTS upkeep_packs (pack TEXT PRIMARY KEY, version TEXT NOT NULL DEFAULT '', schema_version INTEGER NOT NULL DEFAULT 0, installed_at TEXT NOT NULL, updated_at TEXT NOT NULL);

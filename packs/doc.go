@@ -30,7 +30,10 @@
 //   - [DB.Up] migrates, holding the database's lock, after exporting the
 //     packs' tables to Updates_Backups ([DB.Export], [DB.RestoreExport]).
 //     On SQLite and PostgreSQL a run is one transaction; on MySQL/MariaDB
-//     progress is kept per statement and a failed run resumes.
+//     progress is kept per statement and a failed run resumes, or, with
+//     [UpOptions].RestoreOnFailure, is undone from the export.
+//     [UpOptions].TableLockTimeout keeps a migration from queueing the
+//     application's queries behind a table lock.
 //   - [DB.Down], [DB.Baseline], [DB.History], [DB.Lock].
 //   - [DB.Drift] and [DB.Verify] compare each table's live schema with the
 //     one recorded after its pack's last migration.

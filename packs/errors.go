@@ -199,7 +199,11 @@ type MigrationError struct {
 	// Export is the export taken before the run ("" with NoBackup); its
 	// tables can be put back with [DB.RestoreExport].
 	Export string
-	Err    error
+	// Restored is true when UpOptions.RestoreOnFailure put Export back
+	// after the failure; RestoreErr says why that failed.
+	Restored   bool
+	RestoreErr error
+	Err        error
 }
 
 func (e *MigrationError) Error() string {
@@ -219,7 +223,12 @@ func (e *MigrationError) Error() string {
 	switch {
 	case e.RolledBack:
 		b.WriteString("; the whole run was rolled back, the database is as it was before it")
+	case e.Restored:
+		fmt.Fprintf(&b, "; the packs' tables, settings and schema versions were restored from %s, as they were before the run", e.Export)
 	default:
+		if e.RestoreErr != nil {
+			fmt.Fprintf(&b, "; restoring %s failed too: %v", e.Export, e.RestoreErr)
+		}
 		if len(e.Before) > 0 {
 			b.WriteString(" (still applied)")
 		}
@@ -227,7 +236,11 @@ func (e *MigrationError) Error() string {
 		if e.Direction == "down" {
 			again = "Down"
 		}
-		fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
+		if e.Statement == 0 {
+			fmt.Fprintf(&b, "; its transaction was rolled back (DDL it ran before failing has committed and stays); fix it and run %s again", again)
+		} else {
+			fmt.Fprintf(&b, "; %d statement(s) of %s ran before the failure and stay in the database; fix the file and run %s again to resume at statement %d", e.StatementsDone, e.File, again, e.StatementsDone+1)
+		}
 		if e.Export != "" {
 			fmt.Fprintf(&b, ", or restore the pack's tables from %s", e.Export)
 		}

@@ -133,11 +133,25 @@ func (db *DB) exportToDir(ctx context.Context, q querier, packs []Pack, dir stri
 		}
 		dst := filepath.Join(dir, name)
 		// Never overwrite an earlier export: link fails when dst exists.
-		if err := os.Link(tmp.Name(), dst); err == nil {
-			return dst, nil
-		} else if !errors.Is(err, os.ErrExist) {
+		err := os.Link(tmp.Name(), dst)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			// A file system without hard links: rename, after checking.
+			if _, serr := os.Lstat(dst); serr == nil {
+				continue
+			}
+			err = os.Rename(tmp.Name(), dst)
+		}
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
 			return "", fmt.Errorf("packs: export to %s: %w", dst, err)
 		}
+		if d, err := os.Open(dir); err == nil {
+			d.Sync() // the new name survives a power loss
+			d.Close()
+		}
+		return dst, nil
 	}
 }
 
@@ -388,6 +402,15 @@ func decodeCell(raw json.RawMessage) (any, error) {
 // cleared. On SQLite and PostgreSQL it is one transaction; on MySQL/MariaDB
 // DDL commits as it goes. It holds the migration lock.
 func (db *DB) RestoreExport(ctx context.Context, zipPath string) error {
+	_, err := db.withLock(ctx, 0, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
+		return nil, db.restoreLocked(ctx, conn, tx, zipPath)
+	})
+	return err
+}
+
+// restoreLocked is RestoreExport for a caller that holds the migration lock
+// on conn (and, on SQLite, its write transaction tx, which it commits).
+func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zipPath string) error {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
@@ -403,31 +426,25 @@ func (db *DB) RestoreExport(ctx context.Context, zipPath string) error {
 	if meta.Backend != db.d.name() {
 		return fmt.Errorf("%w: %s was taken on %s, this database is %s", ErrBadExport, zipPath, meta.Backend, db.d.name())
 	}
-	_, err = db.withLock(ctx, 0, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
-		if db.d.transactionalDDL() && tx == nil {
-			if tx, err = conn.BeginTx(ctx, nil); err != nil {
-				return nil, err
-			}
-			defer tx.Rollback()
+	if db.d.transactionalDDL() && tx == nil {
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("packs: restore %s: %w", zipPath, err)
 		}
-		q := txOr(tx, conn)
-		if db.d.name() == "mysql" {
-			if _, err := conn.ExecContext(ctx, "SET FOREIGN_KEY_CHECKS = 0"); err != nil {
-				return nil, err
-			}
-			defer conn.ExecContext(context.WithoutCancel(ctx), "SET FOREIGN_KEY_CHECKS = 1")
+		defer tx.Rollback()
+	}
+	if err := db.d.foreignKeyChecks(ctx, conn, false); err != nil {
+		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
+	}
+	defer db.d.foreignKeyChecks(context.WithoutCancel(ctx), conn, true)
+	if err := db.restore(ctx, txOr(tx, conn), &zr.Reader, meta, filepath.Base(zipPath)); err != nil {
+		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("packs: restore %s: commit: %w", zipPath, err)
 		}
-		if err := db.restore(ctx, q, &zr.Reader, meta); err != nil {
-			return nil, fmt.Errorf("packs: restore %s: %w", zipPath, err)
-		}
-		if tx != nil {
-			if err := tx.Commit(); err != nil {
-				return nil, fmt.Errorf("packs: restore %s: commit: %w", zipPath, err)
-			}
-		}
-		return nil, nil
-	})
-	return err
+	}
+	return nil
 }
 
 func readZipJSON(zr *zip.Reader, name string, v any) error {
@@ -439,7 +456,7 @@ func readZipJSON(zr *zip.Reader, name string, v any) error {
 	return json.NewDecoder(f).Decode(v)
 }
 
-func (db *DB) restore(ctx context.Context, q querier, zr *zip.Reader, meta exportMeta) error {
+func (db *DB) restore(ctx context.Context, q querier, zr *zip.Reader, meta exportMeta, name string) error {
 	// Drop every table first (in reverse), then create, so that tables
 	// referring to each other can be recreated in any order.
 	var after []string
@@ -468,7 +485,7 @@ func (db *DB) restore(ctx context.Context, q querier, zr *zip.Reader, meta expor
 		}
 	}
 	for _, ep := range meta.Packs {
-		if err := db.restoreBookkeeping(ctx, q, zr, ep); err != nil {
+		if err := db.restoreBookkeeping(ctx, q, zr, ep, name); err != nil {
 			return fmt.Errorf("pack %s: %w", ep.Pack, err)
 		}
 	}
@@ -523,7 +540,7 @@ func (db *DB) restoreTable(ctx context.Context, q querier, zr *zip.Reader, t exp
 	return db.d.afterRestore(ctx, q, t.Name)
 }
 
-func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr *zip.Reader, ep exportPack) error {
+func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr *zip.Reader, ep exportPack, name string) error {
 	key := db.d.quote("key")
 	if _, err := q.ExecContext(ctx, db.q(`DELETE FROM upkeep_settings WHERE pack = ?`), ep.Pack); err != nil {
 		return err
@@ -570,6 +587,14 @@ func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr *zip.Reader,
 			return err
 		}
 	}
-	_, err = q.ExecContext(ctx, db.q(`DELETE FROM upkeep_progress WHERE pack = ?`), ep.Pack)
+	if _, err = q.ExecContext(ctx, db.q(`DELETE FROM upkeep_progress WHERE pack = ?`), ep.Pack); err != nil {
+		return err
+	}
+	// The history says the pack went back to the export's version.
+	version := 0
+	if ep.Row != nil {
+		version = ep.Row.SchemaVersion
+	}
+	_, err = q.ExecContext(ctx, db.q(insertMigrationSQL), ep.Pack, version, "restore "+name, "", "restore", db.timestamp(), 0)
 	return err
 }

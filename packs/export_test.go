@@ -3,9 +3,11 @@ package packs
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // typesDDL is, per backend, a table with the column types an export must
@@ -133,5 +135,30 @@ func exportTypes(t *testing.T, db *DB, backend string) {
 		if _, err := db.SQL().Exec("INSERT INTO typed (parent_id) VALUES (99)"); err == nil {
 			t.Error("foreign key not restored")
 		}
+	}
+}
+
+// Two exports in the same second never overwrite each other.
+func TestExportNames(t *testing.T) {
+	root := t.TempDir()
+	db := openDB(t, "", root)
+	fixed := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
+	db.now = func() time.Time { return fixed }
+	ps := []Pack{{Name: "blog"}, {Name: "shop"}}
+	var names []string
+	for range 3 {
+		p, err := db.Export(context.Background(), ps, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, filepath.Base(p))
+	}
+	want := []string{"20261121T093000Z_db-blog-shop.zip", "20261121T093000Z_db-blog-shop_2.zip", "20261121T093000Z_db-blog-shop_3.zip"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("%q, want %q", names, want)
+	}
+	left, _ := filepath.Glob(filepath.Join(root, "Updates_Backups", ".export-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

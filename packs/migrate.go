@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/layout"
@@ -32,6 +31,12 @@ type UpOptions struct {
 	// LockTimeout bounds the wait for the migration lock; 0 is
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// RestoreOnFailure, on backends without transactional DDL, puts the
+	// export taken before the run back when a migration fails, so that the
+	// run leaves nothing behind there either (the tables the packs list,
+	// their settings and bookkeeping; see [DB.RestoreExport]). Without it
+	// a failed run stops where it failed and the next Up resumes.
+	RestoreOnFailure bool
 	// TableLockTimeout bounds how long one statement of a migration waits
 	// for a lock on a table that the application holds (PostgreSQL
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
@@ -152,6 +157,12 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 		}
 		for _, pl := range plan {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
+				var me *MigrationError
+				if opts.RestoreOnFailure && res.Export != "" && errors.As(err, &me) {
+					if me.RestoreErr = db.restoreLocked(ctx, conn, nil, res.Export); me.RestoreErr == nil {
+						me.Restored = true
+					}
+				}
 				return res, err
 			}
 		}
@@ -181,48 +192,6 @@ func selectPacks(packs []Pack, name string) ([]Pack, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownPack, name)
-}
-
-// withLock runs f holding the migration lock on a dedicated connection.
-// On SQLite tx is the write transaction that is the lock; f commits it or
-// it is rolled back.
-func (db *DB) withLock(ctx context.Context, timeout time.Duration, f func(context.Context, *sql.Conn, *sql.Tx) (*Result, error)) (*Result, error) {
-	if err := db.ensure(ctx); err != nil {
-		return nil, err
-	}
-	if timeout <= 0 {
-		timeout = DefaultLockTimeout
-	}
-	conn, err := db.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("packs: connect to %s: %w", db.addr, err)
-	}
-	defer conn.Close()
-	tx, err := db.d.lock(ctx, conn, timeout)
-	if err != nil {
-		var le *LockedError
-		if errors.As(err, &le) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("packs: take the migration lock of %s: %w", db.addr, err)
-	}
-	defer db.release(ctx, conn)
-	if tx != nil {
-		defer tx.Rollback() // before release: defers run last first
-	}
-	return f(ctx, conn, tx)
-}
-
-// release gives the migration lock back. A connection that could not
-// release it is closed instead of going back to the pool, so that the
-// server drops the lock with the session.
-func (db *DB) release(ctx context.Context, conn *sql.Conn) error {
-	err := errors.Join(db.d.unlock(context.WithoutCancel(ctx), conn),
-		db.d.tableLockWait(context.WithoutCancel(ctx), conn, nil, 0))
-	if err != nil {
-		conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-	return err
 }
 
 // testHookAfterStatement, when set by a test, runs after each statement of
@@ -290,6 +259,11 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 				return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
 			}
 			for i, s := range stmts {
+				if skip, err := txControl(s); err != nil {
+					return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.UpFile, s.Line, err)
+				} else if skip {
+					continue
+				}
 				if _, err := tx.ExecContext(ctx, s.Text); err != nil {
 					return r.failed(p, m, "up", &s, i+1, err, true)
 				}
@@ -324,6 +298,39 @@ func (r *runner) failed(p Pack, m Migration, dir string, s *sqlsplit.Statement, 
 		e.StatementsDone = idx - 1
 	}
 	return e
+}
+
+// txControl reports whether s only opens or commits a transaction (BEGIN,
+// START TRANSACTION, COMMIT, END). Where DDL is transactional the whole run
+// is already one transaction, which is what such a file asks for, so they
+// are skipped; a ROLLBACK would undo the run and is refused.
+func txControl(s sqlsplit.Statement) (bool, error) {
+	code := s.Text
+	if i := strings.Index(code, s.FirstLine()); i > 0 {
+		code = code[i:]
+	}
+	words := strings.Fields(strings.ToUpper(code))
+	if len(words) == 0 || len(words) > 3 {
+		return false, nil
+	}
+	rest := strings.Join(words[1:], " ")
+	switch words[0] {
+	case "BEGIN":
+		switch rest {
+		case "", "TRANSACTION", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE",
+			"DEFERRED TRANSACTION", "IMMEDIATE TRANSACTION", "EXCLUSIVE TRANSACTION":
+			return true, nil
+		}
+	case "START":
+		return rest == "TRANSACTION", nil
+	case "COMMIT", "END":
+		return rest == "" || rest == "TRANSACTION" || rest == "WORK", nil
+	case "ROLLBACK", "ABORT":
+		if rest == "" || rest == "TRANSACTION" || rest == "WORK" {
+			return false, fmt.Errorf("%s: a migration cannot roll back the run it is part of", strings.Join(words, " "))
+		}
+	}
+	return false, nil
 }
 
 // doneHash identifies the statements of a file that ran, so that a resume
@@ -475,328 +482,4 @@ func (r *runner) finishStep(ctx context.Context, tx *sql.Tx, p Pack, m Migration
 	}
 	r.res.Applied = append(r.res.Applied, Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: dir, Duration: d})
 	return nil
-}
-
-// DownOptions says what [DB.Down] reverts.
-type DownOptions struct {
-	Packs            []Pack // the code: the installed packs
-	Pack             string // the pack to revert (required)
-	To               int    // the schema version to go back to (>= 0)
-	NoBackup         bool
-	BackupDir        string
-	LockTimeout      time.Duration
-	TableLockTimeout time.Duration // as in UpOptions
-}
-
-// Down reverts a pack's migrations from its database version down to
-// opts.To, newest first, running each .down.sql (or Go down function). It
-// refuses before running anything when one of them has none, naming the
-// migration. Transactions and failures are as for [DB.Up]; on
-// MySQL/MariaDB each reverted migration is committed on its own and a
-// failure leaves the pack at the last migration reverted.
-func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
-	if opts.Pack == "" {
-		return nil, fmt.Errorf("packs: down needs a pack")
-	}
-	sel, err := selectPacks(opts.Packs, opts.Pack)
-	if err != nil {
-		return nil, err
-	}
-	p := sel[0]
-	if opts.To < 0 {
-		return nil, fmt.Errorf("packs: down: target version %d", opts.To)
-	}
-	return db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
-		var q querier = conn
-		if tx != nil {
-			q = tx
-		}
-		_, state, err := db.status(ctx, q, sel)
-		if err != nil {
-			return nil, err
-		}
-		ps := packStatus(p, state, p.CodeVersion())
-		if ps.Database > len(p.Migrations) {
-			return nil, ps.Err()
-		}
-		if opts.To > ps.Database {
-			return nil, fmt.Errorf("packs: pack %s is at schema version %d, below the target %d; use Up", p.Name, ps.Database, opts.To)
-		}
-		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.migration(ir.Version).DownFile) {
-			return nil, fmt.Errorf("packs: pack %s: %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ir.File, ir.StatementsDone)
-		}
-		// Every revert is checked and read before the first one runs.
-		p.Migrations = slices.Clone(p.Migrations)
-		for v := ps.Database; v > opts.To; v-- {
-			m := &p.Migrations[v-1]
-			if !m.hasDown() {
-				return nil, fmt.Errorf("%w: pack %s: migration %s has no .down.sql; cannot go below schema version %d", ErrNoDown, p.Name, m.Source(), v)
-			}
-			if m.Down == nil {
-				text, err := m.DownText()
-				if err != nil {
-					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
-				}
-				m.DownSQL = text
-			}
-		}
-		res := &Result{}
-		if ps.Database == opts.To {
-			return res, nil
-		}
-		if !opts.NoBackup {
-			if res.Export, err = db.exportToDir(ctx, q, sel, db.backupDir(opts.BackupDir)); err != nil {
-				return nil, err
-			}
-		}
-		run := &runner{db: db, conn: conn, state: state, res: res}
-		transactional := db.d.transactionalDDL()
-		if transactional && tx == nil {
-			if tx, err = conn.BeginTx(ctx, nil); err != nil {
-				return nil, fmt.Errorf("packs: begin transaction: %w", err)
-			}
-			defer tx.Rollback()
-		}
-		if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
-			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
-		}
-		for v := ps.Database; v > opts.To; v-- {
-			m := p.migration(v)
-			start := time.Now()
-			runDown := func(tx *sql.Tx, q querier) error {
-				if m.Down != nil {
-					if err := m.Down(ctx, tx); err != nil {
-						return run.failed(p, m, "down", nil, 0, err, transactional)
-					}
-					return nil
-				}
-				text, err := m.DownText()
-				if err != nil {
-					return fmt.Errorf("packs: pack %s: %w", p.Name, err)
-				}
-				stmts, err := sqlsplit.Split(text, db.d.flavor())
-				if err != nil {
-					return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
-				}
-				for i, s := range stmts {
-					if _, err := q.ExecContext(ctx, s.Text); err != nil {
-						return run.failed(p, m, "down", &s, i+1, err, transactional)
-					}
-				}
-				return nil
-			}
-			switch {
-			case transactional:
-				if err = runDown(tx, tx); err == nil {
-					err = run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
-				}
-			case m.Down != nil:
-				err = run.inTx(ctx, func(tx *sql.Tx) error {
-					if err := runDown(tx, tx); err != nil {
-						return err
-					}
-					return run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
-				})
-			default:
-				// DDL commits anyway: statement by statement, with progress.
-				err = run.fileSteps(ctx, p, m, "down", start)
-			}
-			if err != nil {
-				return res, err
-			}
-		}
-		final := opts.To
-		if err := db.recordSchemas(ctx, txOr(tx, conn), p, final); err != nil {
-			return nil, err
-		}
-		if tx != nil {
-			if err := tx.Commit(); err != nil {
-				return nil, fmt.Errorf("packs: commit: %w", err)
-			}
-		}
-		return res, nil
-	})
-}
-
-func txOr(tx *sql.Tx, conn *sql.Conn) querier {
-	if tx != nil {
-		return tx
-	}
-	return conn
-}
-
-// BaselineOptions says which pack [DB.Baseline] adopts at which version.
-type BaselineOptions struct {
-	Packs       []Pack
-	Pack        string
-	Version     int
-	LockTimeout time.Duration
-}
-
-// Baseline adopts an existing database for a pack: it records the pack at
-// schema version opts.Version, and the checksums of its migrations up to
-// it, without running them. It refuses a pack that already has a schema
-// version in the database.
-func (db *DB) Baseline(ctx context.Context, opts BaselineOptions) error {
-	sel, err := selectPacks(opts.Packs, opts.Pack)
-	if err != nil {
-		return err
-	}
-	if opts.Pack == "" {
-		return fmt.Errorf("packs: baseline needs a pack")
-	}
-	p := sel[0]
-	if opts.Version < 0 || opts.Version > len(p.Migrations) {
-		return fmt.Errorf("packs: baseline of pack %s: version %d is not between 0 and %d", p.Name, opts.Version, len(p.Migrations))
-	}
-	_, err = db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
-		if tx == nil {
-			var err error
-			if tx, err = conn.BeginTx(ctx, nil); err != nil {
-				return nil, err
-			}
-			defer tx.Rollback()
-		}
-		_, state, err := db.status(ctx, tx, sel)
-		if err != nil {
-			return nil, err
-		}
-		if v := state.version[p.Name]; v != 0 {
-			return nil, fmt.Errorf("packs: baseline of pack %s: the database already has it at schema version %d", p.Name, v)
-		}
-		run := &runner{db: db, conn: conn, state: state, res: &Result{}}
-		stmt, err := tx.PrepareContext(ctx, db.q(insertMigrationSQL))
-		if err != nil {
-			return nil, err
-		}
-		defer stmt.Close()
-		for v := 1; v <= opts.Version; v++ {
-			m := p.migration(v)
-			if _, err := stmt.ExecContext(ctx, p.Name, v, m.Name, m.SHA256, "baseline", db.timestamp(), 0); err != nil {
-				return nil, fmt.Errorf("packs: baseline of pack %s: %w", p.Name, err)
-			}
-		}
-		if err := run.setPack(ctx, tx, p, opts.Version); err != nil {
-			return nil, err
-		}
-		if err := db.recordSchemas(ctx, tx, p, opts.Version); err != nil {
-			return nil, err
-		}
-		return nil, tx.Commit()
-	})
-	return err
-}
-
-// AcceptChanged records the current sha256 of migration version of pack,
-// whose file changed after it was applied, so that it no longer blocks the
-// pack. It refuses a migration that did not change.
-func (db *DB) AcceptChanged(ctx context.Context, packs []Pack, pack string, version int) error {
-	sel, err := selectPacks(packs, pack)
-	if err != nil {
-		return err
-	}
-	if pack == "" {
-		return fmt.Errorf("packs: accept needs a pack")
-	}
-	st, err := db.Status(ctx, sel)
-	if err != nil {
-		return err
-	}
-	for _, c := range st.Packs[0].Changed {
-		if c.Version != version {
-			continue
-		}
-		m := sel[0].migration(version)
-		_, err := db.db.ExecContext(ctx, db.q(insertMigrationSQL), pack, version, m.Name, m.SHA256, "accept", db.timestamp(), 0)
-		if err != nil {
-			return fmt.Errorf("packs: accept changed migration %s of pack %s: %w", m.UpFile, pack, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("packs: pack %s: migration %d is not an applied migration whose file changed", pack, version)
-}
-
-// HistoryEntry is one row of upkeep_migrations.
-type HistoryEntry struct {
-	ID        int64
-	Pack      string
-	Version   int
-	Name      string
-	SHA256    string
-	Direction string // "up", "down", "baseline" or "accept"
-	AppliedAt time.Time
-	Duration  time.Duration
-}
-
-// History returns the last limit rows of upkeep_migrations, newest first
-// (limit <= 0: all).
-func (db *DB) History(ctx context.Context, limit int) ([]HistoryEntry, error) {
-	if err := db.ensure(ctx); err != nil {
-		return nil, err
-	}
-	q := `SELECT id, pack, version, name, sha256, direction, applied_at, duration_ms FROM upkeep_migrations ORDER BY id DESC`
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	rows, err := db.db.QueryContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("packs: read history: %w", err)
-	}
-	defer rows.Close()
-	var out []HistoryEntry
-	for rows.Next() {
-		var (
-			h  HistoryEntry
-			at string
-			ms int64
-		)
-		if err := rows.Scan(&h.ID, &h.Pack, &h.Version, &h.Name, &h.SHA256, &h.Direction, &at, &ms); err != nil {
-			return nil, fmt.Errorf("packs: read history: %w", err)
-		}
-		h.AppliedAt, _ = time.Parse("2006-01-02T15:04:05.000000Z", at)
-		h.Duration = time.Duration(ms) * time.Millisecond
-		out = append(out, h)
-	}
-	return out, rows.Err()
-}
-
-// Lock is the database's migration lock, held by [DB.Lock].
-type Lock struct {
-	db   *DB
-	conn *sql.Conn
-	tx   *sql.Tx
-}
-
-// Lock takes the database's migration lock, waiting up to timeout (0 is
-// DefaultLockTimeout), for work that must not run beside a migration. On
-// timeout it returns a *LockedError (errors.Is ErrLocked). On SQLite the
-// lock is a write transaction: release it before writing through another
-// connection.
-func (db *DB) Lock(ctx context.Context, timeout time.Duration) (*Lock, error) {
-	if err := db.ensure(ctx); err != nil {
-		return nil, err
-	}
-	if timeout <= 0 {
-		timeout = DefaultLockTimeout
-	}
-	conn, err := db.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := db.d.lock(ctx, conn, timeout)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return &Lock{db: db, conn: conn, tx: tx}, nil
-}
-
-// Release releases the lock.
-func (l *Lock) Release() error {
-	var errs []error
-	if l.tx != nil {
-		errs = append(errs, l.tx.Rollback())
-	}
-	errs = append(errs, l.db.release(context.Background(), l.conn), l.conn.Close())
-	return errors.Join(errs...)
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
 func TestParseMigrationNames(t *testing.T) {
@@ -163,5 +165,26 @@ func TestExitCode(t *testing.T) {
 		if got := ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
 		}
+	}
+}
+
+func TestTxControl(t *testing.T) {
+	for text, want := range map[string]bool{
+		"BEGIN": true, "begin transaction": true, "BEGIN IMMEDIATE": true, "START TRANSACTION": true,
+		"-- wrap\nCOMMIT": true, "END": true, "end transaction": true, "COMMIT WORK": true,
+		"CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END": false,
+		"SELECT 1": false, "SAVEPOINT a": false, "ROLLBACK TO SAVEPOINT a": false,
+	} {
+		stmts, err := sqlsplit.Split(text, sqlsplit.SQLite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := txControl(stmts[0])
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", text, got, err, want)
+		}
+	}
+	if _, err := txControl(sqlsplit.Statement{Text: "ROLLBACK"}); err == nil {
+		t.Error("ROLLBACK accepted")
 	}
 }

@@ -1,0 +1,164 @@
+package packs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/upkeep/upkeep/internal/sqlsplit"
+)
+
+// DownOptions says what [DB.Down] reverts.
+type DownOptions struct {
+	Packs            []Pack // the code: the installed packs
+	Pack             string // the pack to revert (required)
+	To               int    // the schema version to go back to (>= 0)
+	NoBackup         bool
+	BackupDir        string
+	LockTimeout      time.Duration
+	TableLockTimeout time.Duration // as in UpOptions
+}
+
+// Down reverts a pack's migrations from its database version down to
+// opts.To, newest first, running each .down.sql (or Go down function). It
+// refuses before running anything when one of them has none, naming the
+// migration. Transactions and failures are as for [DB.Up]; on
+// MySQL/MariaDB each reverted migration is committed on its own and a
+// failure leaves the pack at the last migration reverted.
+func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
+	if opts.Pack == "" {
+		return nil, fmt.Errorf("packs: down needs a pack")
+	}
+	sel, err := selectPacks(opts.Packs, opts.Pack)
+	if err != nil {
+		return nil, err
+	}
+	p := sel[0]
+	if opts.To < 0 {
+		return nil, fmt.Errorf("packs: down: target version %d", opts.To)
+	}
+	return db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
+		var q querier = conn
+		if tx != nil {
+			q = tx
+		}
+		_, state, err := db.status(ctx, q, sel)
+		if err != nil {
+			return nil, err
+		}
+		ps := packStatus(p, state, p.CodeVersion())
+		if ps.Database > len(p.Migrations) {
+			return nil, ps.Err()
+		}
+		if opts.To > ps.Database {
+			return nil, fmt.Errorf("packs: pack %s is at schema version %d, below the target %d; use Up", p.Name, ps.Database, opts.To)
+		}
+		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.migration(ir.Version).DownFile) {
+			return nil, fmt.Errorf("packs: pack %s: %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ir.File, ir.StatementsDone)
+		}
+		// Every revert is checked and read before the first one runs.
+		p.Migrations = slices.Clone(p.Migrations)
+		for v := ps.Database; v > opts.To; v-- {
+			m := &p.Migrations[v-1]
+			if !m.hasDown() {
+				return nil, fmt.Errorf("%w: pack %s: migration %s has no .down.sql; cannot go below schema version %d", ErrNoDown, p.Name, m.Source(), v)
+			}
+			if m.Down == nil {
+				text, err := m.DownText()
+				if err != nil {
+					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
+				}
+				m.DownSQL = text
+			}
+		}
+		res := &Result{}
+		if ps.Database == opts.To {
+			return res, nil
+		}
+		if !opts.NoBackup {
+			if res.Export, err = db.exportToDir(ctx, q, sel, db.backupDir(opts.BackupDir)); err != nil {
+				return nil, err
+			}
+		}
+		run := &runner{db: db, conn: conn, state: state, res: res}
+		transactional := db.d.transactionalDDL()
+		if transactional && tx == nil {
+			if tx, err = conn.BeginTx(ctx, nil); err != nil {
+				return nil, fmt.Errorf("packs: begin transaction: %w", err)
+			}
+			defer tx.Rollback()
+		}
+		if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
+			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
+		}
+		for v := ps.Database; v > opts.To; v-- {
+			m := p.migration(v)
+			start := time.Now()
+			runDown := func(tx *sql.Tx, q querier) error {
+				if m.Down != nil {
+					if err := m.Down(ctx, tx); err != nil {
+						return run.failed(p, m, "down", nil, 0, err, transactional)
+					}
+					return nil
+				}
+				text, err := m.DownText()
+				if err != nil {
+					return fmt.Errorf("packs: pack %s: %w", p.Name, err)
+				}
+				stmts, err := sqlsplit.Split(text, db.d.flavor())
+				if err != nil {
+					return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
+				}
+				for i, s := range stmts {
+					if skip, err := txControl(s); err != nil {
+						return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.DownFile, s.Line, err)
+					} else if skip {
+						continue
+					}
+					if _, err := q.ExecContext(ctx, s.Text); err != nil {
+						return run.failed(p, m, "down", &s, i+1, err, transactional)
+					}
+				}
+				return nil
+			}
+			switch {
+			case transactional:
+				if err = runDown(tx, tx); err == nil {
+					err = run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
+				}
+			case m.Down != nil:
+				err = run.inTx(ctx, func(tx *sql.Tx) error {
+					if err := runDown(tx, tx); err != nil {
+						return err
+					}
+					return run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
+				})
+			default:
+				// DDL commits anyway: statement by statement, with progress.
+				err = run.fileSteps(ctx, p, m, "down", start)
+			}
+			if err != nil {
+				return res, err
+			}
+		}
+		final := opts.To
+		if err := db.recordSchemas(ctx, txOr(tx, conn), p, final); err != nil {
+			return nil, err
+		}
+		if tx != nil {
+			if err := tx.Commit(); err != nil {
+				return nil, fmt.Errorf("packs: commit: %w", err)
+			}
+		}
+		return res, nil
+	})
+}
+
+func txOr(tx *sql.Tx, conn *sql.Conn) querier {
+	if tx != nil {
+		return tx
+	}
+	return conn
+}
