@@ -38,5 +38,5 @@
 //   - [DB.Drift] and [DB.Verify] compare each table's live schema with the
 //     one recorded after its pack's last migration.
 //
-// Errors are in errors.go; [ExitCode] maps them to upkeep's exit codes.
+// Errors are in errors.go; the CLI maps them to upkeep's exit codes.
 package packs

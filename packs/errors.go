@@ -8,8 +8,9 @@ import (
 )
 
 // Sentinel errors. Match them with errors.Is; the typed errors below carry
-// the details and unwrap to them. The CLI maps them to exit codes (see
-// [ExitCode]).
+// the details and unwrap to them. The CLI maps them to exit codes, in one
+// place (main.go): 4 for ErrDatabaseBehind, ErrDowngrade and
+// ErrChecksumChanged, 5 for ErrLocked.
 var (
 	// ErrDatabaseBehind is returned (as a *BehindError) by [Status.Err] and
 	// by [DB.Check] when a pack's code expects a higher schema version than
@@ -69,21 +70,6 @@ var (
 	// an export of this format, or an export taken on another backend.
 	ErrBadExport = errors.New("packs: not a database export")
 )
-
-// ExitCode maps an error of this package to upkeep's exit code: 0 for nil,
-// 4 for database updates needed, downgrade or changed migrations, 5 for a
-// lock timeout, 1 for anything else.
-func ExitCode(err error) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, ErrLocked):
-		return 5
-	case errors.Is(err, ErrDatabaseBehind), errors.Is(err, ErrDowngrade), errors.Is(err, ErrChecksumChanged):
-		return 4
-	}
-	return 1
-}
 
 // BehindError says that a pack's database schema is older than its code.
 type BehindError struct {
@@ -250,3 +236,10 @@ func (e *MigrationError) Error() string {
 
 // Unwrap returns ErrMigrationFailed and the statement's error.
 func (e *MigrationError) Unwrap() []error { return []error{ErrMigrationFailed, e.Err} }
+
+// Partial tells whether the failed run left changes in the database: on a
+// backend without transactional DDL, migrations or statements that ran and
+// were not put back (see UpOptions.RestoreOnFailure).
+func (e *MigrationError) Partial() bool {
+	return !e.RolledBack && !e.Restored && (len(e.Before) > 0 || e.StatementsDone > 0)
+}

@@ -35,7 +35,7 @@ func ExampleDB_Up() {
 	defer db.Close()
 
 	err = db.Check(ctx, []packs.Pack{blog})
-	fmt.Println(errors.Is(err, packs.ErrDatabaseBehind), packs.ExitCode(err))
+	fmt.Println(errors.Is(err, packs.ErrDatabaseBehind))
 	fmt.Println(err)
 
 	res, err := db.Up(ctx, packs.UpOptions{Packs: []packs.Pack{blog}, NoBackup: true})
@@ -47,7 +47,7 @@ func ExampleDB_Up() {
 	}
 	fmt.Println(db.Check(ctx, []packs.Pack{blog}))
 	// Output:
-	// true 4
+	// true
 	// packs: pack blog needs database updates: schema version 0 -> 2: 0001_create_posts.up.sql, 0002_add_slug.up.sql; run with --migrate-db to apply them
 	// applied blog 1 create_posts
 	// applied blog 2 add_slug

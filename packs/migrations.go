@@ -11,9 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -202,96 +200,10 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 	return out, nil
 }
 
-// parseNames sorts migration file names into migrations with
-// manifest.ParseMigrations.
-//
-// TODO(manifest): manifest.ParseMigrations is a placeholder that returns
-// nothing; until it is implemented parseMigrationNames stands in. Delete the
-// fallback (and parseMigrationNames) once manifest's lands.
+// parseNames sorts migration file names into migrations: the naming and
+// numbering rules are manifest's, one set for update zips and for packs.
 func parseNames(names []string) ([]manifest.Migration, error) {
-	ms, err := manifest.ParseMigrations(names)
-	if err != nil {
-		return nil, err
-	}
-	if len(ms) == 0 && len(names) > 0 {
-		return parseMigrationNames(names)
-	}
-	return ms, nil
-}
-
-var migrationName = regexp.MustCompile(`^([0-9]+)_([^/\\]+)\.(up|down)\.sql$`)
-
-// parseMigrationNames is the stand-in for manifest.ParseMigrations:
-// golang-migrate naming, versions 1..N without gap or duplicate, every
-// version with an .up.sql. The error lists every problem, each naming its
-// files; the caller wraps it in ErrBadMigrations.
-func parseMigrationNames(names []string) ([]manifest.Migration, error) {
-	byVersion := map[int]*manifest.Migration{}
-	var problems []string
-	for _, n := range names {
-		sub := migrationName.FindStringSubmatch(n)
-		if sub == nil {
-			problems = append(problems, fmt.Sprintf("%s: not named VERSION_name.up.sql or VERSION_name.down.sql", n))
-			continue
-		}
-		v, err := strconv.Atoi(sub[1])
-		if err != nil || v <= 0 {
-			problems = append(problems, fmt.Sprintf("%s: version must be a positive number", n))
-			continue
-		}
-		m := byVersion[v]
-		if m == nil {
-			m = &manifest.Migration{Version: v, Name: sub[2]}
-			byVersion[v] = m
-		}
-		if sub[3] == "up" {
-			if m.Up != "" {
-				problems = append(problems, fmt.Sprintf("%s and %s: duplicate version %d", m.Up, n, v))
-				continue
-			}
-			m.Up = n
-		} else {
-			if m.Down != "" {
-				problems = append(problems, fmt.Sprintf("%s and %s: duplicate version %d", m.Down, n, v))
-				continue
-			}
-			m.Down = n
-		}
-		if m.Name != sub[2] {
-			problems = append(problems, fmt.Sprintf("%s: version %d is also named %q", n, v, m.Name))
-		}
-	}
-	versions := make([]int, 0, len(byVersion))
-	for v := range byVersion {
-		versions = append(versions, v)
-	}
-	sort.Ints(versions)
-	out := make([]manifest.Migration, 0, len(versions))
-	for i, v := range versions {
-		m := byVersion[v]
-		if m.Up == "" {
-			problems = append(problems, fmt.Sprintf("%s: no .up.sql for version %d", m.Down, v))
-		}
-		if v != i+1 {
-			after := "the start"
-			if i > 0 {
-				after = byVersion[versions[i-1]].Up
-			}
-			problems = append(problems, fmt.Sprintf("%s: version %d follows %s; versions must run 1..N without gap", fileOf(m), v, after))
-		}
-		out = append(out, *m)
-	}
-	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "; "))
-	}
-	return out, nil
-}
-
-func fileOf(m *manifest.Migration) string {
-	if m.Up != "" {
-		return m.Up
-	}
-	return m.Down
+	return manifest.ParseMigrations(names)
 }
 
 var goRegistry = struct {

@@ -16,12 +16,15 @@ import (
 )
 
 func TestParseMigrationNames(t *testing.T) {
-	good := []string{"0002_b.up.sql", "0001_a.up.sql", "0001_a.down.sql", "0003_c.up.sql"}
-	ms, err := parseMigrationNames(good)
+	good := fstest.MapFS{}
+	for _, n := range []string{"0002_b.up.sql", "0001_a.up.sql", "0001_a.down.sql", "0003_c.up.sql"} {
+		good["m/"+n] = &fstest.MapFile{Data: []byte("SELECT 1;")}
+	}
+	ms, err := ReadMigrationsFS(good, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 3 || ms[0].Up != "0001_a.up.sql" || ms[0].Down != "0001_a.down.sql" || ms[1].Down != "" || ms[2].Name != "c" {
+	if len(ms) != 3 || ms[0].UpFile != "0001_a.up.sql" || ms[0].DownFile != "0001_a.down.sql" || ms[1].DownFile != "" || ms[2].Name != "c" {
 		t.Fatalf("%+v", ms)
 	}
 	bad := []struct {
@@ -149,22 +152,6 @@ func TestReadMigrationsFSSums(t *testing.T) {
 	}
 	if _, err := ReadMigrationsFS(fsys, "nope"); err == nil {
 		t.Fatal("missing folder read")
-	}
-}
-
-func TestExitCode(t *testing.T) {
-	for err, want := range map[error]int{
-		nil:                        0,
-		errors.New("x"):            1,
-		&BehindError{Pack: "a"}:    4,
-		&DowngradeError{Pack: "a"}: 4,
-		&ChecksumError{Pack: "a"}:  4,
-		&LockedError{Backend: "x"}: 5,
-		errors.Join(&BehindError{}, &LockedError{}): 5,
-	} {
-		if got := ExitCode(err); got != want {
-			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
-		}
 	}
 }
 

@@ -60,13 +60,6 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 			HadOld: exists(root.Pack(u.Pack)),
 		})
 	}
-	before, err := dbState(ctx, opts, root, j)
-	if err != nil {
-		return nil, err
-	}
-	for i := range j.Packs {
-		j.Packs[i].SchemaBefore = before[j.Packs[i].Pack].Database
-	}
 	if err := preflight(root, ready); err != nil {
 		return nil, &InstallError{Batch: j.Batch, Step: "preflight", Err: err}
 	}
@@ -161,10 +154,11 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		if errors.As(err, &me) {
 			zip = j.zipOf(me.Pack)
 		}
-		if changed, cerr := batchTouchedDB(ctx, opts, root, j); cerr != nil || changed {
-			// MySQL/MariaDB commit DDL as it runs: the database is no
-			// longer as it was, and only the backup has it.
-			ierr := &InstallError{Batch: j.Batch, Step: "migrate", Zip: zip, Err: err}
+		ierr := &InstallError{Batch: j.Batch, Step: "migrate", Zip: zip, Err: err}
+		if me != nil && me.Partial() {
+			// MySQL/MariaDB commit DDL as it runs, and the export taken
+			// before the run could not be put back: only the backup has
+			// the database as it was.
 			if uerr := undo(b, j); uerr != nil {
 				return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
 			}
@@ -212,8 +206,7 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 }
 
 // migrateBatch runs the migrations of the batch's packs and records each
-// pack at its new version. The backup taken before the batch holds the
-// database, so no export is taken.
+// pack at its new version.
 func migrateBatch(ctx context.Context, opts Options, root layout.Root, j *journal) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
@@ -224,7 +217,11 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, j *journa
 		return nil, err
 	}
 	defer db.Close()
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
+	// Where DDL is transactional a failed run leaves nothing behind. Where
+	// it is not (MySQL/MariaDB), the packs' tables are exported first and
+	// put back when a migration fails.
+	undoable := db.Backend() == "mysql"
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: !undoable, RestoreOnFailure: undoable, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -275,22 +272,6 @@ func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *jour
 		}
 	}
 	return true, nil
-}
-
-// batchTouchedDB tells whether a failed migration of the batch left
-// anything in the database: a schema version other than the one recorded
-// when the batch began.
-func batchTouchedDB(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
-	st, err := dbState(ctx, opts, root, j)
-	if err != nil {
-		return false, err
-	}
-	for _, p := range j.Packs {
-		if st[p.Pack].Database != p.SchemaBefore {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // storeBackup takes backups with package backupstore.

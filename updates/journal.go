@@ -65,9 +65,6 @@ type journalPack struct {
 	Zip       string `json:"zip"`       // file name in Updates_Pending
 	Installed string `json:"installed"` // file name it gets in Updates_Installed
 	HadOld    bool   `json:"had_old"`   // packs/<pack> existed before the batch
-	// SchemaBefore is the pack's schema version in the database before the
-	// batch.
-	SchemaBefore int `json:"schema_before"`
 }
 
 // zipOf is the zip of pack in the batch.
