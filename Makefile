@@ -16,6 +16,7 @@ lint:
 # packs, nothing pending vs 200 pending zips of 5 MB.
 bench:
 	go run ./bench/checkupdates
+	go run ./bench/migrate
 	go test -run '^$$' -bench . -benchmem ./manifest
 
 fuzz:

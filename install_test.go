@@ -3,7 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -19,16 +18,19 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
+	"github.com/upkeep/upkeep/internal/testdb"
 )
 
 // source writes the source folder of a pack and returns it.
-func source(t *testing.T, name, version string, files map[string]string, requires map[string]string) string {
+func source(t *testing.T, name, version string, files map[string]string, requires map[string]string, tables ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name+"-"+version)
 	m := map[string]any{"format": 1, "pack": name, "version": version, "title": strings.ToUpper(name[:1]) + name[1:]}
 	if requires != nil {
 		m["requires"] = requires
+	}
+	if tables != nil {
+		m["database"] = map[string]any{"tables": tables}
 	}
 	data, _ := json.MarshalIndent(m, "", "  ")
 	files["manifest.json"] = string(data)
@@ -42,15 +44,44 @@ func source(t *testing.T, name, version string, files map[string]string, require
 	return dir
 }
 
-// batchFixture is a root with core 2.0.0 installed, and three updates in
-// Updates_Pending: core 2.1.0, blog 1.4.0 (new, requires core 2.1) and shop
-// 1.0.0 (new). It is made once per test and copied for each trial.
-type batchFixture struct {
-	template string // the root before the batch
-	after    string // the same root after a clean install of the batch
+// trial is a root and its database ("" for SQLite data/app.db in the
+// root).
+type trial struct {
+	dir, dsn string
 }
 
-func newBatchFixture(t *testing.T, payload int) *batchFixture {
+// args puts --db before args when the trial has a database server.
+func (tr *trial) args(args ...string) []string {
+	if tr.dsn == "" {
+		return args
+	}
+	return append([]string{"--db", tr.dsn}, args...)
+}
+
+func (tr *trial) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, tr.dir, tr.args(args...)...)
+}
+
+// batchFixture is a root with core 2.0.0 installed, and three updates in
+// Updates_Pending: core 2.1.0 (a second migration), blog 1.4.0 (new, a
+// migration, requires core 2.1) and shop 1.0.0 (new, no migration), on a
+// database of one kind. Each trial copies the root and gets a database of
+// its own in the same state.
+type batchFixture struct {
+	kind     string
+	template *trial // the root before the batch
+	after    *trial // the same root after a clean install of the batch
+}
+
+// The fixture's SQL runs alike on SQLite, PostgreSQL and MariaDB.
+const (
+	usersTable = "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\nINSERT INTO users (id, name) VALUES (1, 'ada');\n"
+	usersEmail = "ALTER TABLE users ADD COLUMN email VARCHAR(100);\nUPDATE users SET email = concat(name, '@example.org');\n"
+	postsTable = "CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER REFERENCES users (id), title VARCHAR(100));\nINSERT INTO posts (id, author, title) VALUES (1, 1, 'Hello');\n"
+)
+
+func newBatchFixture(t *testing.T, kind string, payload int) *batchFixture {
 	t.Helper()
 	big := func(seed string) string { // text that compresses like text, not like a zip bomb
 		rng := rand.New(rand.NewPCG(uint64(len(seed)), uint64(seed[len(seed)-1])))
@@ -60,34 +91,57 @@ func newBatchFixture(t *testing.T, payload int) *batchFixture {
 		}
 		return b.String()[:payload]
 	}
-	tmpl := t.TempDir()
-	pend := filepath.Join(tmpl, "Updates_Pending")
+	f := &batchFixture{kind: kind, template: &trial{dir: t.TempDir(), dsn: testdb.Fresh(t, kind)}}
+	pend := filepath.Join(f.template.dir, "Updates_Pending")
 	os.MkdirAll(pend, 0o755)
 	// Install core 2.0.0 by installing it: the fixture starts from a root
 	// upkeep made.
-	usersTable := "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO users (name) VALUES ('ada');\n"
 	run(t, ".", "pack", source(t, "core", "2.0.0", map[string]string{
 		"templates/layout.html": "<html>2.0</html>\n", "gone-in-2.1.txt": "old file\n", "data/big.txt": big("core20"),
 		"migrations/0001_users.up.sql": usersTable,
-	}, nil), "-o", filepath.Join(pend, "core-2.0.0.zip")).want(t, 0, nil, nil)
-	run(t, tmpl, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+	}, nil, "users"), "-o", filepath.Join(pend, "core-2.0.0.zip")).want(t, 0, nil, nil)
+	f.template.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
 
 	run(t, ".", "pack", source(t, "core", "2.1.0", map[string]string{
 		"templates/layout.html": "<html>2.1</html>\n", "data/big.txt": big("core21"),
-		"migrations/0001_users.up.sql": usersTable,
-		"migrations/0002_email.up.sql": "ALTER TABLE users ADD COLUMN email TEXT;\nUPDATE users SET email = name || '@example.org';\n",
-	}, nil), "-o", filepath.Join(pend, "core-2.1.0.zip")).want(t, 0, nil, nil)
+		"migrations/0001_users.up.sql": usersTable, "migrations/0002_email.up.sql": usersEmail,
+	}, nil, "users"), "-o", filepath.Join(pend, "core-2.1.0.zip")).want(t, 0, nil, nil)
 	run(t, ".", "pack", source(t, "blog", "1.4.0", map[string]string{
 		"templates/post.html": "<article/>\n", "data/big.txt": big("blog14"),
-		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER REFERENCES users (id), title TEXT);\nINSERT INTO posts (author, title) VALUES (1, 'Hello');\n",
-	}, map[string]string{"core": ">= 2.1"}), "-o", filepath.Join(pend, "blog-1.4.0.zip")).want(t, 0, nil, nil)
+		"migrations/0001_posts.up.sql": postsTable,
+	}, map[string]string{"core": ">= 2.1"}, "posts"), "-o", filepath.Join(pend, "blog-1.4.0.zip")).want(t, 0, nil, nil)
 	run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
 		"cart.html": "<cart/>\n", "data/big.txt": big("shop10"),
 	}, nil), "-o", filepath.Join(pend, "shop-1.0.0.zip")).want(t, 0, nil, nil)
 
-	after := copyRoot(t, tmpl)
-	run(t, after, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
-	return &batchFixture{template: tmpl, after: after}
+	f.after = f.copy(t)
+	f.after.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
+	return f
+}
+
+// copy makes a trial: a copy of the template root, with a database in the
+// template's state (SQLite's file is copied with the root; a server's
+// database is made anew and migrated to the same versions).
+func (f *batchFixture) copy(t *testing.T) *trial {
+	t.Helper()
+	tr := &trial{dir: copyRoot(t, f.template.dir), dsn: testdb.Fresh(t, f.kind)}
+	if tr.dsn != "" {
+		tr.run(t, "--ignore-updates", "--migrate-db", "--no-backup").want(t, 0, nil, nil)
+	}
+	return tr
+}
+
+// forEachBackend runs test on SQLite, and on PostgreSQL and MariaDB when
+// their addresses are set (see internal/testdb).
+func forEachBackend(t *testing.T, test func(t *testing.T, kind string)) {
+	for _, kind := range testdb.Backends {
+		t.Run(kind, func(t *testing.T) {
+			if kind != "sqlite" {
+				testdb.Need(t, kind)
+			}
+			test(t, kind)
+		})
+	}
 }
 
 // copyRoot copies a root into a new temporary folder, keeping modes and
@@ -106,14 +160,15 @@ var stampRE = regexp.MustCompile(`_\d{8}T\d{6}Z(-\d+)?\.zip`)
 // state is what the safety contract speaks of: every file under packs/
 // (content and mode), and which zips are in Updates_Pending and
 // Updates_Installed (installed names without their time stamp).
-func state(t *testing.T, root string) map[string]string {
+func state(t *testing.T, tr *trial) map[string]string {
 	t.Helper()
+	root := tr.dir
 	s := map[string]string{}
 	for k, v := range fingerprintContent(t, filepath.Join(root, "packs")) {
 		rel, _ := filepath.Rel(root, k)
 		s[rel] = v
 	}
-	for k, v := range dbRows(t, filepath.Join(root, "data", "app.db")) {
+	for k, v := range testdb.Dump(t, tr.dsn, root) {
 		s["db:"+k] = v
 	}
 	for _, d := range []string{"Updates_Pending", "Updates_Installed"} {
@@ -126,55 +181,6 @@ func state(t *testing.T, root string) map[string]string {
 		}
 	}
 	return s
-}
-
-// dbRows reads what the safety contract promises of the SQLite database:
-// every application table's schema and rows, and each pack's recorded
-// version and schema version (upkeep's other rows carry times).
-func dbRows(t *testing.T, path string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	if _, err := os.Stat(path); err != nil {
-		return out
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	query := func(q string) [][]string {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		var all [][]string
-		for rows.Next() {
-			vals := make([]sql.NullString, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			row := make([]string, len(cols))
-			for i, v := range vals {
-				row[i] = v.String
-			}
-			all = append(all, row)
-		}
-		return all
-	}
-	for _, r := range query(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'upkeep_%' AND name NOT LIKE 'sqlite_%'`) {
-		out["table "+r[0]] = r[1]
-		out["rows "+r[0]] = fmt.Sprint(query("SELECT * FROM " + r[0] + " ORDER BY 1"))
-	}
-	for _, r := range query(`SELECT pack, version, schema_version FROM upkeep_packs`) {
-		out["pack "+r[0]] = r[1] + " schema " + r[2]
-	}
-	return out
 }
 
 // fingerprintContent is fingerprint without times: a swap by rename keeps
@@ -192,9 +198,10 @@ func fingerprintContent(t *testing.T, dir string) map[string]string {
 // one before or the one after the batch, each zip is in exactly one of
 // Updates_Pending and Updates_Installed, and .upkeep holds nothing but the
 // lock (and the record of a failure, when failed is true).
-func (f *batchFixture) assertClean(t *testing.T, root string, failed bool) (sameAsBefore bool) {
+func (f *batchFixture) assertClean(t *testing.T, tr *trial, failed bool) (sameAsBefore bool) {
 	t.Helper()
-	got := state(t, root)
+	root := tr.dir
+	got := state(t, tr)
 	before, after := state(t, f.template), state(t, f.after)
 	switch {
 	case reflect.DeepEqual(got, before):
@@ -248,119 +255,126 @@ func runEnv(t *testing.T, dir string, env []string, args ...string) result {
 }
 
 // The batch is killed with SIGKILL at each step boundary; the next start,
-// in check mode, finishes or undoes it, and says which.
+// in check mode, finishes or undoes it, and says which. On each backend.
 func TestInstallCrashAtEveryStep(t *testing.T) {
-	f := newBatchFixture(t, 4096)
-	steps := []struct {
-		step     string
-		finished bool // the batch had committed: recovery finishes it
-	}{
-		{"journal", false}, {"stage:core", false}, {"stage:blog", false}, {"stage:shop", false}, {"staged", false},
-		{"swap-out:core", false}, {"swap-in:core", false}, {"swap-out:blog", false}, {"swap-in:blog", false},
-		{"swap-in:shop", false}, {"swapped", false},
-		{"migrated", true}, {"commit", true}, {"move:core-2.1.0.zip", true}, {"move:blog-1.4.0.zip", true}, {"moved", true}, {"clean", true},
-	}
-	for _, s := range steps {
-		t.Run(s.step, func(t *testing.T) {
-			root := copyRoot(t, f.template)
-			r := runEnv(t, root, []string{"UPKEEP_TEST_FAULT=crash@" + s.step}, "--install-updates", "--no-backup")
-			if r.code != -int(syscall.SIGKILL) {
-				t.Fatalf("the install was not killed at %s: exit %d\n%s%s", s.step, r.code, r.stdout, r.stderr)
-			}
-			r = run(t, root, "--check-updates")
-			if s.finished {
-				// "clean" dies after the journal is gone: nothing to recover.
-				if s.step != "clean" {
-					r.want(t, 0, []string{"upkeep finished the interrupted install of batch ", "(core 2.1.0, blog 1.4.0, shop 1.0.0)"}, nil)
+	forEachBackend(t, func(t *testing.T, kind string) {
+		f := newBatchFixture(t, kind, 4096)
+		steps := []struct {
+			step     string
+			finished bool // the batch had committed: recovery finishes it
+		}{
+			{"journal", false}, {"stage:core", false}, {"stage:blog", false}, {"stage:shop", false}, {"staged", false},
+			{"swap-out:core", false}, {"swap-in:core", false}, {"swap-out:blog", false}, {"swap-in:blog", false},
+			{"swap-in:shop", false}, {"swapped", false},
+			{"migrated", true}, {"commit", true}, {"move:core-2.1.0.zip", true}, {"move:blog-1.4.0.zip", true}, {"moved", true}, {"clean", true},
+		}
+		for _, s := range steps {
+			t.Run(s.step, func(t *testing.T) {
+				tr := f.copy(t)
+				r := runEnv(t, tr.dir, []string{"UPKEEP_TEST_FAULT=crash@" + s.step}, tr.args("--install-updates", "--no-backup")...)
+				if r.code != -int(syscall.SIGKILL) {
+					t.Fatalf("the install was not killed at %s: exit %d\n%s%s", s.step, r.code, r.stdout, r.stderr)
 				}
-			} else {
-				r.want(t, 3, []string{"upkeep undid the interrupted install of batch ", "3 update zips in"}, nil)
-			}
-			if before := f.assertClean(t, root, false); before == s.finished {
-				t.Fatalf("after a crash at %s the root is as %s the batch", s.step, map[bool]string{true: "before", false: "after"}[before])
-			}
-			// And the batch installs fine afterwards.
-			if !s.finished {
-				run(t, root, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
-				f.assertClean(t, root, false)
-			}
-		})
-	}
+				r = tr.run(t, "--check-updates")
+				if s.finished {
+					// "clean" dies after the journal is gone: nothing to recover.
+					if s.step != "clean" {
+						r.want(t, 0, []string{"upkeep finished the interrupted install of batch ", "(core 2.1.0, blog 1.4.0, shop 1.0.0)"}, nil)
+					}
+				} else {
+					r.want(t, 3, []string{"upkeep undid the interrupted install of batch ", "3 update zips in"}, nil)
+				}
+				if before := f.assertClean(t, tr, false); before == s.finished {
+					t.Fatalf("after a crash at %s the root is as %s the batch", s.step, map[bool]string{true: "before", false: "after"}[before])
+				}
+				// And the batch installs fine afterwards.
+				if !s.finished {
+					tr.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 3 updates"}, nil)
+					f.assertClean(t, tr, false)
+				}
+			})
+		}
+	})
 }
 
 // The batch is killed at random instants; whatever the instant, the next
-// start leaves the root as before or as after the batch.
+// start leaves the root as before or as after the batch. On each backend.
 func TestInstallCrashAtRandomInstants(t *testing.T) {
 	if testing.Short() {
-		t.Skip("100 kills take a while; skipped with -short")
+		t.Skip("100 kills per backend take a while; skipped with -short")
 	}
-	f := newBatchFixture(t, 2<<20)
-	// How long does an install take here? Kill within that span.
-	root := copyRoot(t, f.template)
-	start := time.Now()
-	run(t, root, "--install-updates", "--no-backup").want(t, 0, nil, nil)
-	span := time.Since(start)
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
-	var before, after int
-	for trial := 0; trial < 100; trial++ {
-		root := copyRoot(t, f.template)
-		cmd := exec.Command(upkeepBin, "--install-updates", "--no-backup", "--root", root)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+	forEachBackend(t, func(t *testing.T, kind string) {
+		f := newBatchFixture(t, kind, 2<<20)
+		// How long does an install take here? Kill within that span.
+		tr := f.copy(t)
+		start := time.Now()
+		tr.run(t, "--install-updates", "--no-backup").want(t, 0, nil, nil)
+		span := time.Since(start)
+		rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+		var before, after int
+		for i := 0; i < 100; i++ {
+			tr := f.copy(t)
+			cmd := exec.Command(upkeepBin, tr.args("--install-updates", "--no-backup", "--root", tr.dir)...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(span) * 5 / 4)))
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			r := tr.run(t, "--check-updates")
+			if r.code != 0 && r.code != 3 {
+				t.Fatalf("trial %d: the start after the kill exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
+			}
+			if f.assertClean(t, tr, false) {
+				before++
+			} else {
+				after++
+			}
+			os.RemoveAll(filepath.Dir(tr.dir))
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(span) * 5 / 4)))
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-		r := run(t, root, "--check-updates")
-		if r.code != 0 && r.code != 3 {
-			t.Fatalf("trial %d: the start after the kill exited %d\n%s%s", trial, r.code, r.stdout, r.stderr)
-		}
-		if f.assertClean(t, root, false) {
-			before++
-		} else {
-			after++
-		}
-		os.RemoveAll(filepath.Dir(root))
-	}
-	t.Logf("install takes %s; 100 kills left the root as before %d times, as after %d times", span, before, after)
+		t.Logf("%s: install takes %s; 100 kills left the root as before %d times, as after %d times", kind, span, before, after)
+	})
 }
 
 // A step that fails puts everything back, exits 6 naming the zip and the
 // cause, and the next check says the zip failed last time.
 func TestInstallFailureRollsBack(t *testing.T) {
-	f := newBatchFixture(t, 4096)
-	for _, tc := range []struct {
-		fault, zip, cause string
-	}{
-		{"enospc@stage:shop", "shop-1.0.0.zip", "no space left on device"},
-		{"fail@swap-in:blog", "blog-1.4.0.zip", "injected failure at swap-in:blog"},
-		{"fail@swap-out:core", "core-2.1.0.zip", "injected failure at swap-out:core"},
-		{"fail@swapped", "", "injected failure at swapped"},
-	} {
-		t.Run(tc.fault, func(t *testing.T) {
-			root := copyRoot(t, f.template)
-			r := runEnv(t, root, []string{"UPKEEP_TEST_FAULT=" + tc.fault}, "--install-updates", "--no-backup")
-			r.want(t, 6, nil, []string{"upkeep: error: install failed (batch ", tc.cause, "everything was put back as it was"})
-			if tc.zip != "" && !strings.Contains(r.stderr, tc.zip) {
-				t.Errorf("stderr does not name %s:\n%s", tc.zip, r.stderr)
-			}
-			if !f.assertClean(t, root, true) {
-				t.Fatal("the failed batch was left installed")
-			}
-			if tc.zip != "" {
-				r = run(t, root, "--check-updates")
-				r.want(t, 3, []string{tc.zip + ": ready", "Failed last time: install failed", tc.cause}, nil)
-			}
-		})
-	}
+	forEachBackend(t, func(t *testing.T, kind string) {
+		f := newBatchFixture(t, kind, 4096)
+		for _, tc := range []struct {
+			fault, zip, cause string
+		}{
+			{"enospc@stage:shop", "shop-1.0.0.zip", "no space left on device"},
+			{"fail@swap-in:blog", "blog-1.4.0.zip", "injected failure at swap-in:blog"},
+			{"fail@swap-out:core", "core-2.1.0.zip", "injected failure at swap-out:core"},
+			{"fail@swapped", "", "injected failure at swapped"},
+		} {
+			t.Run(tc.fault, func(t *testing.T) {
+				tr := f.copy(t)
+				r := runEnv(t, tr.dir, []string{"UPKEEP_TEST_FAULT=" + tc.fault}, tr.args("--install-updates", "--no-backup")...)
+				r.want(t, 6, nil, []string{"upkeep: error: install failed (batch ", tc.cause, "everything was put back as it was"})
+				if tc.zip != "" && !strings.Contains(r.stderr, tc.zip) {
+					t.Errorf("stderr does not name %s:\n%s", tc.zip, r.stderr)
+				}
+				if !f.assertClean(t, tr, true) {
+					t.Fatal("the failed batch was left installed")
+				}
+				if tc.zip != "" {
+					r = tr.run(t, "--check-updates")
+					r.want(t, 3, []string{tc.zip + ": ready", "Failed last time: install failed", tc.cause}, nil)
+				}
+			})
+		}
+	})
 }
 
 // A zip whose payload does not match its manifest's sha256 is found when
 // it is staged, after the first two were staged: nothing of the batch goes
 // in.
 func TestInstallBadChecksumInThirdZip(t *testing.T) {
-	f := newBatchFixture(t, 4096)
-	root := copyRoot(t, f.template)
+	f := newBatchFixture(t, "sqlite", 4096)
+	tr := f.copy(t)
+	root := tr.dir
 	shop := filepath.Join(root, "Updates_Pending", "shop-1.0.0.zip")
 	// The zip is sound (its CRCs match) but its manifest promises another
 	// cart.html than the one it holds.
@@ -375,7 +389,7 @@ func TestInstallBadChecksumInThirdZip(t *testing.T) {
 
 	r := run(t, root, "--install-updates", "--no-backup")
 	r.want(t, 6, nil, []string{"shop-1.0.0.zip, at stage:shop", "cart.html", "sha256"})
-	if !f.assertClean(t, root, true) {
+	if !f.assertClean(t, tr, true) {
 		t.Fatal("the batch went in")
 	}
 }
@@ -416,33 +430,39 @@ func rewriteManifest(t *testing.T, path string, edit func(map[string]any)) {
 }
 
 // A migration that fails puts the files and the database back: the
-// migrations of the packs before it in the batch are undone with it.
+// migrations of the packs before it in the batch are undone with it. On
+// MySQL/MariaDB, where they committed as they ran, the tables are put back
+// from the export taken before the run.
 func TestInstallFailingMigrationRollsBack(t *testing.T) {
-	f := newBatchFixture(t, 4096)
-	root := copyRoot(t, f.template)
-	shop := filepath.Join(root, "Updates_Pending", "shop-1.0.0.zip")
-	os.Remove(shop)
-	run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
-		"cart.html":                   "<cart/>\n",
-		"migrations/0001_cart.up.sql": "CREATE TABLE cart (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n",
-	}, nil), "-o", shop).want(t, 0, nil, nil)
-	tmpl := copyRoot(t, root) // this test's "before", with its own shop zip
+	forEachBackend(t, func(t *testing.T, kind string) {
+		f := newBatchFixture(t, kind, 4096)
+		tr := f.copy(t)
+		shop := filepath.Join(tr.dir, "Updates_Pending", "shop-1.0.0.zip")
+		os.Remove(shop)
+		run(t, ".", "pack", source(t, "shop", "1.0.0", map[string]string{
+			"cart.html":                   "<cart/>\n",
+			"migrations/0001_cart.up.sql": "CREATE TABLE cart (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n",
+		}, nil, "cart"), "-o", shop).want(t, 0, nil, nil)
+		want := state(t, tr) // this test's "before", with its own shop zip
 
-	r := run(t, root, "--install-updates", "--no-backup")
-	r.want(t, 6, nil, []string{"install failed (batch ", "shop-1.0.0.zip, at migrate)", "0001_cart.up.sql", "no_such_table", "everything was put back as it was"})
-	if got, want := state(t, root), state(t, tmpl); !reflect.DeepEqual(got, want) {
-		t.Fatalf("after the failed migration:\n got  %v\n want %v", got, want)
-	}
-	if rows := dbRows(t, filepath.Join(root, "data", "app.db")); rows["pack core"] != "2.0.0 schema 1" || rows["table posts"] != "" {
-		t.Fatalf("the database kept part of the batch: %v", rows)
-	}
+		r := tr.run(t, "--install-updates", "--no-backup")
+		r.want(t, 6, nil, []string{"install failed (batch ", "shop-1.0.0.zip, at migrate)", "0001_cart.up.sql", "no_such_table", "everything was put back as it was"})
+		got := state(t, tr)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("after the failed migration:\n got  %v\n want %v", got, want)
+		}
+		if got["db:pack core"] != "2.0.0 schema 1" || got["db:table posts"] != "" || got["db:table cart"] != "" {
+			t.Fatalf("the database kept part of the batch: %v", got)
+		}
+	})
 }
 
 // Eight installs started at once on one root: one installs, the others
 // wait for the lock and then find nothing left to do.
 func TestInstallConcurrent(t *testing.T) {
-	f := newBatchFixture(t, 64<<10)
-	root := copyRoot(t, f.template)
+	f := newBatchFixture(t, "sqlite", 64<<10)
+	tr := f.copy(t)
+	root := tr.dir
 	var wg sync.WaitGroup
 	results := make([]result, 8)
 	for i := range results {
@@ -463,7 +483,7 @@ func TestInstallConcurrent(t *testing.T) {
 	if installs != 1 {
 		t.Fatalf("%d processes installed, want exactly 1", installs)
 	}
-	if f.assertClean(t, root, false) {
+	if f.assertClean(t, tr, false) {
 		t.Fatal("nothing was installed")
 	}
 }

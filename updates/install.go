@@ -147,7 +147,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	// PostgreSQL in one transaction. Its rows in upkeep_packs, each pack at
 	// its new version, are the batch's commit: from the instant it commits,
 	// recovery finishes the batch instead of undoing it.
-	applied, err := migrateBatch(ctx, opts, root, j)
+	applied, err := migrateBatch(ctx, opts, root, b, j)
 	if err != nil {
 		var me *packs.MigrationError
 		zip := ""
@@ -155,15 +155,14 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 			zip = j.zipOf(me.Pack)
 		}
 		ierr := &InstallError{Batch: j.Batch, Step: "migrate", Zip: zip, Err: err}
-		if me != nil && me.Partial() {
+		if rerr := restoreExport(ctx, opts, root, j); rerr != nil {
 			// MySQL/MariaDB commit DDL as it runs, and the export taken
 			// before the run could not be put back: only the backup has
 			// the database as it was.
 			if uerr := undo(b, j); uerr != nil {
-				return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
+				rerr = errors.Join(rerr, uerr)
 			}
-			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr,
-				Err: fmt.Errorf("the files were put back, but the database keeps what the failed migration did")}
+			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: rerr}
 		}
 		return fail("migrate", zip, err)
 	}
@@ -206,8 +205,12 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 }
 
 // migrateBatch runs the migrations of the batch's packs and records each
-// pack at its new version.
-func migrateBatch(ctx context.Context, opts Options, root layout.Root, j *journal) ([]AppliedMigration, error) {
+// pack at its new version. Where DDL is transactional (SQLite,
+// PostgreSQL) a failed or killed run leaves nothing behind. Where it is not
+// (MySQL/MariaDB), the packs' tables are exported first and the export is
+// named in the journal before any migration runs, so that a failure, or the
+// recovery after a kill, can put them back (see restoreExport).
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
 		return nil, err
@@ -217,15 +220,36 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, j *journa
 		return nil, err
 	}
 	defer db.Close()
-	// Where DDL is transactional a failed run leaves nothing behind. Where
-	// it is not (MySQL/MariaDB), the packs' tables are exported first and
-	// put back when a migration fails.
-	undoable := db.Backend() == "mysql"
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: !undoable, RestoreOnFailure: undoable, LockTimeout: opts.LockTimeout})
+	if db.Backend() == "mysql" {
+		if j.Export, err = db.Export(ctx, code, ""); err != nil {
+			return nil, err
+		}
+		if err := b.save(j); err != nil {
+			return nil, err
+		}
+	}
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, err
 	}
 	return appliedOf(res), nil
+}
+
+// restoreExport puts back the tables exported before the batch's
+// migrations, where the backend needed an export (j.Export).
+func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) error {
+	if j.Export == "" {
+		return nil
+	}
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.RestoreExport(ctx, j.Export); err != nil {
+		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
+	}
+	return nil
 }
 
 func appliedOf(res *packs.Result) []AppliedMigration {

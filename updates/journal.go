@@ -56,6 +56,7 @@ type journal struct {
 	Phase   phase         `json:"phase"`
 	Started time.Time     `json:"started"`
 	Backup  string        `json:"backup,omitempty"` // the backup taken before the batch, "" with --no-backup
+	Export  string        `json:"export,omitempty"` // MySQL/MariaDB: the packs' tables, exported before the migrations
 	Packs   []journalPack `json:"packs"`            // in install order
 }
 

@@ -74,6 +74,9 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 		return rec, nil
 	}
 	rec.Action = "undone"
+	if err := restoreExport(ctx, opts, root, j); err != nil {
+		return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
+	}
 	if err := undo(b, j); err != nil {
 		return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
 	}
