@@ -14,6 +14,7 @@ import (
 	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/packs"
+	"github.com/upkeep/upkeep/updates"
 )
 
 func backupsCommand() *cli.Command {
@@ -193,6 +194,10 @@ func runBackupsRestore(c *cli.Context) error {
 	}
 	before, err := backupstore.Restore(c.Context, opts)
 	if err != nil {
+		return err
+	}
+	// The restored root supersedes a batch whose recovery failed.
+	if err := updates.DiscardBatch(root.Dir); err != nil {
 		return err
 	}
 	if !globalBool(c, "quiet") {

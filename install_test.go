@@ -368,6 +368,36 @@ func TestInstallFailureRollsBack(t *testing.T) {
 	})
 }
 
+// When undoing is impossible (here the old folder of core, moved aside by
+// the swap, is gone), the start exits 7 and says which backup to restore,
+// with the exact command.
+func TestInstallUndoImpossible(t *testing.T) {
+	f := newBatchFixture(t, "sqlite", 4096)
+	tr := f.copy(t)
+	r := runEnv(t, tr.dir, []string{"UPKEEP_TEST_FAULT=crash@swap-in:blog"}, "--install-updates")
+	if r.code != -int(syscall.SIGKILL) {
+		t.Fatalf("not killed: exit %d\n%s", r.code, r.stderr)
+	}
+	backups, _ := filepath.Glob(filepath.Join(tr.dir, "Updates_Backups", "*_install.zip"))
+	if len(backups) != 1 {
+		t.Fatalf("backups %v, want the one taken before the batch", backups)
+	}
+	id := strings.TrimSuffix(filepath.Base(backups[0]), ".zip")
+	os.RemoveAll(filepath.Join(tr.dir, ".upkeep", "batch", "old", "core"))
+
+	r = tr.run(t, "--check-updates")
+	r.want(t, 7, nil, []string{
+		"upkeep: error: batch ", "the batch was interrupted; then undoing it failed: undo core: the installed folder was moved to ",
+		"upkeep: hint: restore the backup taken before the batch: upkeep backups restore " + id,
+	})
+	// The restore it names brings the root back as before the batch.
+	tr.run(t, "backups", "restore", id).want(t, 0, []string{"restored " + id}, nil)
+	tr.run(t, "--check-updates").want(t, 3, []string{"3 update zips"}, nil)
+	if got, want := state(t, tr), state(t, f.template); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the restore:\n got  %v\n want %v", keys(got), keys(want))
+	}
+}
+
 // A zip whose payload does not match its manifest's sha256 is found when
 // it is staged, after the first two were staged: nothing of the batch goes
 // in.

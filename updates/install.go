@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/packs"
 )
@@ -94,15 +95,24 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if err := f.at("journal"); err != nil {
 		return fail("journal", "", err)
 	}
+	var files int
+	var size int64
+	for _, u := range ready {
+		for _, mf := range u.manifest.Files {
+			files, size = files+1, size+mf.Size
+		}
+	}
+	meter := progress.New(opts.Progress, "staging", files, size, progress.Options{})
 	for _, u := range ready {
 		step := "stage:" + u.Pack
-		if err := stageOne(opts, u, b, f.diskFull(step)); err != nil {
+		if err := stageOne(opts, u, b, meter, f.diskFull(step)); err != nil {
 			return fail(step, u.File, err)
 		}
 		if err := f.at(step); err != nil {
 			return fail(step, u.File, err)
 		}
 	}
+	meter.Done()
 	if err := syncFS(root.Dir); err != nil {
 		return fail("staged", "", err)
 	}
@@ -335,12 +345,12 @@ func protectBackup(root layout.Root, id string) error {
 
 // stageOne extracts u into staging: into <pack>.part, renamed to <pack>
 // once whole, and checks the signature of the very file it extracted.
-func stageOne(opts Options, u *Update, b batchPaths, diskFull bool) error {
+func stageOne(opts Options, u *Update, b batchPaths, meter *progress.Meter, diskFull bool) error {
 	part := b.part(u.Pack)
 	if err := os.RemoveAll(part); err != nil {
 		return err
 	}
-	if err := stage(u.path, part, opts.Limits, diskFull); err != nil {
+	if err := stage(u.path, part, opts.Limits, meter, diskFull); err != nil {
 		return err
 	}
 	return os.Rename(part, b.staged(u.Pack))
@@ -417,6 +427,13 @@ func undo(b batchPaths, j *journal) error {
 	for i := len(j.Packs) - 1; i >= 0; i-- {
 		p := j.Packs[i]
 		live, old, staged := root.Pack(p.Pack), b.old(p.Pack), b.staged(p.Pack)
+		// Swapping starts once every pack is staged. From then on, a pack
+		// that had a folder has it in packs/ (not swapped yet, staged still
+		// there) or in old/ (swapped out): with neither staged nor old
+		// there, packs/ holds the new version and the old one is lost.
+		if j.Phase != phaseStaging && p.HadOld && !exists(old) && !exists(staged) {
+			return fmt.Errorf("undo %s: the installed folder was moved to %s and is gone", p.Pack, old)
+		}
 		// The new folder is in packs/ when staging no longer holds it and
 		// the folder in packs/ is not the old one: the old one was moved
 		// aside, or there was none.

@@ -82,3 +82,15 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 	}
 	return rec, nil
 }
+
+// DiscardBatch drops what an interrupted batch left in the root's .upkeep
+// (its journal, staging and the folders it moved aside). Call it only once
+// the root has been restored from a backup, which supersedes the batch:
+// that is what to do when recovery fails with a [*ManualError].
+func DiscardBatch(root string) error {
+	r, err := layout.Open(root)
+	if err != nil {
+		return err
+	}
+	return batchPaths{r}.clear()
+}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/manifest"
 )
 
@@ -19,7 +20,7 @@ import (
 // while it is written, and the manifest itself. Files are written by
 // several workers; durability comes from one sync of the file system after
 // all packs are staged (see syncFS).
-func stage(zipPath, dir string, lim manifest.Limits, diskFull bool) error {
+func stage(zipPath, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
 	z, err := manifest.OpenZip(zipPath, lim)
 	if err != nil {
 		return err
@@ -56,6 +57,7 @@ func stage(zipPath, dir string, lim manifest.Limits, diskFull bool) error {
 				if err := extract(z, f, dir, buf, diskFull); err != nil {
 					errs <- err
 				}
+				meter.Add(1, f.Size)
 			}
 		})
 	}
