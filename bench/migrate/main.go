@@ -43,6 +43,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
@@ -284,7 +285,8 @@ func benchPostgres(server string, runs, n int, dir, upkeep, goose, gooseDir stri
 	report(fmt.Sprintf("PostgreSQL status: %d applied", n), res, 0)
 }
 
-// pairs runs the sides runs times, after one unrecorded warm-up of each.
+// pairs runs the sides runs times, after one unrecorded warm-up of each, and
+// syncs the file systems before each timed process.
 // The order within a run goes through every permutation of the sides in turn,
 // so each side goes first (and, of two, last) equally often.
 func pairs(runs int, sides []side) []result {
@@ -295,6 +297,10 @@ func pairs(runs int, sides []side) []result {
 		for _, k := range order {
 			s := sides[k]
 			args := s.prepare(i + 1)
+			// Flush what preparing and the last cleanup left dirty (a
+			// copied root, deleted files, dropped databases), so that no
+			// side pays for the write-back of another's setup.
+			syscall.Sync()
 			ms, rss, out, err := timed(args)
 			if err != nil {
 				die(fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out))
