@@ -39,6 +39,11 @@ var ErrInstallFailed = errors.New("updates: install failed and was rolled back")
 // things back failed too. The CLI exits 7.
 var ErrManual = errors.New("updates: could not roll back")
 
+// ErrRefused is wrapped by the error of an install whose zip, checked
+// again as it was staged, no longer carries a valid signature by a trusted
+// key (it was replaced after the scan).
+var ErrRefused = errors.New("updates: signature refused")
+
 // ErrNoSpace is wrapped by the preflight error when the disk cannot hold
 // the staged batch.
 var ErrNoSpace = errors.New("updates: not enough free space")

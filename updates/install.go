@@ -103,9 +103,13 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		}
 	}
 	meter := progress.New(opts.Progress, "staging", files, size, progress.Options{})
+	keys, err := signing.LoadKeyring(root.Trusted(), opts.TrustedKeys)
+	if err != nil {
+		return fail("stage", "", err)
+	}
 	for _, u := range ready {
 		step := "stage:" + u.Pack
-		if err := stageOne(opts, u, b, meter, f.diskFull(step)); err != nil {
+		if err := stageOne(opts, keys, u, b, meter, f.diskFull(step)); err != nil {
 			return fail(step, u.File, err)
 		}
 		if err := f.at(step); err != nil {
@@ -344,13 +348,25 @@ func protectBackup(root layout.Root, id string) error {
 }
 
 // stageOne extracts u into staging: into <pack>.part, renamed to <pack>
-// once whole, and checks the signature of the very file it extracted.
-func stageOne(opts Options, u *Update, b batchPaths, meter *progress.Meter, diskFull bool) error {
+// once whole. When keys are trusted it checks the signature again, of the
+// very file it then extracts, so that a zip replaced since the scan is
+// refused, not installed.
+func stageOne(opts Options, keys *signing.Keyring, u *Update, b batchPaths, meter *progress.Meter, diskFull bool) error {
+	f, err := os.Open(u.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if keys.Len() > 0 {
+		if res := keys.CheckFile(f, u.path); res.Refused {
+			return fmt.Errorf("%w: %s", ErrRefused, res.Problem)
+		}
+	}
 	part := b.part(u.Pack)
 	if err := os.RemoveAll(part); err != nil {
 		return err
 	}
-	if err := stage(u.path, part, opts.Limits, meter, diskFull); err != nil {
+	if err := stage(f, u.path, part, opts.Limits, meter, diskFull); err != nil {
 		return err
 	}
 	return os.Rename(part, b.staged(u.Pack))

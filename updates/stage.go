@@ -15,17 +15,20 @@ import (
 	"github.com/upkeep/upkeep/manifest"
 )
 
-// stage extracts the update at zipPath into dir, which must not exist:
+// stage extracts the update zip f (at path) into dir, which must not exist:
 // every file its manifest lists, each checked against its size and sha256
 // while it is written, and the manifest itself. Files are written by
 // several workers; durability comes from one sync of the file system after
 // all packs are staged (see syncFS).
-func stage(zipPath, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
-	z, err := manifest.OpenZip(zipPath, lim)
+func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
+	info, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	defer z.Close()
+	z, err := manifest.NewZip(f, info.Size(), path, lim)
+	if err != nil {
+		return err
+	}
 	m := z.Manifest
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err

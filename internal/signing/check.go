@@ -74,12 +74,20 @@ func (e *refusedError) Unwrap() error { return ErrRefused }
 // checked by streaming the file; legacy ones by reading it whole, up to
 // MaxLegacySize. A nil Keyring trusts no key.
 func (k *Keyring) Check(path string) Result {
-	res := k.check(path)
+	return k.CheckFile(nil, path)
+}
+
+// CheckFile is [Keyring.Check] of a file already open: the signature at
+// path+".minisig" is checked against what f holds (nil: open path). A
+// caller that goes on reading f reads what was verified, even if path is
+// replaced meanwhile.
+func (k *Keyring) CheckFile(f *os.File, path string) Result {
+	res := k.check(f, path)
 	res.Refused = k.Len() > 0 && res.State != Valid
 	return res
 }
 
-func (k *Keyring) check(path string) Result {
+func (k *Keyring) check(open *os.File, path string) Result {
 	name := filepath.Base(path)
 	sigPath := path + SigExt
 	sigName := name + SigExt
@@ -114,13 +122,25 @@ func (k *Keyring) check(path string) Result {
 		return res
 	}
 
-	f, err := os.Open(path)
-	if err != nil {
-		res.State = Unreadable
-		res.Problem = fmt.Sprintf("%s: cannot read: %s", name, ioReason(err))
-		return res
+	var f io.Reader
+	if open != nil {
+		info, err := open.Stat()
+		if err != nil {
+			res.State = Unreadable
+			res.Problem = fmt.Sprintf("%s: cannot read: %s", name, ioReason(err))
+			return res
+		}
+		f = io.NewSectionReader(open, 0, info.Size())
+	} else {
+		file, err := os.Open(path)
+		if err != nil {
+			res.State = Unreadable
+			res.Problem = fmt.Sprintf("%s: cannot read: %s", name, ioReason(err))
+			return res
+		}
+		defer file.Close()
+		f = file
 	}
-	defer f.Close()
 	var match bool
 	if sig.Algorithm == minisign.HashEdDSA {
 		r := minisign.NewReader(f)
