@@ -2,13 +2,11 @@ package packs
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/upkeep/upkeep/internal/testdb"
 )
 
 // backend makes fresh, empty databases for the conformance suite.
@@ -19,93 +17,16 @@ type backend struct {
 	fresh func(t *testing.T) (dsn, root string)
 }
 
-// needServer returns the address in env, or skips t; with
-// UPKEEP_TEST_REQUIRE=1 a missing address fails t instead.
-func needServer(t *testing.T, env string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("UPKEEP_TEST_REQUIRE") == "1" {
-			t.Fatalf("%s is not set and UPKEEP_TEST_REQUIRE=1", env)
-		}
-		t.Skipf("%s is not set", env)
-	}
-	return v
-}
-
-func uniqueName(prefix string) string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
 var sqliteBackend = backend{name: "sqlite", fresh: func(t *testing.T) (string, string) {
-	root := t.TempDir()
-	return "sqlite:data/app.db", root
+	return "sqlite:data/app.db", t.TempDir()
 }}
 
 var postgresBackend = backend{name: "postgres", fresh: func(t *testing.T) (string, string) {
-	admin := needServer(t, "UPKEEP_TEST_POSTGRES")
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := uniqueName("upkeep_t_")
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String(), t.TempDir()
+	return testdb.Fresh(t, "postgres"), t.TempDir()
 }}
 
 var mysqlBackend = backend{name: "mysql", fresh: func(t *testing.T) (string, string) {
-	admin := needServer(t, "UPKEEP_TEST_MYSQL")
-	c, err := mysqlConfig(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("mysql", c.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := uniqueName("upkeep_t_")
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", c.FormatDSN())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String(), t.TempDir()
+	return testdb.Fresh(t, "mysql"), t.TempDir()
 }}
 
 var backends = []backend{sqliteBackend, postgresBackend, mysqlBackend}
