@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
 // DownOptions says what [DB.Down] reverts.
@@ -107,21 +105,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				if err != nil {
 					return fmt.Errorf("packs: pack %s: %w", p.Name, err)
 				}
-				stmts, err := sqlsplit.Split(text, db.d.flavor())
-				if err != nil {
-					return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
-				}
-				for i, s := range stmts {
-					if skip, err := txControl(s); err != nil {
-						return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.DownFile, s.Line, err)
-					} else if skip {
-						continue
-					}
-					if _, err := q.ExecContext(ctx, s.Text); err != nil {
-						return run.failed(p, m, "down", &s, i+1, err, transactional)
-					}
-				}
-				return nil
+				return run.execFile(ctx, q, p, m, "down", text, m.DownFile, transactional, nil)
 			}
 			switch {
 			case transactional:

@@ -245,7 +245,6 @@ func (r *runner) setPack(ctx context.Context, q querier, p Pack, version int) er
 
 // upTx applies migrations from+1..to of p inside tx.
 func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) error {
-	flavor := r.db.d.flavor()
 	for v := from + 1; v <= to; v++ {
 		m := p.migration(v)
 		start := time.Now()
@@ -254,22 +253,13 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 				return r.failed(p, m, "up", nil, 0, err, true)
 			}
 		} else {
-			stmts, err := sqlsplit.Split(m.UpSQL, flavor)
-			if err != nil {
-				return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.UpFile, err)
-			}
-			for i, s := range stmts {
-				if skip, err := txControl(s); err != nil {
-					return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, m.UpFile, s.Line, err)
-				} else if skip {
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, s.Text); err != nil {
-					return r.failed(p, m, "up", &s, i+1, err, true)
-				}
+			err := r.execFile(ctx, tx, p, m, "up", m.UpSQL, m.UpFile, true, func(stmt int) {
 				if testHookAfterStatement != nil {
-					testHookAfterStatement(p.Name, v, i+1)
+					testHookAfterStatement(p.Name, v, stmt)
 				}
+			})
+			if err != nil {
+				return err
 			}
 		}
 		d := time.Since(start)
@@ -282,6 +272,32 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 		return err
 	}
 	return r.db.recordSchemas(ctx, tx, p, to)
+}
+
+// execFile runs the statements of one migration file (text, named file)
+// on q in order, skipping transaction control, and calls after with each
+// statement's 1-based index once it ran. A failed statement gives a
+// *MigrationError; rolled says whether the caller's transaction undoes
+// what ran before it.
+func (r *runner) execFile(ctx context.Context, q querier, p Pack, m Migration, dir, text, file string, rolled bool, after func(stmt int)) error {
+	stmts, err := sqlsplit.Split(text, r.db.d.flavor())
+	if err != nil {
+		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, file, err)
+	}
+	for i, s := range stmts {
+		if skip, err := txControl(s); err != nil {
+			return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, file, s.Line, err)
+		} else if skip {
+			continue
+		}
+		if _, err := q.ExecContext(ctx, s.Text); err != nil {
+			return r.failed(p, m, dir, &s, i+1, err, rolled)
+		}
+		if after != nil {
+			after(i + 1)
+		}
+	}
+	return nil
 }
 
 func (r *runner) failed(p Pack, m Migration, dir string, s *sqlsplit.Statement, idx int, err error, rolled bool) *MigrationError {
