@@ -56,7 +56,17 @@ func Read(dir string) (Installed, error) {
 	}
 	m, err := manifest.Parse(data)
 	if err != nil {
-		return Installed{}, fmt.Errorf("installed pack %s: %w", path, err)
+		// One line per problem, each naming the file.
+		var errs []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = append(errs, j.Unwrap()...)
+		} else {
+			errs = []error{err}
+		}
+		for i, e := range errs {
+			errs[i] = fmt.Errorf("installed pack %s: %w", path, e)
+		}
+		return Installed{}, errors.Join(errs...)
 	}
 	if name := filepath.Base(dir); m.Pack != name {
 		return Installed{}, fmt.Errorf("installed pack %s: manifest names pack %q, folder is %q", path, m.Pack, name)
