@@ -96,6 +96,10 @@ func (u *Update) writeText(p *printer) {
 		if u.Signature.KeyID != "" {
 			sig += " (key " + u.Signature.KeyID + ")"
 		}
+		if u.Signature.Problem != "" && u.Status != Refused {
+			// Not required (no key is trusted), but worth knowing.
+			sig += ": " + u.Signature.Problem + "; no key is trusted, so no signature is required"
+		}
 		p.line("   Signature: %s", sig)
 	}
 	if u.LastFailure != "" {

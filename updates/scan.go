@@ -82,8 +82,9 @@ type DatabaseChange struct {
 
 // Signature is the state of an update's signature.
 type Signature struct {
-	State string `json:"state"` // unsigned, unverified (no key trusted), valid or invalid
-	KeyID string `json:"key_id,omitempty"`
+	State   string `json:"state"` // unsigned, unverified (no key trusted), valid, invalid or unreadable
+	KeyID   string `json:"key_id,omitempty"`
+	Problem string `json:"problem,omitempty"` // what is wrong with it, also when no key is trusted and it is not required
 }
 
 // Path is the zip's path on disk.
@@ -249,7 +250,14 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 	}
 	u.Size, u.info = before.Size(), before
 	if !before.Mode().IsRegular() {
-		return u.fail(Invalid, fmt.Sprintf("%s: not a regular file (%s)", u.File, before.Mode().Type()))
+		what := "not a regular file"
+		switch {
+		case before.IsDir():
+			what = "a folder, not a zip file"
+		case before.Mode()&os.ModeSymlink != 0:
+			what = "a symlink; put the zip file itself in Updates_Pending"
+		}
+		return u.fail(Invalid, fmt.Sprintf("%s: %s", u.File, what))
 	}
 	age := opts.Now().Sub(before.ModTime())
 	z, err := manifest.OpenZip(path, opts.Limits)
@@ -270,7 +278,7 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 	u.describe(z.Manifest)
 
 	sig := keys.Check(path)
-	u.Signature = Signature{State: string(sig.State), KeyID: sig.KeyID}
+	u.Signature = Signature{State: string(sig.State), KeyID: sig.KeyID, Problem: sig.Problem}
 	if sig.Refused {
 		return u.fail(Refused, sig.Problem)
 	}

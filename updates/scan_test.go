@@ -275,3 +275,27 @@ func TestBootstrapModes(t *testing.T) {
 		t.Fatalf("ignore: %+v, %v; want an empty report and nil", r, err)
 	}
 }
+
+func TestScanOddEntries(t *testing.T) {
+	root := newRoot(t)
+	os.Mkdir(pending(root, "folder.zip"), 0o755)
+	real := newPack("core", "1.0.0").writeZip(t, filepath.Join(t.TempDir(), "real.zip"))
+	os.Symlink(real, pending(root, "link.zip"))
+	newPack("blog", "1.0.0").writeZip(t, pending(root, "blog.zip"))
+	os.WriteFile(pending(root, "blog.zip.minisig"), []byte("not a signature"), 0o644)
+
+	u := byFile(scanRoot(t, root))
+	wantStatus(t, u["folder.zip"], Invalid, "folder.zip: a folder, not a zip file")
+	wantStatus(t, u["link.zip"], Invalid, "link.zip: a symlink; put the zip file itself in Updates_Pending")
+	// No key is trusted: a broken signature does not stop the zip, but the
+	// report says what is wrong with it.
+	wantStatus(t, u["blog.zip"], Ready, "")
+	if s := u["blog.zip"].Signature; s.State != "invalid" || !strings.Contains(s.Problem, "blog.zip.minisig: malformed signature") {
+		t.Fatalf("signature %+v", s)
+	}
+	var b strings.Builder
+	u["blog.zip"].WriteText(&b)
+	if !strings.Contains(b.String(), "Signature: invalid: blog.zip.minisig: malformed signature") || !strings.Contains(b.String(), "no key is trusted, so no signature is required") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+}
