@@ -3,32 +3,14 @@ package backupstore
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/upkeep/upkeep/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (go test -update writes it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 // backup.json and the zip's entries, as people read them (unzip -l,
 // upkeep backups show --json).
@@ -69,5 +51,5 @@ func TestManifestGolden(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%-28s %-7s %v %d %d\n", f.Name, method, f.Mode(), f.UncompressedSize64, f.CompressedSize64)
 	}
-	golden(t, "backup.golden", out.Bytes())
+	golden.Check(t, "backup.golden", out.Bytes())
 }

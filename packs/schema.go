@@ -112,49 +112,32 @@ func compareSchemas(pack, table string, version int, rec, now *TableSchema) []Dr
 	if now == nil {
 		return []DriftItem{item(TableMissing, "", "", "")}
 	}
+	out := diffNamed(rec.Columns, now.Columns, func(c Column) string { return c.Name }, ColumnRemoved, ColumnChanged, ColumnAdded, item)
+	return append(out, diffNamed(rec.Indexes, now.Indexes, func(ix Index) string { return ix.Name }, IndexRemoved, IndexChanged, IndexAdded, item)...)
+}
+
+// diffNamed lists the items of rec missing from now, those that read
+// differently now, and those of now that rec lacks, matched by name.
+func diffNamed[T interface{ String() string }](rec, now []T, name func(T) string, removed, changed, added DriftKind,
+	item func(k DriftKind, name, was, is string) DriftItem) []DriftItem {
+	nowByName := map[string]T{}
+	for _, x := range now {
+		nowByName[name(x)] = x
+	}
+	recorded := map[string]bool{}
 	var out []DriftItem
-	recCols := map[string]Column{}
-	for _, c := range rec.Columns {
-		recCols[c.Name] = c
-	}
-	nowCols := map[string]Column{}
-	for _, c := range now.Columns {
-		nowCols[c.Name] = c
-	}
-	for _, c := range rec.Columns {
-		n, ok := nowCols[c.Name]
-		switch {
+	for _, r := range rec {
+		recorded[name(r)] = true
+		switch n, ok := nowByName[name(r)]; {
 		case !ok:
-			out = append(out, item(ColumnRemoved, c.Name, c.String(), ""))
-		case n != c:
-			out = append(out, item(ColumnChanged, c.Name, c.String(), n.String()))
+			out = append(out, item(removed, name(r), r.String(), ""))
+		case n.String() != r.String():
+			out = append(out, item(changed, name(r), r.String(), n.String()))
 		}
 	}
-	for _, c := range now.Columns {
-		if _, ok := recCols[c.Name]; !ok {
-			out = append(out, item(ColumnAdded, c.Name, "", c.String()))
-		}
-	}
-	recIx := map[string]Index{}
-	for _, ix := range rec.Indexes {
-		recIx[ix.Name] = ix
-	}
-	nowIx := map[string]Index{}
-	for _, ix := range now.Indexes {
-		nowIx[ix.Name] = ix
-	}
-	for _, ix := range rec.Indexes {
-		n, ok := nowIx[ix.Name]
-		switch {
-		case !ok:
-			out = append(out, item(IndexRemoved, ix.Name, ix.String(), ""))
-		case n.String() != ix.String():
-			out = append(out, item(IndexChanged, ix.Name, ix.String(), n.String()))
-		}
-	}
-	for _, ix := range now.Indexes {
-		if _, ok := recIx[ix.Name]; !ok {
-			out = append(out, item(IndexAdded, ix.Name, "", ix.String()))
+	for _, n := range now {
+		if !recorded[name(n)] {
+			out = append(out, item(added, name(n), "", n.String()))
 		}
 	}
 	return out

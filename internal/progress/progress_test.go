@@ -2,36 +2,18 @@ package progress
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/upkeep/upkeep/internal/golden"
+)
 
 // fakeClock advances by step on every call.
 func fakeClock(step time.Duration) func() time.Time {
 	t := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
 	return func() time.Time { t = t.Add(step); return t }
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n--- got\n%q\n--- want\n%q", path, got, want)
-	}
 }
 
 func run(term bool) []byte {
@@ -47,10 +29,10 @@ func run(term bool) []byte {
 }
 
 // Plain lines come at most once a second and end with the totals.
-func TestLines(t *testing.T) { golden(t, "lines.golden", run(false)) }
+func TestLines(t *testing.T) { golden.Check(t, "lines.golden", run(false)) }
 
 // The bar is redrawn in place with \r and ends with a newline.
-func TestBar(t *testing.T) { golden(t, "bar.golden", run(true)) }
+func TestBar(t *testing.T) { golden.Check(t, "bar.golden", run(true)) }
 
 func TestNilIsSilent(t *testing.T) {
 	m := New(nil, "backup", 1, 1, Options{})
