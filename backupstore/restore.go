@@ -20,8 +20,8 @@ import (
 
 	"github.com/upkeep/upkeep/internal/dbaddr"
 	"github.com/upkeep/upkeep/internal/dbsnap"
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Where Restore works, inside .upkeep/.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/dbsnap"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // serverDB is a uniquely named database on a test server, dropped at the

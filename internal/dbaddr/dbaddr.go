@@ -36,7 +36,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // ErrUnsupported is returned by [Parse] for an address it cannot read. Package
