@@ -8,7 +8,6 @@ import (
 	"github.com/upkeep/upkeep/internal/dbaddr"
 	"github.com/upkeep/upkeep/internal/dbsnap"
 	"github.com/upkeep/upkeep/layout"
-
 )
 
 // dbConfig is the database a backup covers: its address, read once by
