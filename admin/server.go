@@ -579,7 +579,7 @@ func (s *Server) funcs() template.FuncMap {
 			b, _ := marshal(v)
 			return string(b)
 		},
-		"add":  func(a, b int) int { return a + b },
+		"add": func(a, b int) int { return a + b },
 	}
 }
 

@@ -47,7 +47,7 @@ type ScanOptions struct {
 	// unchanged before it is taken as whole: a zip changed less than Steady
 	// ago is reported incomplete. [Watch] sets it; a start leaves it zero.
 	Steady time.Duration
-	Now         func() time.Time
+	Now    func() time.Time
 }
 
 // Update is one zip of Updates_Pending as the scan found it.
