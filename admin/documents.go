@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
