@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/sqlsplit"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // UpOptions says what [DB.Up] migrates.
