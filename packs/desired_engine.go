@@ -124,6 +124,13 @@ func (e *atlasEngine) inspect(ctx context.Context, tables []string) (*schemaStat
 		}
 	}
 	s.Tables = kept
+	if e.backend == "sqlite" {
+		for _, t := range s.Tables {
+			for _, c := range t.Columns {
+				keepDeclared(c.Type)
+			}
+		}
+	}
 	return &schemaState{s: s}, nil
 }
 
@@ -160,6 +167,16 @@ func (e *atlasEngine) plan(ctx context.Context, from, to *schemaState) (*schemaP
 		p.Statements = append(p.Statements, strings.TrimSuffix(strings.TrimSpace(c.Cmd), ";"))
 	}
 	return p, nil
+}
+
+// keepDeclared keeps a SQLite column's declared type as written when it has
+// a size ("VARCHAR(200)"): the library's SQLite types drop sizes, which
+// SQLite ignores but upkeep's schema records keep, so a rebuilt table
+// would read as changed.
+func keepDeclared(ct *schema.ColumnType) {
+	if ct != nil && strings.Contains(ct.Raw, "(") {
+		ct.Type = &sqlite.UserDefinedType{T: ct.Raw}
+	}
 }
 
 // keepTables drops changes of the schema itself (its attributes): only

@@ -389,3 +389,90 @@ func TestCheckDesired(t *testing.T) {
 		t.Fatalf("broken schema.sql: %v", err)
 	}
 }
+
+func TestDiffAfterColumnAddedByHand(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn, root := b.fresh(t)
+			db := openDB(t, dsn, root)
+			initSQL := "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(200) NOT NULL);\nCREATE INDEX notes_body ON notes (body);"
+			p := Pack{Name: "notes", Version: "1.0.0", Tables: []string{"notes"},
+				Migrations: []Migration{{Version: 1, Name: "init", UpFile: "0001_init.up.sql", UpSQL: initSQL}}}
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true}); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, DesiredFile), []byte(initSQL), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			in := Installed{Name: "notes", Dir: dir}
+			dev := ""
+			if b.name != "sqlite" {
+				dev = testdb.Fresh(t, b.name)
+			}
+			opts := DiffOptions{Packs: []Installed{in}, DevDB: dev}
+			diffs, err := db.Diff(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(diffs) != 1 || len(diffs[0].Drift) != 0 || len(diffs[0].DriftSQL) != 0 || diffs[0].Desired == nil || len(diffs[0].Desired.Changes) != 0 {
+				t.Fatalf("before the change by hand: %+v", diffs)
+			}
+
+			if _, err := db.SQL().Exec("ALTER TABLE notes ADD COLUMN mood VARCHAR(20)"); err != nil {
+				t.Fatal(err)
+			}
+			drift, err := db.Drift(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			diffs, err = db.Diff(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := diffs[0]
+			// The same differences as the start's drift report.
+			if len(drift) != 1 || len(d.Drift) != 1 || d.Drift[0].String() != drift[0].String() || d.Drift[0].Kind != ColumnAdded {
+				t.Fatalf("drift %v, diff %v", drift, d.Drift)
+			}
+			if len(d.DriftSQL) == 0 || !strings.Contains(strings.Join(d.DriftSQL, "\n"), "notes") {
+				t.Fatalf("drift SQL %q", d.DriftSQL)
+			}
+			if len(d.Desired.Changes) != 1 || d.Desired.Changes[0].Kind != "drop column" || d.Desired.Changes[0].Name != "mood" {
+				t.Fatalf("against schema.sql: %v", d.Desired.Changes)
+			}
+			// Diff changed nothing.
+			if drift2, _ := db.Drift(ctx); len(drift2) != 1 {
+				t.Fatalf("drift after diff: %v", drift2)
+			}
+			// The SQL reconciles: run it, and nothing drifts.
+			for _, s := range d.DriftSQL {
+				if _, err := db.SQL().Exec(s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			if drift, err = db.Drift(ctx); err != nil || len(drift) != 0 {
+				t.Fatalf("after the drift SQL: %v, %v", drift, err)
+			}
+
+			// A dropped index and a changed column come back too.
+			if _, err := db.SQL().Exec("DROP INDEX notes_body" + map[string]string{"mysql": " ON notes"}[b.name]); err != nil {
+				t.Fatal(err)
+			}
+			diffs, err = db.Diff(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range diffs[0].DriftSQL {
+				if _, err := db.SQL().Exec(s); err != nil {
+					t.Fatalf("%s: %v", s, err)
+				}
+			}
+			if drift, err = db.Drift(ctx); err != nil || len(drift) != 0 {
+				t.Fatalf("after the drift SQL %q: %v, %v", diffs[0].DriftSQL, drift, err)
+			}
+		})
+	}
+}
