@@ -451,9 +451,11 @@ func (sc *scratch) exec(ctx context.Context, text, file string, keep func(sqlspl
 		return fmt.Errorf("packs: %s: %w", file, err)
 	}
 	for _, s := range stmts {
-		if skip, err := txControl(s); err != nil {
-			return fmt.Errorf("packs: %s line %d: %w", file, s.Line, err)
-		} else if skip {
+		// The same rules as a migration run: transaction control skipped,
+		// upkeep's own tables and ways out of the database refused.
+		if rule, err := checkStatement(sc.d.flavor(), s); err != nil {
+			return fmt.Errorf("packs: %s: %w", file, err)
+		} else if rule == skipIt {
 			continue
 		}
 		if keep != nil && !keep(s) {
