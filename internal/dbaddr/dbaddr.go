@@ -253,3 +253,41 @@ func Open(a Addr) (*sql.DB, error) {
 // Opens is how many handles [Open] has opened in this process: a start
 // opens one, however much it does with the database.
 func Opens() int64 { return opens.Load() }
+
+// Same reports whether a and b name one database: for SQLite the same
+// file; for servers the same kind, host, port and database name (users
+// and parameters aside; localhost, ::1 and an empty host are 127.0.0.1).
+func (a Addr) Same(b Addr) bool {
+	ia, ib := a.identity(), b.identity()
+	return ia != "" && ia == ib
+}
+
+func (a Addr) identity() string {
+	switch a.Kind {
+	case SQLite:
+		return "sqlite:" + a.Path
+	case Postgres, MySQL:
+	default:
+		return ""
+	}
+	port := "5432"
+	if a.Kind == MySQL {
+		port = "3306"
+	}
+	u := a.URL
+	host := strings.ToLower(u.Hostname())
+	switch host {
+	case "", "localhost", "::1":
+		host = "127.0.0.1"
+	}
+	if u.Port() != "" {
+		port = u.Port()
+	}
+	if s := u.Query().Get("socket"); s != "" {
+		host, port = "unix:"+s, ""
+	}
+	if s := u.Query().Get("host"); s != "" && a.Kind == Postgres {
+		host = s
+	}
+	return string(a.Kind) + "://" + host + ":" + port + "/" + strings.Trim(u.Path, "/")
+}

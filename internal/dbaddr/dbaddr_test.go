@@ -75,3 +75,31 @@ func TestMySQLConfig(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
+
+func TestSame(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"postgres://u@localhost/app", "postgresql://v:pw@127.0.0.1:5432/app?sslmode=disable", true},
+		{"postgres://u@localhost/app", "postgres://u@localhost/other", false},
+		{"postgres://u@db:5433/app", "postgres://u@db/app", false},
+		{"mysql://root@127.0.0.1/test", "mariadb://root@localhost:3306/test", true},
+		{"mysql://root@127.0.0.1/test", "postgres://root@127.0.0.1/test", false},
+		{"sqlite:data/app.db", "", true},
+		{"sqlite:data/app.db", "sqlite:/srv/app/data/app.db", true},
+		{"sqlite:a.db", "sqlite:b.db", false},
+	} {
+		a, err := Parse(tc.a, "/srv/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Parse(tc.b, "/srv/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Same(b) != tc.same || b.Same(a) != tc.same {
+			t.Errorf("Same(%q, %q) = %v, want %v", tc.a, tc.b, a.Same(b), tc.same)
+		}
+	}
+}
