@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // ProtectedFile is where [MarkProtected] records the IDs of backups that

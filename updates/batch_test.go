@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/testdb"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/manifest"
 	"github.com/upkeep/upkeep/packs"
 )

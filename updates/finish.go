@@ -11,8 +11,8 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // The two ends of a batch, shared by the install and the recovery of an

@@ -8,7 +8,7 @@ import (
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	ijournal "github.com/upkeep/upkeep/internal/journal"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // The journal is the durable record of a batch in progress,
