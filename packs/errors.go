@@ -9,7 +9,7 @@ import (
 
 // Sentinel errors. Match them with errors.Is; the typed errors below carry
 // the details and unwrap to them. The CLI maps them to exit codes, in one
-// place (main.go): 4 for ErrDatabaseBehind, ErrDowngrade and
+// place (internal/cli/exit.go): 4 for ErrDatabaseBehind, ErrDowngrade and
 // ErrChecksumChanged, 5 for ErrLocked.
 var (
 	// ErrDatabaseBehind is returned (as a *BehindError) by [Status.Err] and

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/sqlsplit"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // UpOptions says what [DB.Up] migrates.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Recovery says what the start did with a batch that an earlier run left
