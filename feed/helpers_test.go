@@ -19,8 +19,8 @@ import (
 
 	"github.com/hashicorp/go-version"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/manifest"
 )
 

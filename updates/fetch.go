@@ -9,9 +9,9 @@ import (
 	"github.com/hashicorp/go-version"
 
 	"github.com/upkeep/upkeep/feed"
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
 
