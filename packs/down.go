@@ -69,6 +69,9 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
 				}
 				m.DownSQL = text
+				if _, _, err := checkFile(db.d.flavor(), p.Name, m.DownFile, text); err != nil {
+					return nil, err
+				}
 			}
 		}
 		res := &Result{}
@@ -91,6 +94,10 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
 			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 		}
+		if run.watch, err = db.d.watch(ctx, conn, tx); err != nil {
+			return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
+		}
+		defer run.watch.close()
 		for v := ps.Database; v > opts.To; v-- {
 			m := p.migration(v)
 			start := time.Now()
@@ -132,6 +139,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 			return nil, err
 		}
 		if tx != nil {
+			run.watch.close() // the run's own commit
 			if err := tx.Commit(); err != nil {
 				return nil, fmt.Errorf("packs: commit: %w", err)
 			}

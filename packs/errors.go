@@ -66,6 +66,14 @@ var (
 	// read.
 	ErrBadDSN = errors.New("packs: unsupported database address")
 
+	// ErrRefused is returned (as a *RefusedError) by [DB.Up] and [DB.Down],
+	// before any statement runs, when a statement of a migration file does
+	// what a migration may not: control the run's transaction, attach or
+	// write another database file (SQLite), or name upkeep's own tables.
+	// It is also returned when a migration ended the run's transaction in a
+	// way the statement check did not see.
+	ErrRefused = errors.New("packs: statement refused")
+
 	// ErrBadExport is returned by [DB.RestoreExport] for a file that is not
 	// an export of this format, or an export taken on another backend.
 	ErrBadExport = errors.New("packs: not a database export")
@@ -243,3 +251,23 @@ func (e *MigrationError) Unwrap() []error { return []error{ErrMigrationFailed, e
 func (e *MigrationError) Partial() bool {
 	return !e.RolledBack && !e.Restored && (len(e.Before) > 0 || e.StatementsDone > 0)
 }
+
+// RefusedError names a statement of a migration file that upkeep refuses
+// to run, and why.
+type RefusedError struct {
+	Pack      string
+	File      string // the migration file
+	Line      int    // 1-based line where the statement starts
+	Statement string // its first line
+	Reason    string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("packs: pack %s: migration %s refused: %s", e.Pack, e.File, e.Reason)
+	}
+	return fmt.Sprintf("packs: pack %s: migration %s line %d: statement refused: %q: %s", e.Pack, e.File, e.Line, e.Statement, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrRefused) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
