@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
@@ -97,7 +96,7 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		timeout = DefaultLockTimeout
 	}
 	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
-	l, err := lock.Acquire(ctx, filepath.Join(root.State(), "lock"), what, timeout)
+	l, err := lock.Acquire(ctx, root.Lock(), what, timeout)
 	if err != nil {
 		return nil, err
 	}
