@@ -20,6 +20,9 @@ const (
 	PacksDir     = "packs"
 	StateDir     = ".upkeep"
 	TrustedDir   = ".upkeep/trusted"
+	IncomingDir  = ".incoming" // inside Updates_Pending: downloads in progress
+	FeedFile     = "feed.json" // inside .upkeep: the feeds this root accepted
+	LockFile     = "lock"      // inside .upkeep: the root's lock
 	DefaultDB    = "data/app.db"
 )
 
@@ -61,13 +64,17 @@ func (r Root) State() string { return filepath.Join(r.Dir, StateDir) }
 // Trusted is the folder of trusted minisign public keys (*.pub).
 func (r Root) Trusted() string { return filepath.Join(r.Dir, TrustedDir) }
 
+// Incoming is the folder inside Updates_Pending where a fetch keeps its
+// downloads in progress (NAME.zip.part and its sidecar). Scans ignore it.
+func (r Root) Incoming() string { return filepath.Join(r.Dir, PendingDir, IncomingDir) }
+
 // The files and folders of upkeep's own folder, .upkeep/. Every path under
 // it is built by one of these methods, here only: two processes that build
 // the lock's path apart would not exclude each other.
 
 // Lock is the root's lock file: one upkeep process at a time changes the
 // root (package internal/lock).
-func (r Root) Lock() string { return r.state("lock") }
+func (r Root) Lock() string { return r.state(LockFile) }
 
 // Journal is the journal of the install batch in progress.
 func (r Root) Journal() string { return r.state("journal.json") }
@@ -97,8 +104,9 @@ func (r Root) AdminToken() string { return r.state("admin-token") }
 // AdminAction keeps the admin pages' last action.
 func (r Root) AdminAction() string { return r.state("admin-action.json") }
 
-// Feed keeps what this root last accepted from its update feed.
-func (r Root) Feed() string { return r.state("feed.json") }
+// FeedState is the file that records, per feed URL, the last index this
+// root accepted (its serial and sha256).
+func (r Root) FeedState() string { return r.state(FeedFile) }
 
 func (r Root) state(name string) string { return filepath.Join(r.Dir, StateDir, name) }
 
