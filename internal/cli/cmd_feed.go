@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/upkeep/upkeep/feed"
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -106,7 +107,7 @@ func runFeedBuild(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "wrote %s/%s: app %s, serial %d, %d updates, expires %s\n",
 			out, feed.IndexName, ix.App, ix.Serial, len(ix.Updates), ix.Expires.Format(time.RFC3339))
 		for _, e := range ix.Updates {
-			fmt.Fprintf(c.App.Writer, "  %s %s  %s  %s\n", e.Pack, e.Version, e.URL, bytesText(e.Size))
+			fmt.Fprintf(c.App.Writer, "  %s %s  %s  %s\n", e.Pack, e.Version, e.URL, progress.FormatBytes(e.Size))
 		}
 		if c.String("sign") == "" {
 			fmt.Fprintf(c.App.Writer, "not signed: roots refuse it until index.json.minisig is there (--sign KEY)\n")
@@ -181,9 +182,9 @@ func writeFetchText(w io.Writer, res *feed.Result) {
 	for _, f := range res.Fetched {
 		how := ""
 		if f.Resumed > 0 {
-			how = fmt.Sprintf(" (resumed after %s)", bytesText(f.Resumed))
+			how = fmt.Sprintf(" (resumed after %s)", progress.FormatBytes(f.Resumed))
 		}
-		fmt.Fprintf(w, "fetched %s: %s %s, %s%s\n", f.File, f.Pack, f.Version, bytesText(f.Size), how)
+		fmt.Fprintf(w, "fetched %s: %s %s, %s%s\n", f.File, f.Pack, f.Version, progress.FormatBytes(f.Size), how)
 	}
 	for _, name := range res.Pending {
 		fmt.Fprintf(w, "already pending: %s\n", name)
