@@ -3,7 +3,11 @@ package updates
 import (
 	"context"
 	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
@@ -50,14 +54,18 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 	}
 	defer release()
 	if !db.TransactionalDDL() {
-		if j.Export, err = db.Export(ctx, code, ""); err != nil {
+		var names []string
+		for _, p := range code {
+			names = append(names, p.Name)
+		}
+		if j.Export, err = tablesStore(opts, root).SaveTables(ctx, names, func(w io.Writer) error { return db.ExportTables(ctx, code, w) }); err != nil {
 			return nil, err
 		}
 		if err := b.save(j); err != nil {
 			return nil, err
 		}
 	}
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +83,15 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 		return err
 	}
 	defer release()
-	if err := db.RestoreExport(ctx, j.Export); err != nil {
-		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
+	// Journals written before exports were backups name the zip's path.
+	id := strings.TrimSuffix(filepath.Base(j.Export), ".zip")
+	fsys, c, err := backupstore.OpenTables(root, id)
+	if err == nil {
+		defer c.Close()
+		err = db.RestoreTables(ctx, fsys, id)
+	}
+	if err != nil {
+		return fmt.Errorf("put back the tables exported to backup %s: %w", id, err)
 	}
 	return nil
 }
@@ -125,4 +140,10 @@ func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *jour
 		}
 	}
 	return true, nil
+}
+
+// tablesStore keeps the exports of packs' tables in Updates_Backups, as
+// backups of kind tables.
+func tablesStore(opts Options, root layout.Root) backupstore.Tables {
+	return backupstore.Tables{Root: root, DB: opts.DB, UpkeepVersion: opts.UpkeepVersion}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -112,10 +111,10 @@ func runBackupsList(c *cli.Context) error {
 	fmt.Fprintln(tw, "ID\tCREATED (UTC)\tKIND\tFILES\tSIZE\tNOTE")
 	for _, b := range list {
 		kind, note := "backup", ""
-		switch {
-		case isExport(b):
+		if b.Kind == backupstore.KindTables {
 			kind = "db export"
-		case b.Err != nil:
+		}
+		if b.Err != nil {
 			kind, note = "unreadable", b.Err.Error()
 		}
 		if b.Protected {
@@ -125,10 +124,6 @@ func runBackupsList(c *cli.Context) error {
 	}
 	return tw.Flush()
 }
-
-// isExport tells whether b is an export of the packs' tables taken by db up
-// or db down, rather than a full backup.
-func isExport(b backupstore.Backup) bool { return strings.HasPrefix(b.Reason, "db-") && b.Err != nil }
 
 func runBackupsShow(c *cli.Context) error {
 	id, err := oneArg(c, "ID")
@@ -153,6 +148,9 @@ func runBackupsShow(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
 	for _, p := range sortedKeys(m.Packs) {
 		fmt.Fprintf(c.App.Writer, "  pack     %s %s\n", p, m.Packs[p])
+	}
+	if m.Kind == backupstore.KindTables {
+		fmt.Fprintf(c.App.Writer, "  kind     tables of %s (restore puts back these packs' tables, settings and schema versions)\n", strings.Join(m.Tables, ", "))
 	}
 	return nil
 }
@@ -185,8 +183,14 @@ func runBackupsRestore(c *cli.Context) error {
 		return err
 	}
 	defer l.Release()
-	if strings.Contains(id, "_db-") {
-		return restoreExport(c, root, id)
+	// The backup says what it holds: a full backup, or the tables of some
+	// packs (taken by db up, db down or an install on MySQL/MariaDB).
+	m, err := backupstore.Show(root, id)
+	if err != nil {
+		return err
+	}
+	if m.Kind == backupstore.KindTables {
+		return restoreTables(c, root, id)
 	}
 	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: globalString(c, "db"), UpkeepVersion: Version}
 	if !globalBool(c, "quiet") {
@@ -206,15 +210,20 @@ func runBackupsRestore(c *cli.Context) error {
 	return nil
 }
 
-// restoreExport puts back the packs' tables from an export of db up.
-func restoreExport(c *cli.Context, root layout.Root, id string) error {
-	path := filepath.Join(root.Backups(), id+".zip")
+// restoreTables puts back the packs' tables from a backup of kind
+// tables, after verifying it.
+func restoreTables(c *cli.Context, root layout.Root, id string) error {
+	fsys, closer, err := backupstore.OpenTables(root, id)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
 	db, err := packs.Open(c.Context, globalString(c, "db"), root.Dir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.RestoreExport(c.Context, path); err != nil {
+	if err := db.RestoreTables(c.Context, fsys, id); err != nil {
 		return err
 	}
 	if !globalBool(c, "quiet") {
@@ -248,6 +257,3 @@ func runBackupsPrune(c *cli.Context) error {
 	}
 	return nil
 }
-
-// backupID is the backup ID of a zip in Updates_Backups.
-func backupID(path string) string { return strings.TrimSuffix(filepath.Base(path), ".zip") }

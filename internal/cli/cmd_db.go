@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
@@ -208,7 +209,7 @@ func runDBUp(c *cli.Context) error {
 	defer s.close()
 	res, err := s.db.Up(c.Context, packs.UpOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+		Tables: tablesStore(c, s), LockTimeout: globalDuration(c, "lock-timeout"),
 	})
 	return reportRun(c, "applied", res, err)
 }
@@ -224,7 +225,7 @@ func runDBDown(c *cli.Context) error {
 	defer s.close()
 	res, err := s.db.Down(c.Context, packs.DownOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+		Tables: tablesStore(c, s), LockTimeout: globalDuration(c, "lock-timeout"),
 	})
 	return reportRun(c, "reverted", res, err)
 }
@@ -238,7 +239,7 @@ func reportRun(c *cli.Context, did string, res *packs.Result, err error) error {
 			}
 		} else {
 			if res.Export != "" {
-				fmt.Fprintf(c.App.Writer, "Exported the packs' tables to %s.\n", res.Export)
+				fmt.Fprintf(c.App.Writer, "Exported the packs' tables to backup %s.\n", res.Export)
 			}
 			for _, a := range res.Applied {
 				fmt.Fprintf(c.App.Writer, "%s %s %d_%s (%s)\n", did, a.Pack, a.Version, a.Name, a.Duration.Round(time.Microsecond))
@@ -250,7 +251,7 @@ func reportRun(c *cli.Context, did string, res *packs.Result, err error) error {
 	}
 	var me *packs.MigrationError
 	if err != nil && errors.As(err, &me) && res != nil && res.Export != "" {
-		return withHint(err, "fix the file and run the same command again to resume, or put the tables back as they were: upkeep backups restore %s", backupID(res.Export))
+		return withHint(err, "fix the file and run the same command again to resume, or put the tables back as they were: upkeep backups restore %s", res.Export)
 	}
 	return err
 }
@@ -350,4 +351,14 @@ func problems(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// tablesStore is where db up and db down keep the export of the packs'
+// tables taken before a run: a backup of kind tables in Updates_Backups;
+// nil with --no-backup.
+func tablesStore(c *cli.Context, s *dbSession) packs.TableStore {
+	if c.Bool("no-backup") {
+		return nil
+	}
+	return backupstore.Tables{Root: s.root, DB: globalString(c, "db"), UpkeepVersion: Version}
 }
