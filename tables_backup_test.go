@@ -40,7 +40,7 @@ func TestTablesBackupThroughBinary(t *testing.T) {
 
 			var list []struct {
 				ID, Kind, Database, Reason string
-				Files              int
+				Files                      int
 			}
 			r := run(t, root, cmd("backups", "list", "--json")...)
 			r.want(t, 0, nil, nil)
