@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -19,7 +20,7 @@ const ProtectedFile = "protected-backups"
 // Protected returns the IDs recorded by [MarkProtected], sorted.
 func Protected(root layout.Root) ([]string, error) {
 	path := filepath.Join(root.State(), ProtectedFile)
-	data, err := os.ReadFile(path)
+	data, err := statefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -65,7 +66,7 @@ type Journal struct {
 // nil when there is none.
 func ReadJournal(root layout.Root) (*Journal, error) {
 	p := filepath.Join(root.State(), RestoreDir, JournalName)
-	data, err := os.ReadFile(p)
+	data, err := statefile.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -708,8 +709,11 @@ func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error)
 	j, err := ReadJournal(root)
 	if err != nil || j == nil {
 		if err == nil {
-			// No journal: leftovers from before the first journal write.
-			err = os.RemoveAll(r.dir)
+			// No journal: leftovers from before the first journal write
+			// (none on a read-only root, where RemoveAll would fail).
+			if _, serr := os.Lstat(r.dir); serr == nil {
+				err = os.RemoveAll(r.dir)
+			}
 		}
 		return nil, err
 	}

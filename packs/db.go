@@ -67,6 +67,11 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 		}
 		driver = "sqlite"
 		conn = "file:" + p + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		if readOnlyFS(filepath.Dir(p)) {
+			// Nobody can write it: read it as it is, without the WAL's
+			// shared-memory file that could not be created either.
+			conn = "file:" + p + "?mode=ro&immutable=1&_pragma=busy_timeout(10000)"
+		}
 		d = sqliteDialect{path: p}
 		shown = "sqlite:" + p
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):

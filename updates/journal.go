@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -105,7 +106,7 @@ func (b batchPaths) save(j *journal) error {
 
 // load reads the journal; nil, nil when there is none.
 func (b batchPaths) load() (*journal, error) {
-	data, err := os.ReadFile(b.journal())
+	data, err := statefile.ReadFile(b.journal())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
