@@ -1,6 +1,6 @@
 //go:build !unix
 
-package packs
+package dbaddr
 
 // readOnlyFS reports whether dir is on a file system mounted read-only;
 // where that cannot be asked, it is taken as writable.

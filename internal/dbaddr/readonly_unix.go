@@ -1,6 +1,6 @@
 //go:build unix
 
-package packs
+package dbaddr
 
 import (
 	"errors"
