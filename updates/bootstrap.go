@@ -112,7 +112,7 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if restored != nil {
-		rec = &Recovery{Batch: restored.Backup, Action: "restore:" + restored.State}
+		rec = restoreRecovery(restored)
 	}
 	opts.Root = root.Dir
 	r, err := updatesStep(ctx, opts, root)
