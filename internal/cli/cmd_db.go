@@ -68,6 +68,8 @@ func dbCommand() *cli.Command {
 				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Value: -1, Usage: "the schema `VERSION` the database is at"}},
 				Action: action(runDBBaseline),
 			},
+			dbGenerateCommand(),
+			dbDiffCommand(),
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/manifest"
+	"github.com/upkeep/upkeep/packs"
 )
 
 func packCommand() *cli.Command {
@@ -22,10 +23,12 @@ func packCommand() *cli.Command {
 			"sha256 and mode, takes database.schema_version from the last migration when it\n" +
 			"is not given, and writes the zip. The same folder always gives the same bytes.\n" +
 			"With --sign, it also writes OUT.zip.minisig; an encrypted secret key's password\n" +
-			"is read from the environment variable UPKEEP_KEY_PASSWORD.",
+			"is read from the environment variable UPKEEP_KEY_PASSWORD. A pack that ships\n" +
+			"schema.sql is refused when its migrations do not produce it (see db generate).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `OUT.zip` (required)"},
 			&cli.StringFlag{Name: "sign", Usage: "sign with the minisign secret key in `KEY`"},
+			devDBFlag(),
 		},
 		Action: action(runPack),
 	}
@@ -39,6 +42,9 @@ func runPack(c *cli.Context, g *GlobalOptions) error {
 	out := c.String("output")
 	if out == "" {
 		return usageError("pack needs -o OUT.zip")
+	}
+	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")}); err != nil {
+		return desiredHint(err, dir)
 	}
 	var m *manifest.Manifest
 	err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
