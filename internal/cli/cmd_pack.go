@@ -43,7 +43,7 @@ func runPack(c *cli.Context, g *GlobalOptions) error {
 	if out == "" {
 		return usageError("pack needs -o OUT.zip")
 	}
-	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")}); err != nil {
+	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: g.DB, Root: g.Root.Dir}); err != nil {
 		return desiredHint(err, dir)
 	}
 	var m *manifest.Manifest
