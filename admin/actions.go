@@ -15,8 +15,8 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
-	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
