@@ -22,13 +22,11 @@ import (
 	"github.com/upkeep/upkeep/layout"
 )
 
-// Where Restore works, inside .upkeep/.
+// Where Restore works, inside .upkeep/restore/ (layout.Root.Restore).
 const (
-	RestoreDir  = "restore"      // .upkeep/restore/
-	JournalName = "journal.json" // .upkeep/restore/journal.json
-	stagingDir  = "staging"      // the backup's files, extracted and verified
-	asideDir    = "aside"        // the root's files, moved out of the way
-	snapshotDir = "database"     // the backup's database snapshot, extracted
+	stagingDir  = "staging"  // the backup's files, extracted and verified
+	asideDir    = "aside"    // the root's files, moved out of the way
+	snapshotDir = "database" // the backup's database snapshot, extracted
 )
 
 // State is the phase of a restore its [Journal] records.
@@ -48,7 +46,7 @@ const (
 // helper the install journal uses too.
 func journalFile(root layout.Root) journal.File[Journal, State] {
 	return journal.File[Journal, State]{
-		Path:    filepath.Join(root.State(), RestoreDir, JournalName),
+		Path:    root.RestoreJournal(),
 		Phases:  []State{StateStaging, StateSwapping, StateDatabase, StateCleanup, StateRollingBack},
 		PhaseOf: func(j *Journal) State { return j.State },
 	}
@@ -111,8 +109,8 @@ type restorer struct {
 // left alone. On a failure after the root was touched it puts everything
 // back and returns a [*RestoreError]. The caller holds the root's lock.
 func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
-	r := &restorer{ctx: ctx, opts: opts, root: opts.Root, dir: filepath.Join(opts.Root.State(), RestoreDir)}
-	r.journal = filepath.Join(r.dir, JournalName)
+	r := &restorer{ctx: ctx, opts: opts, root: opts.Root, dir: opts.Root.Restore()}
+	r.journal = r.root.RestoreJournal()
 	if j, err := ReadJournal(r.root); err != nil {
 		return nil, err
 	} else if j != nil {
@@ -704,8 +702,8 @@ func (r *restorer) rollbackDatabase(ctx context.Context) error {
 // state database, which is reloaded from the before-restore backup. The
 // caller holds the root's lock. A Recover that fails can be run again.
 func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error) {
-	r := &restorer{root: root, dir: filepath.Join(root.State(), RestoreDir)}
-	r.journal = filepath.Join(r.dir, JournalName)
+	r := &restorer{root: root, dir: root.Restore()}
+	r.journal = r.root.RestoreJournal()
 	j, err := ReadJournal(root)
 	if err != nil || j == nil {
 		if err == nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
@@ -52,7 +53,7 @@ func rootLock(c *cli.Context, g *GlobalOptions, what string) (layout.Root, *lock
 	if err := root.Ensure(); err != nil {
 		return root, nil, err
 	}
-	l, err := lock.Acquire(c.Context, filepath.Join(root.State(), "lock"), what, g.LockTimeout)
+	l, err := lock.Acquire(c.Context, root.Lock(), what, g.LockTimeout)
 	return root, l, err
 }
 
@@ -82,7 +83,7 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 		}{newBackupDoc(*b)})
 	}
 	if !g.Quiet {
-		fmt.Fprintf(g.Stdout, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, bytesText(b.Bytes), b.Database, b.Path)
+		fmt.Fprintf(g.Stdout, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
 	}
 	return nil
 }
@@ -119,7 +120,7 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 		if b.Protected {
 			note = strings.TrimPrefix(note+"; kept: backup of the last install", "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", b.ID, b.Created.UTC().Format(time.DateTime), kind, b.Files, bytesText(b.Size), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", b.ID, b.Created.UTC().Format(time.DateTime), kind, b.Files, progress.FormatBytes(b.Size), note)
 	}
 	return tw.Flush()
 }
@@ -148,7 +149,7 @@ func runBackupsShow(c *cli.Context, g *GlobalOptions) error {
 	for _, f := range m.Files {
 		total += f.Size
 	}
-	fmt.Fprintf(g.Stdout, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), bytesText(total), m.Database.Kind)
+	fmt.Fprintf(g.Stdout, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
 	for _, p := range sortedKeys(m.Packs) {
 		fmt.Fprintf(g.Stdout, "  pack     %s %s\n", p, m.Packs[p])
 	}
