@@ -38,17 +38,17 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 			return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
 		}
 		bo.Fetch = &updates.FeedOptions{Feed: url}
-		if !globalBool(c, "quiet") && !globalBool(c, "json") {
-			bo.Fetch.Progress = c.App.ErrWriter
+		if !g.Quiet && !g.JSON {
+			bo.Fetch.Progress = g.Stderr
 		}
 	}
 	r, err := updates.Bootstrap(c.Context, bo)
-	if r != nil && r.Fetch != nil && !globalBool(c, "json") {
+	if r != nil && r.Fetch != nil && !g.JSON {
 		if r.Fetch.Error != "" {
-			fmt.Fprintf(c.App.ErrWriter, "upkeep: warning: %s; going on with what Updates_Pending holds\n", r.Fetch.Error)
+			fmt.Fprintf(g.Stderr, "upkeep: warning: %s; going on with what Updates_Pending holds\n", r.Fetch.Error)
 		}
-		if r.Fetch.Result != nil && !globalBool(c, "quiet") {
-			writeFetchText(c.App.ErrWriter, r.Fetch.Result)
+		if r.Fetch.Result != nil && !g.Quiet {
+			writeFetchText(g.Stderr, r.Fetch.Result)
 		}
 	}
 	if r != nil {
@@ -58,7 +58,7 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	}
 	if addr := c.String("admin-listen"); addr != "" && admin.Limits(err) {
 		// The limited mode: serve the admin pages until the start can go on.
-		fmt.Fprintf(c.App.ErrWriter, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
+		fmt.Fprintf(g.Stderr, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
 		ctx, stop := signalContext(c)
 		defer stop()
 		opts, aerr := adminOptions(g, bo)
