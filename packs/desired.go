@@ -252,13 +252,10 @@ func openScratch(ctx context.Context, opts DesiredOptions) (*scratch, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open(driver, conn)
+	db, err := openSQL(driver, conn)
 	if err != nil {
 		return nil, fmt.Errorf("packs: open %s: %w", shown, err)
 	}
-	// One connection: a session setting (MySQL's foreign key checks)
-	// holds for every statement.
-	db.SetMaxOpenConns(1)
 	sc := &scratch{db: db, d: d, addr: shown}
 	st, err := sc.inspectAll(ctx)
 	if err != nil {
@@ -270,6 +267,17 @@ func openScratch(ctx context.Context, opts DesiredOptions) (*scratch, error) {
 		return nil, fmt.Errorf("%w: %s is not empty: it holds %s", ErrBadDevDB, shown, strings.Join(names, ", "))
 	}
 	return sc, nil
+}
+
+// openSQL opens a server scratch database on one connection, so that a
+// session setting (MySQL's foreign key checks) holds for every statement.
+func openSQL(driver, conn string) (*sql.DB, error) {
+	db, err := sql.Open(driver, conn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 func openMemory() (*scratch, error) {

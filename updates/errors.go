@@ -117,3 +117,7 @@ func (e *ManualError) Hint() string {
 	}
 	return "restore the backup taken before the batch: upkeep backups restore " + e.Backup
 }
+
+// ErrHealthNoBackup is returned by [Bootstrap] when a health check is asked
+// for without a backup: a failed check is rolled back from the backup.
+var ErrHealthNoBackup = errors.New("updates: --health needs the backup taken before the batch (drop --no-backup)")

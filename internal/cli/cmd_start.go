@@ -27,6 +27,11 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 		DB:            globalString(c, "db"),
 		MigrateDB:     c.Bool("migrate-db"),
 		UpkeepVersion: Version,
+		Health:        c.String("health"),
+		HealthTimeout: c.Duration("health-timeout"),
+	}
+	if bo.Health != "" && mode != updates.Install {
+		return usageError("--health goes with --install-updates")
 	}
 	if !globalBool(c, "quiet") {
 		bo.Progress = c.App.ErrWriter
