@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
@@ -69,6 +68,12 @@ type Options struct {
 	// HealthTimeout bounds Health; 0 is DefaultHealthTimeout.
 	HealthTimeout time.Duration
 
+	// Fetch, when not nil, fetches what a feed offers into Updates_Pending
+	// (see [Fetch]) after recovery and before the scan (--fetch-updates).
+	// A failed fetch does not stop the start: Report.Fetch.Error says why,
+	// and the start goes on with what Updates_Pending holds.
+	Fetch *FeedOptions
+
 	// Backup takes the backup before a batch and returns its ID; nil takes
 	// it with package backupstore into Updates_Backups.
 	Backup func(ctx context.Context, reason string) (id string, err error)
@@ -109,7 +114,7 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		timeout = DefaultLockTimeout
 	}
 	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
-	l, err := lock.Acquire(ctx, filepath.Join(root.State(), "lock"), what, timeout)
+	l, err := lock.Acquire(ctx, root.Lock(), what, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +132,21 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		rec = restoreRecovery(restored)
 	}
 	opts.Root = root.Dir
+	var fetched *FetchReport
+	if opts.Fetch != nil {
+		res, err := fetchLocked(ctx, root, opts.ScanOptions, *opts.Fetch)
+		fetched = &FetchReport{Result: res}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			fetched.Error = err.Error()
+		}
+	}
 	r, err := updatesStep(ctx, opts, root)
 	if r != nil {
 		r.Recovery = rec
+		r.Fetch = fetched
 	}
 	if err != nil {
 		return r, err

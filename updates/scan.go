@@ -101,6 +101,7 @@ func (u *Update) Manifest() *manifest.Manifest { return u.manifest }
 type Report struct {
 	Root      string          `json:"root"`
 	Recovery  *Recovery       `json:"recovery,omitempty"` // an interrupted batch this start finished or undid
+	Fetch     *FetchReport    `json:"fetch,omitempty"`    // what --fetch-updates brought
 	Batch     *Batch          `json:"batch,omitempty"`    // the batch this start installed
 	Database  *DatabaseReport `json:"database,omitempty"` // every installed pack's schema, after the updates
 	Installed []InstalledPack `json:"installed"`
@@ -142,7 +143,7 @@ func Scan(ctx context.Context, opts ScanOptions) (*Report, error) {
 	var paths []string
 	for _, e := range entries {
 		if Ignored(e.Name()) {
-			continue
+			continue // also .incoming, a fetch's downloads in progress
 		}
 		if strings.EqualFold(filepath.Ext(e.Name()), ".zip") {
 			paths = append(paths, filepath.Join(root.Pending(), e.Name()))
