@@ -140,35 +140,34 @@ func Limits(err error) bool {
 	return errors.Is(err, updates.ErrPending) || errors.Is(err, packs.ErrDatabaseBehind) || errors.Is(err, packs.ErrDowngrade)
 }
 
-// Limited is the start with --admin-listen: it runs updates.Bootstrap
-// with opts, and when the start stops for updates pending or a database
-// behind its code ([Limits]), it serves the admin pages instead of
-// failing. After each action from the pages it runs the start again; once
-// the start succeeds it stops serving and returns that start's report, and
-// the application goes on. It returns the first error that the pages
-// cannot help with, and ctx's end.
+// Limited is the limited mode of the start (--admin-listen): called once
+// a start stopped for updates pending or a database behind its code
+// ([Limits]), it serves the admin pages instead of failing. After each
+// action that ends well it runs the start (updates.Bootstrap with opts)
+// again; once that start succeeds it stops serving and returns its report,
+// and the application goes on. It returns early with an error only when
+// it cannot serve, or with ctx's error when ctx ends first.
 func Limited(ctx context.Context, opts Options, so ServeOptions) (*updates.Report, error) {
-	r, err := updates.Bootstrap(ctx, opts.Options)
-	if !Limits(err) {
-		return r, err
-	}
-	if so.Out != nil {
-		fmt.Fprintf(so.Out, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
-	}
 	var final *updates.Report
-	var ferr error
+	done := false
 	stop := func(a Action) bool {
 		if a.State != "done" {
 			return false
 		}
-		final, ferr = updates.Bootstrap(ctx, opts.Options)
-		return !Limits(ferr)
+		r, err := updates.Bootstrap(ctx, opts.Options)
+		if err == nil {
+			final, done = r, true
+		}
+		return done
 	}
 	if _, err := serve(ctx, opts, so, stop); err != nil {
 		return nil, err
 	}
-	if final == nil && ferr == nil {
-		return r, ctx.Err()
+	if !done {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("admin: the admin pages stopped before the start could go on")
 	}
-	return final, ferr
+	return final, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/upkeep/upkeep/internal/dbaddr"
 )
 
 // SchemaState is the schema of a database at one moment, as [DB.Inspect]
@@ -53,18 +55,24 @@ func (db *DB) SchemaChanges(ctx context.Context, from, to *SchemaState) ([]Schem
 	return nonNil(p.Changes), nonNil(p.Statements), nil
 }
 
-// SameDatabase reports whether two PostgreSQL or MySQL addresses name the
-// same database (kind, host, port and name; users and parameters aside).
-func SameDatabase(a, b string) bool { return sameDatabase(a, b) }
+// SameDatabase reports whether two addresses name the same database.
+func SameDatabase(a, b, root string) bool {
+	pa, err := dbaddr.Parse(a, root)
+	if err != nil {
+		return false
+	}
+	pb, err := dbaddr.Parse(b, root)
+	return err == nil && pa.Same(pb)
+}
 
 // CheckScratch checks that dsn can serve as a scratch database: a
 // PostgreSQL or MySQL database that is empty and is not production. It
 // returns an error matching [ErrBadDevDB] when it cannot.
-func CheckScratch(ctx context.Context, dsn, production string) error {
+func CheckScratch(ctx context.Context, dsn, production, root string) error {
 	if dsn == "" {
 		return fmt.Errorf("%w: no address given", ErrBadDevDB)
 	}
-	sc, err := openScratch(ctx, DesiredOptions{DevDB: dsn, Production: production})
+	sc, err := openScratch(ctx, DesiredOptions{DevDB: dsn, Production: production, Root: root})
 	if err != nil {
 		return err
 	}
@@ -73,23 +81,24 @@ func CheckScratch(ctx context.Context, dsn, production string) error {
 }
 
 // EmptyScratch drops every table and view of the scratch database dsn,
-// which a rehearsal filled; it refuses production.
-func EmptyScratch(ctx context.Context, dsn, production string) error {
-	if production != "" && sameDatabase(dsn, production) {
-		return fmt.Errorf("%w: %s is the production database", ErrBadDevDB, redact(dsn))
-	}
-	driver, conn, d, shown, err := resolve(dsn, "", false)
+// which a rehearsal filled; it refuses production and SQLite.
+func EmptyScratch(ctx context.Context, dsn, production, root string) error {
+	a, err := dbaddr.Parse(dsn, root)
 	if err != nil {
-		return err
+		return fmt.Errorf("packs: %w", err)
 	}
-	if d.name() == "sqlite" {
-		return fmt.Errorf("%w: %s: a scratch database is PostgreSQL or MySQL", ErrBadDevDB, shown)
+	if a.Kind == dbaddr.SQLite {
+		return fmt.Errorf("%w: %s: a scratch database is PostgreSQL or MySQL", ErrBadDevDB, a)
 	}
-	sdb, err := openSQL(driver, conn)
+	if SameDatabase(dsn, production, root) {
+		return fmt.Errorf("%w: %s is the production database", ErrBadDevDB, a)
+	}
+	sdb, err := dbaddr.Open(a)
 	if err != nil {
-		return fmt.Errorf("packs: open %s: %w", shown, err)
+		return fmt.Errorf("packs: %w", err)
 	}
-	sc := &scratch{db: sdb, d: d, addr: shown}
 	defer sdb.Close()
+	sdb.SetMaxOpenConns(1)
+	sc := &scratch{db: sdb, d: dialectOf(a.Kind, a.Path), addr: a.String()}
 	return sc.clear(ctx)
 }

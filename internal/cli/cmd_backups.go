@@ -11,6 +11,7 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
@@ -55,7 +56,7 @@ func rootLock(c *cli.Context, what string) (layout.Root, *lock.Lock, error) {
 	if err := root.Ensure(); err != nil {
 		return root, nil, err
 	}
-	l, err := lock.Acquire(c.Context, filepath.Join(root.State(), "lock"), what, globalDuration(c, "lock-timeout"))
+	l, err := lock.Acquire(c.Context, root.Lock(), what, globalDuration(c, "lock-timeout"))
 	return root, l, err
 }
 
@@ -83,7 +84,7 @@ func runBackupsCreate(c *cli.Context) error {
 		return writeJSON(c.App.Writer, b)
 	}
 	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, bytesText(b.Bytes), b.Database, b.Path)
+		fmt.Fprintf(c.App.Writer, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
 	}
 	return nil
 }
@@ -120,7 +121,7 @@ func runBackupsList(c *cli.Context) error {
 		if b.Protected {
 			note = strings.TrimPrefix(note+"; kept: backup of the last install", "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", b.ID, b.Created.UTC().Format(time.DateTime), kind, b.Files, bytesText(b.Size), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", b.ID, b.Created.UTC().Format(time.DateTime), kind, b.Files, progress.FormatBytes(b.Size), note)
 	}
 	return tw.Flush()
 }
@@ -149,7 +150,7 @@ func runBackupsShow(c *cli.Context) error {
 	for _, f := range m.Files {
 		total += f.Size
 	}
-	fmt.Fprintf(c.App.Writer, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), bytesText(total), m.Database.Kind)
+	fmt.Fprintf(c.App.Writer, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
 	for _, p := range sortedKeys(m.Packs) {
 		fmt.Fprintf(c.App.Writer, "  pack     %s %s\n", p, m.Packs[p])
 	}

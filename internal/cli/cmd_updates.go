@@ -31,6 +31,7 @@ func updatesCommand() *cli.Command {
 				ArgsUsage: "ZIP",
 				Action:    runUpdatesVerify,
 			},
+			updatesWatchCommand(),
 		},
 	}
 }
