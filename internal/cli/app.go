@@ -68,6 +68,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
 			&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
 			&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after this long (then it failed)"},
+			&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
+			&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 			&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` until the updates are installed or the database migrated, then go on"},
 		}, append(tlsFlags(), globalFlags()...)...),
 		Action: func(c *cli.Context) error {
@@ -92,6 +94,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			dbCommand(),
 			backupsCommand(),
 			keysCommand(),
+			feedCommand(),
 			serveCommand(),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
