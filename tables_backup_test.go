@@ -38,14 +38,20 @@ func TestTablesBackupThroughBinary(t *testing.T) {
 			}
 			run(t, root, cmd("db", "down", "--pack", "blog", "--to", "1")...).want(t, 0, []string{"Exported the packs' tables to backup ", "reverted blog 2_add_tags"}, nil)
 
-			var list []struct {
-				ID, Kind, Database, Reason string
-				Files                      int
+			var doc struct {
+				Backups []struct {
+					ID, Kind, Database, Reason string
+					Files                      int
+				}
 			}
 			r := run(t, root, cmd("backups", "list", "--json")...)
 			r.want(t, 0, nil, nil)
-			if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) == 0 || list[0].Reason != "db-blog" || list[0].Kind != "tables" || list[0].Database != kind || list[0].Files == 0 {
+			if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Backups) == 0 {
 				t.Fatalf("backups list --json: %v\n%s", err, r.stdout)
+			}
+			list := doc.Backups
+			if list[0].Reason != "db-blog" || list[0].Kind != "db export" || list[0].Database != kind || list[0].Files == 0 {
+				t.Fatalf("backups list --json: %+v", list[0])
 			}
 			id := list[0].ID
 			run(t, root, cmd("backups", "list")...).want(t, 0, []string{id, "db export"}, nil)
