@@ -171,8 +171,17 @@ func (db *DB) Close() error { return db.db.Close() }
 // SQL returns the database/sql handle, for the application's own use.
 func (db *DB) SQL() *sql.DB { return db.db }
 
-// Backend returns "sqlite", "postgres" or "mysql".
+// Backend returns "sqlite", "postgres" or "mysql", for reports. Code that
+// needs to know what the backend can do asks the dialect instead
+// ([DB.TransactionalDDL]).
 func (db *DB) Backend() string { return db.d.name() }
+
+// TransactionalDDL tells whether CREATE, ALTER and DROP run inside a
+// transaction and roll back with it (SQLite, PostgreSQL), so that a failed
+// run of migrations leaves nothing behind; where they do not
+// (MySQL/MariaDB), a caller that must be able to undo a run exports the
+// tables first.
+func (db *DB) TransactionalDDL() bool { return db.d.transactionalDDL() }
 
 // String returns the database's address without its password.
 func (db *DB) String() string { return db.addr }
