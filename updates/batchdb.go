@@ -47,11 +47,11 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 	if err != nil {
 		return nil, err
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer release()
 	up := packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout}
 	if !db.TransactionalDDL() {
 		up.NoBackup, up.RestoreOnFailure = false, true
@@ -83,11 +83,11 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 	if j.Export == "" {
 		return nil
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	if err := db.UndoRun(ctx, j.Export); err != nil {
 		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
 	}
@@ -105,11 +105,11 @@ func appliedOf(res *packs.Result) []AppliedMigration {
 // dbState reads, for each pack of the batch, the version and schema
 // version the database records.
 func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (map[string]packs.PackStatus, error) {
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer release()
 	var names []packs.Pack
 	for _, p := range j.Packs {
 		names = append(names, packs.Pack{Name: p.Pack, Version: p.Version})

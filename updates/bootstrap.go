@@ -2,6 +2,7 @@ package updates
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"time"
@@ -41,7 +42,17 @@ type Options struct {
 
 	// DB is the application's database: "" for sqlite:data/app.db in the
 	// root, sqlite:PATH, postgres://... or mysql://... (see [packs.Open]).
+	// A start opens it once and uses that handle for everything.
 	DB string
+
+	// SQL, when not nil, is the application's own open database, of
+	// Dialect, which the start uses instead of opening DB (goose's style:
+	// opening is the caller's business); it is never closed. For SQLite
+	// the file is the one SQL has open. For PostgreSQL and MySQL, DB must
+	// still give the address when backups are taken: pg_dump and
+	// mariadb-dump connect by themselves.
+	SQL     *sql.DB
+	Dialect packs.Dialect
 
 	// MigrateDB applies the migrations a pack's code needs instead of
 	// stopping the start with [packs.ErrDatabaseBehind].
@@ -68,6 +79,8 @@ type Options struct {
 	// Backup takes the backup before a batch and returns its ID; nil takes
 	// it with package backupstore into Updates_Backups.
 	Backup func(ctx context.Context, reason string) (id string, err error)
+
+	conn *dbConn // the start's database, opened once (see openDB)
 }
 
 // Bootstrap is the application's start. It creates the root's missing
@@ -107,6 +120,10 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer l.Release()
+
+	conn := &dbConn{}
+	defer conn.close()
+	opts.conn = conn
 
 	restored, err := backupstore.Recover(ctx, root, opts.DB)
 	if err != nil {

@@ -35,7 +35,25 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 	if (mode == updates.Install || bo.MigrateDB) && bo.NoBackup {
 		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: no backup is taken (--no-backup)")
 	}
+	if c.Bool("fetch-updates") {
+		url := c.String("feed")
+		if url == "" {
+			return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
+		}
+		bo.Fetch = &updates.FeedOptions{Feed: url}
+		if !globalBool(c, "quiet") && !globalBool(c, "json") {
+			bo.Fetch.Progress = c.App.ErrWriter
+		}
+	}
 	r, err := updates.Bootstrap(c.Context, bo)
+	if r != nil && r.Fetch != nil && !globalBool(c, "json") {
+		if r.Fetch.Error != "" {
+			fmt.Fprintf(c.App.ErrWriter, "upkeep: warning: %s; going on with what Updates_Pending holds\n", r.Fetch.Error)
+		}
+		if r.Fetch.Result != nil && !globalBool(c, "quiet") {
+			writeFetchText(c.App.ErrWriter, r.Fetch.Result)
+		}
+	}
 	if r != nil {
 		if perr := printReport(c, r, mode, err == nil); perr != nil {
 			return perr
