@@ -3,8 +3,10 @@ package updates
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
@@ -107,15 +109,28 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := root.Ensure(); err != nil {
-		return nil, err
+	// A read-only root can be checked and started from: nothing to write.
+	ensureErr := root.Ensure()
+	if ensureErr != nil && !errors.Is(ensureErr, syscall.EROFS) {
+		return nil, ensureErr
 	}
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
 	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
-	l, err := lock.Acquire(ctx, root.Lock(), what, timeout)
+	lockPath := root.Lock()
+	var l *lock.Lock
+	err = lock.ErrReadOnly
+	if ensureErr == nil {
+		l, err = lock.Acquire(ctx, lockPath, what, timeout)
+	}
+	if errors.Is(err, lock.ErrReadOnly) {
+		if opts.Mode == Install {
+			return nil, fmt.Errorf("%w: %s is on a read-only file system, and installing writes its packs/, %s/ and %s/ folders; checking (--check-updates) and starting (--ignore-updates) work as it is", ErrReadOnlyRoot, root.Dir, layout.InstalledDir, layout.StateDir)
+		}
+		l, err = lock.AcquireReadOnly(ctx, lockPath, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
