@@ -30,9 +30,16 @@ type UpOptions struct {
 	// RestoreOnFailure, on backends without transactional DDL, puts the
 	// export taken before the run back when a migration fails, so that the
 	// run leaves nothing behind there either (the tables the packs list,
-	// their settings and bookkeeping; see [DB.RestoreTables]). Without it
+	// their settings and bookkeeping, and tables the run made that no pack
+	// lists are dropped; see [DB.UndoRun]). Without it
 	// a failed run stops where it failed and the next Up resumes.
 	RestoreOnFailure bool
+	// OnExport, when set, is called with the name of the export taken
+	// before the run, under the migration lock, before any migration runs;
+	// an error stops the run. An install records the export in its journal
+	// here, so that the recovery after a kill puts back this export, taken
+	// after any other host's run, and no older one.
+	OnExport func(name string) error
 	// TableLockTimeout bounds how long one statement of a migration waits
 	// for a lock on a table that the application holds (PostgreSQL
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
@@ -130,6 +137,11 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if res.Export, err = db.saveTables(ctx, q, opts.Tables, concerned); err != nil {
 				return nil, err
 			}
+			if opts.OnExport != nil {
+				if err := opts.OnExport(res.Export); err != nil {
+					return nil, err
+				}
+			}
 		}
 		run := &runner{db: db, conn: conn, state: state, res: res}
 		if db.d.transactionalDDL() {
@@ -184,14 +196,15 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 	})
 }
 
-// restoreFrom puts back the export name of store, holding the lock on conn.
+// restoreFrom undoes a failed run from the export name of store (see
+// [DB.UndoRun]), holding the lock on conn.
 func (db *DB) restoreFrom(ctx context.Context, conn *sql.Conn, store TableStore, name string) error {
 	fsys, c, err := store.OpenTables(name)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return db.restoreLocked(ctx, conn, nil, fsys, name)
+	return db.undoRunLocked(ctx, conn, nil, fsys, name)
 }
 
 func selectPacks(packs []Pack, name string) ([]Pack, error) {

@@ -2,8 +2,8 @@ package updates
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -40,9 +40,11 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 // commit: from the instant it commits, recovery finishes the batch instead
 // of undoing it. Where DDL is transactional a failed or killed run leaves
 // nothing behind. Where it is not (MySQL/MariaDB), the packs' tables are
-// exported first and the export is named in the journal before any
-// migration runs, so that a failure, or the recovery after a kill, can put
-// them back (see restoreExport).
+// exported under the database's migration lock, after any other host's
+// run, and the export is named in the journal before any migration runs;
+// a failed run is put back from it under the same lock (packs.UpOptions
+// RestoreOnFailure), and the recovery after a kill puts it back (see
+// restoreExport).
 func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
@@ -53,27 +55,33 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 		return nil, err
 	}
 	defer release()
+	up := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout}
 	if !db.TransactionalDDL() {
-		var names []string
-		for _, p := range code {
-			names = append(names, p.Name)
-		}
-		if j.Export, err = tablesStore(opts, root).SaveTables(ctx, names, func(w io.Writer) error { return db.ExportTables(ctx, code, w) }); err != nil {
-			return nil, err
-		}
-		if err := b.save(j); err != nil {
-			return nil, err
+		up.Tables, up.RestoreOnFailure = tablesStore(opts, root), true
+		up.OnExport = func(name string) error {
+			j.Export = name
+			return b.save(j)
 		}
 	}
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout})
+	res, err := db.Up(ctx, up)
+	var me *packs.MigrationError
+	if errors.As(err, &me) && me.Restored {
+		// Put back under the lock already: doing it again after the lock
+		// is released could undo another host's run.
+		j.Export = ""
+		if serr := b.save(j); serr != nil {
+			return nil, errors.Join(err, serr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return appliedOf(res), nil
 }
 
-// restoreExport puts back the tables exported before the batch's
-// migrations, where the backend needed an export (j.Export).
+// restoreExport puts the database back from the export taken before the
+// batch's migrations, where the backend needed one (j.Export): the
+// exported tables, and tables the run made that no pack lists dropped.
 func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) error {
 	if j.Export == "" {
 		return nil
@@ -88,7 +96,7 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 	fsys, c, err := backupstore.OpenTables(root, id)
 	if err == nil {
 		defer c.Close()
-		err = db.RestoreTables(ctx, fsys, id)
+		err = db.UndoRun(ctx, fsys, id)
 	}
 	if err != nil {
 		return fmt.Errorf("put back the tables exported to backup %s: %w", id, err)
