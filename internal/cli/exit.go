@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/internal/textsafe"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -74,16 +75,16 @@ func report(stderr io.Writer, err error) int {
 	}
 	switch code {
 	case exitPending:
-		fmt.Fprintf(stderr, "upkeep: %v\n", err)
+		fmt.Fprintf(stderr, "upkeep: %s\n", textsafe.Clean(err.Error()))
 	default:
 		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
 		for _, line := range strings.Split(msg, "\n") {
-			fmt.Fprintf(stderr, "upkeep: error: %s\n", line)
+			fmt.Fprintf(stderr, "upkeep: error: %s\n", textsafe.Clean(line))
 		}
 	}
 	var h *hinted
 	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "upkeep: hint: %s\n", h.hint)
+		fmt.Fprintf(stderr, "upkeep: hint: %s\n", textsafe.Clean(h.hint))
 	} else if code == exitUsage {
 		fmt.Fprintf(stderr, "upkeep: hint: run 'upkeep --help' for usage\n")
 	}
