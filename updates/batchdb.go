@@ -84,7 +84,7 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 func appliedOf(res *packs.Result) []AppliedMigration {
 	var out []AppliedMigration
 	for _, a := range res.Applied {
-		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name})
+		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name, DurationMS: a.Duration.Milliseconds()})
 	}
 	return out
 }
