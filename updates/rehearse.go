@@ -319,9 +319,9 @@ func discard(ctx context.Context, dir, scratchDB, prodDB, rootDir string) error 
 // rehearsal folder, and the SQLite database files (snapshotted apart).
 func copyRoot(ctx context.Context, root layout.Root, dst string, prod dbaddr.Addr) error {
 	skip := map[string]bool{
-		layout.BackupsDir:                           true,
-		layout.InstalledDir:                         true,
-		filepath.Join(layout.StateDir, RehearsalDir): true,
+		layout.BackupsDir:                               true,
+		layout.InstalledDir:                             true,
+		filepath.Join(layout.StateDir, RehearsalDir):    true,
 		filepath.Join(layout.StateDir, layout.LockFile): true,
 	}
 	if prod.Kind == dbaddr.SQLite {
