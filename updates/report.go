@@ -29,6 +29,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if len(b.Migrations) > 0 {
 			p.line("   Migrations: %s", migrationList(b.Migrations))
 		}
+		if b.Health != nil {
+			p.line("   %s (%d ms).", b.Health, b.Health.DurationMS)
+		}
 	}
 	if d := r.Database; d != nil && len(d.Applied) > 0 {
 		p.line("Migrated the database (%s): %s.", d.Backend, migrationList(d.Applied))

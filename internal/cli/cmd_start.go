@@ -25,6 +25,11 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		DB:            g.DB,
 		MigrateDB:     c.Bool("migrate-db"),
 		UpkeepVersion: Version,
+		Health:        c.String("health"),
+		HealthTimeout: c.Duration("health-timeout"),
+	}
+	if bo.Health != "" && mode != updates.Install {
+		return usageError("--health goes with --install-updates")
 	}
 	if !g.Quiet {
 		bo.Progress = g.Stderr
