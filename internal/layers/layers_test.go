@@ -118,7 +118,7 @@ func violations(pkgs []pkg) []string {
 				// helpers may be imported from any level
 			case toLevel > fromLevel:
 				bad = append(bad, p.ImportPath+" imports "+d+", which is above it")
-			case toLevel == fromLevel && fromLevel != level["packs"] && fromLevel != level["bench"]:
+			case toLevel == fromLevel && fromLevel != level["packs"] && fromLevel != level["bench"] && fromLevel != level["examples"]:
 				bad = append(bad, p.ImportPath+" imports "+d+", which is at its own level")
 			}
 		}
