@@ -51,13 +51,17 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	now := time.Now().UTC()
 	j := &journal{Batch: now.Format(stamp), Phase: phaseStaging, Started: now}
 	taken := map[string]bool{}
+	from := map[string]string{}
+	for _, p := range r.Installed {
+		from[p.Pack] = p.Version
+	}
 	for _, u := range ready {
 		name, err := installedName(root, u.File, now, taken)
 		if err != nil {
 			return nil, err
 		}
 		j.Packs = append(j.Packs, journalPack{
-			Pack: u.Pack, Version: u.Version, Zip: u.File, Installed: name,
+			Pack: u.Pack, Version: u.Version, From: from[u.Pack], Zip: u.File, Installed: name,
 			HadOld: exists(root.Pack(u.Pack)),
 		})
 	}
@@ -76,12 +80,34 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		j.Backup = id
 	}
 
+	// The batch's row in upkeep_batches: running now; committed in the
+	// migrations' transaction; how it ended, at the end.
+	host, err := EnsureHostID(root)
+	if err != nil {
+		return nil, &InstallError{Batch: j.Batch, Step: "history", Err: err}
+	}
+	rec, err := startBatch(ctx, opts, root, j, host, from)
+	if err != nil {
+		return nil, &InstallError{Batch: j.Batch, Step: "history", Err: err}
+	}
+	ended := func(phase, outcome string, cause error) {
+		reason := ""
+		if cause != nil {
+			reason = cause.Error()
+		}
+		endBatch(ctx, opts, root, rec, phase, outcome, reason, time.Now())
+		noteBackup(root, j.Backup, outcome, j.Batch)
+	}
+
 	fail := func(step, zip string, err error) (*Batch, error) {
 		ierr := &InstallError{Batch: j.Batch, Step: step, Zip: zip, Err: err}
 		if uerr := undo(b, j); uerr != nil {
-			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
+			merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: uerr}
+			ended(string(j.Phase), packs.OutcomeManual, merr)
+			return nil, merr
 		}
 		recordFailure(root, zip, ierr)
+		ended(string(j.Phase), packs.OutcomeRolledBack, ierr)
 		return nil, ierr
 	}
 
@@ -161,7 +187,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	// PostgreSQL in one transaction. Its rows in upkeep_packs, each pack at
 	// its new version, are the batch's commit: from the instant it commits,
 	// recovery finishes the batch instead of undoing it.
-	applied, err := migrateBatch(ctx, opts, root, b, j)
+	applied, err := migrateBatch(ctx, opts, root, b, j, &rec)
 	if err != nil {
 		var me *packs.MigrationError
 		zip := ""
@@ -176,7 +202,9 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 			if uerr := undo(b, j); uerr != nil {
 				rerr = errors.Join(rerr, uerr)
 			}
-			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: rerr}
+			merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: ierr, Err: rerr}
+			ended(string(j.Phase), packs.OutcomeManual, merr)
+			return nil, merr
 		}
 		return fail("migrate", zip, err)
 	}
@@ -195,6 +223,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		return nil, fmt.Errorf("batch %s is installed, but finishing it failed (the next start will finish it): %w", j.Batch, err)
 	}
 	forgetFailures(root, j)
+	ended("finished", packs.OutcomeCommitted, nil)
 	batch := batchOf(j, r)
 	batch.Migrations = applied
 	return batch, nil
@@ -224,7 +253,7 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 // (MySQL/MariaDB), the packs' tables are exported first and the export is
 // named in the journal before any migration runs, so that a failure, or the
 // recovery after a kill, can put them back (see restoreExport).
-func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal) ([]AppliedMigration, error) {
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal, rec *packs.BatchRecord) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
 		return nil, err
@@ -242,7 +271,7 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 			return nil, err
 		}
 	}
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout, Batch: rec})
 	if err != nil {
 		return nil, err
 	}
