@@ -6,8 +6,9 @@
 // upkeep is also a library that Go applications embed. Its packages, from
 // the top down; imports only run downwards:
 //
-//   - main (this folder): the CLI. Thin: flags to options structs, errors to
-//     exit codes (one table, in main.go).
+//   - main (this folder): a few lines that call internal/cli, the CLI
+//     (urfave/cli/v2, one file per command): flags to options structs,
+//     errors to exit codes (one table, in internal/cli/exit.go).
 //   - [github.com/upkeep/upkeep/updates]: the bootstrap: scan Updates_Pending,
 //     classify and order the updates, report them.
 //   - [github.com/upkeep/upkeep/backupstore]: backups of files and database.
@@ -15,10 +16,13 @@
 //     schemas.
 //   - [github.com/upkeep/upkeep/manifest]: the update format: manifest.json,
 //     reading and checking update zips, building them.
-//   - internal/layout (the root's folders), internal/signing (minisign keys
+//   - [github.com/upkeep/upkeep/layout]: the root's folders, the one type
+//     every package above takes for a root.
+//   - internal/signing (minisign keys
 //     and signatures), internal/atomicfile (crash-safe writes): helpers, not
 //     API.
 //
-// main -> updates -> backupstore, packs -> manifest; internal packages may be
-// imported from any level and import none of the above but manifest.
+// main -> internal/cli -> updates -> backupstore, packs -> manifest, layout;
+// internal packages may be imported from any level and import none of the
+// above but manifest and layout.
 package main

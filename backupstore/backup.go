@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Format is the version of backup.json this package writes.

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // The crash tests run this test binary again as a child that does one

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 var excludedTop = []string{layout.PendingDir, layout.InstalledDir, layout.BackupsDir, layout.StateDir, "logs/app.log", "cache/tmp"}

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, for VACUUM INTO
 )

@@ -2,7 +2,7 @@
 // backups in a root's Updates_Backups folder: one plain zip per backup
 // holding the root's files and a database snapshot.
 //
-// It imports [github.com/upkeep/upkeep/internal/layout] and
+// It imports [github.com/upkeep/upkeep/layout] and
 // [github.com/upkeep/upkeep/internal/progress]; it never imports
 // [github.com/upkeep/upkeep/updates], which calls it.
 //

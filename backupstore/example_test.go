@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Back up a root, list its backups, verify one and read its backup.json.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // requireTool skips (or fails, with UPKEEP_TEST_REQUIRE=1) when a program

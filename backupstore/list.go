@@ -14,7 +14,7 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // List returns the backups in the root's Updates_Backups, newest first. A

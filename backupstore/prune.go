@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // ProtectedFile is where [MarkProtected] records the IDs of backups that

@@ -18,8 +18,8 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Where Restore works, inside .upkeep/.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // skipState are the paths a restore leaves alone in fillRoot's tree.

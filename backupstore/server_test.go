@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // serverDB is a uniquely named database on a test server, dropped at the

@@ -9,7 +9,7 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // Verify re-reads every entry of backup id and checks it against

@@ -68,6 +68,11 @@ type dialect interface {
 	// restore that recreates tables in any order) and back on, where the
 	// backend needs it.
 	foreignKeyChecks(ctx context.Context, conn *sql.Conn, on bool) error
+	// watch starts watching conn while the migration files of a run execute
+	// on it (in tx where DDL is transactional): it enforces below the
+	// statement check what the backend can (SQLite's authorizer), and says
+	// after each file whether the run's transaction is still upkeep's.
+	watch(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (txWatch, error)
 	// afterRestore brings the table's sequences past the restored rows.
 	afterRestore(ctx context.Context, q querier, table string) error
 }
@@ -110,4 +115,18 @@ func insertColumns(d dialect, table string, cols []string) string {
 	}
 	b.WriteString(") ")
 	return b.String()
+}
+
+// txWatch watches a run's connection; see [dialect.watch].
+type txWatch interface {
+	// enter and leave bracket each statement of a migration file.
+	enter()
+	leave()
+	// check, called on the run's querier after each file, returns an error
+	// when the transaction upkeep opened ended or was replaced, or, where
+	// each statement commits on its own, when a transaction was left open.
+	check(ctx context.Context, q querier) error
+	// close stops watching, before the run's own commit; it may be
+	// called more than once.
+	close()
 }

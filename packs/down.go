@@ -77,8 +77,8 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
 				}
 				m.DownSQL = text
-				if _, err := m.statements("down", text, m.DownFile, db.d.flavor()); err != nil {
-					return nil, fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, m.DownFile, err)
+				if _, _, err := checkMigration(db.d.flavor(), p.Name, *m, "down", text, m.DownFile); err != nil {
+					return nil, err
 				}
 			}
 			reverts = append(reverts, *m)
@@ -103,6 +103,10 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
 			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 		}
+		if run.watch, err = db.d.watch(ctx, conn, tx); err != nil {
+			return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
+		}
+		defer func() { run.watch.close() }()
 		for _, m := range reverts {
 			v := m.Version
 			start := time.Now()
@@ -129,10 +133,12 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				if err := db.recordSchemas(ctx, tx, p, v); err != nil {
 					return res, err
 				}
+				run.watch.close() // upkeep's own commit
 				if err := tx.Commit(); err != nil {
 					return res, fmt.Errorf("packs: commit: %w", err)
 				}
 				run.committed = len(res.Applied)
+				run.watch = nopWatch{}
 			}
 			switch {
 			case alone:
@@ -142,7 +148,9 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 						return res, fmt.Errorf("packs: begin transaction: %w", err)
 					}
 					defer tx.Rollback()
-					err = db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout)
+					if run.watch, err = db.d.watch(ctx, conn, tx); err == nil {
+						err = db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout)
+					}
 				}
 			case transactional:
 				if err = runDown(tx, tx); err == nil {
@@ -168,6 +176,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 			return nil, err
 		}
 		if tx != nil {
+			run.watch.close() // the run's own commit
 			if err := tx.Commit(); err != nil {
 				return nil, fmt.Errorf("packs: commit: %w", err)
 			}

@@ -9,7 +9,7 @@ import (
 
 // Sentinel errors. Match them with errors.Is; the typed errors below carry
 // the details and unwrap to them. The CLI maps them to exit codes, in one
-// place (main.go): 4 for ErrDatabaseBehind, ErrDowngrade and
+// place (internal/cli/exit.go): 4 for ErrDatabaseBehind, ErrDowngrade and
 // ErrChecksumChanged, 5 for ErrLocked.
 var (
 	// ErrDatabaseBehind is returned (as a *BehindError) by [Status.Err] and
@@ -70,6 +70,14 @@ var (
 	// ErrBadDSN is returned by [Open] for a database address it cannot
 	// read.
 	ErrBadDSN = errors.New("packs: unsupported database address")
+
+	// ErrRefused is returned (as a *RefusedError) by [DB.Up] and [DB.Down],
+	// before any statement runs, when a statement of a migration file does
+	// what a migration may not: control the run's transaction, attach or
+	// write another database file (SQLite), or name upkeep's own tables.
+	// It is also returned when a migration ended the run's transaction in a
+	// way the statement check did not see.
+	ErrRefused = errors.New("packs: statement refused")
 
 	// ErrBadExport is returned by [DB.RestoreExport] for a file that is not
 	// an export of this format, or an export taken on another backend.
@@ -272,3 +280,23 @@ func (e *MigrationError) Unwrap() []error { return []error{ErrMigrationFailed, e
 func (e *MigrationError) Partial() bool {
 	return !e.RolledBack && !e.Restored && (len(e.Before) > 0 || e.StatementsDone > 0)
 }
+
+// RefusedError names a statement of a migration file that upkeep refuses
+// to run, and why.
+type RefusedError struct {
+	Pack      string
+	File      string // the migration file
+	Line      int    // 1-based line where the statement starts
+	Statement string // its first line
+	Reason    string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("packs: pack %s: migration %s refused: %s", e.Pack, e.File, e.Reason)
+	}
+	return fmt.Sprintf("packs: pack %s: migration %s line %d: statement refused: %q: %s", e.Pack, e.File, e.Line, e.Statement, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrRefused) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }

@@ -8,11 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/sqlsplit"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // UpOptions says what [DB.Up] migrates.
@@ -129,6 +128,15 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			}
 			return res, nil
 		}
+		for _, pl := range plan {
+			for _, m := range pl.p.between(pl.from, pl.target) {
+				if m.Up == nil {
+					if _, _, err := checkMigration(db.d.flavor(), pl.p.Name, m, "up", m.UpSQL, m.UpFile); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 		if len(concerned) > 0 && !opts.NoBackup {
 			if res.Export, err = db.exportToDir(ctx, q, concerned, db.backupDir(opts.BackupDir)); err != nil {
 				return nil, err
@@ -142,6 +150,10 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 				defer tx.Rollback()
 			}
+			if run.watch, err = db.d.watch(ctx, conn, tx); err != nil {
+				return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
+			}
+			defer func() { run.watch.close() }()
 			if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
 				return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 			}
@@ -166,6 +178,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 					return nil, err
 				}
 			}
+			run.watch.close() // the run's own commit
 			if err := tx.Commit(); err != nil {
 				return nil, fmt.Errorf("packs: commit migrations: %w", err)
 			}
@@ -174,6 +187,10 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 		if err := db.d.tableLockWait(ctx, conn, nil, opts.TableLockTimeout); err != nil {
 			return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 		}
+		if run.watch, err = db.d.watch(ctx, conn, nil); err != nil {
+			return nil, fmt.Errorf("packs: watch the run's session: %w", err)
+		}
+		defer run.watch.close()
 		for _, pl := range plan {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
 				var me *MigrationError
@@ -241,6 +258,7 @@ type runner struct {
 	conn  *sql.Conn
 	state *dbState
 	res   *Result
+	watch txWatch // never nil once the run started; see [dialect.watch]
 
 	insMigration *sql.Stmt
 
@@ -308,6 +326,9 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) (*s
 			if err := m.Up(ctx, tx); err != nil {
 				return tx, r.failed(p, m, "up", nil, 0, err, true)
 			}
+			if err := r.checkTx(ctx, tx, p, m.Source()); err != nil {
+				return tx, err
+			}
 		} else {
 			err := r.execFile(ctx, tx, p, m, "up", m.UpSQL, m.UpFile, true, func(stmt int) {
 				if testHookAfterStatement != nil {
@@ -344,10 +365,14 @@ func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, don
 		return tx, err
 	}
 	r.close()
+	r.watch.close() // upkeep's own commit
 	if err := tx.Commit(); err != nil {
 		return tx, fmt.Errorf("packs: commit migrations before %s: %w", m.Source(), err)
 	}
 	r.committed = len(r.res.Applied)
+	// Each statement commits on its own: there is no transaction of the
+	// run to watch; the statements were checked before the run.
+	r.watch = nopWatch{}
 	if err := r.fileSteps(ctx, p, m, "up", start); err != nil {
 		return nil, err
 	}
@@ -358,6 +383,10 @@ func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, don
 	tx, err := r.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("packs: begin transaction: %w", err)
+	}
+	if r.watch, err = db.d.watch(ctx, r.conn, tx); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
 	}
 	if err := db.d.tableLockWait(ctx, r.conn, tx, r.tableLockTimeout); err != nil {
 		tx.Rollback()
@@ -371,27 +400,49 @@ func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, don
 }
 
 // execFile runs the statements of one migration file (text, named file)
-// on q in order, skipping transaction control, and calls after with each
-// statement's 1-based index once it ran. A failed statement gives a
-// *MigrationError; rolled says whether the caller's transaction undoes
-// what ran before it.
+// on q in order, skipping the transaction control that [checkStatement]
+// lets through, and calls after with each statement's 1-based index once it
+// ran. A failed statement gives a *MigrationError; rolled says whether the
+// caller's transaction undoes what ran before it. Once the file ran, the
+// run's transaction must still be the one upkeep opened.
 func (r *runner) execFile(ctx context.Context, q querier, p Pack, m Migration, dir, text, file string, rolled bool, after func(stmt int)) error {
-	stmts, err := m.statements(dir, text, file, r.db.d.flavor())
+	stmts, skip, err := r.checkMigration(p, m, dir, text, file)
 	if err != nil {
+		return err
+	}
+	// The file runs inside a savepoint of upkeep's: one of its own that it
+	// releases or rolls back to may not reach past it.
+	if _, err := q.ExecContext(ctx, "SAVEPOINT upkeep_file"); err != nil {
 		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, file, err)
 	}
 	for i, s := range stmts {
-		if skip, err := txControl(s); err != nil {
-			return fmt.Errorf("packs: pack %s: migration %s line %d: %w", p.Name, file, s.Line, err)
-		} else if skip {
+		if skip[i] {
 			continue
 		}
-		if _, err := q.ExecContext(ctx, s.Text); err != nil {
+		r.watch.enter()
+		_, err := q.ExecContext(ctx, s.Text)
+		r.watch.leave()
+		if err != nil {
 			return r.failed(p, m, dir, &s, i+1, err, rolled)
 		}
 		if after != nil {
 			after(i + 1)
 		}
+	}
+	if err := r.checkTx(ctx, q, p, file); err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT upkeep_file"); err != nil {
+		return &RefusedError{Pack: p.Name, File: file, Reason: "it released or rolled back to a savepoint it did not make: " + err.Error()}
+	}
+	return nil
+}
+
+// checkTx refuses to go on when a migration file ended or replaced the
+// run's transaction, or left one open where each statement commits.
+func (r *runner) checkTx(ctx context.Context, q querier, p Pack, file string) error {
+	if err := r.watch.check(ctx, q); err != nil {
+		return &RefusedError{Pack: p.Name, File: file, Reason: err.Error()}
 	}
 	return nil
 }
@@ -413,39 +464,6 @@ func (r *runner) failed(p Pack, m Migration, dir string, s *sqlsplit.Statement, 
 		e.Kept = r.res.Applied[:r.committed:r.committed]
 	}
 	return e
-}
-
-// txControl reports whether s only opens or commits a transaction (BEGIN,
-// START TRANSACTION, COMMIT, END). Where DDL is transactional the whole run
-// is already one transaction, which is what such a file asks for, so they
-// are skipped; a ROLLBACK would undo the run and is refused.
-func txControl(s sqlsplit.Statement) (bool, error) {
-	code := s.Text
-	if i := strings.Index(code, s.FirstLine()); i > 0 {
-		code = code[i:]
-	}
-	words := strings.Fields(strings.ToUpper(code))
-	if len(words) == 0 || len(words) > 3 {
-		return false, nil
-	}
-	rest := strings.Join(words[1:], " ")
-	switch words[0] {
-	case "BEGIN":
-		switch rest {
-		case "", "TRANSACTION", "WORK", "DEFERRED", "IMMEDIATE", "EXCLUSIVE",
-			"DEFERRED TRANSACTION", "IMMEDIATE TRANSACTION", "EXCLUSIVE TRANSACTION":
-			return true, nil
-		}
-	case "START":
-		return rest == "TRANSACTION", nil
-	case "COMMIT", "END":
-		return rest == "" || rest == "TRANSACTION" || rest == "WORK", nil
-	case "ROLLBACK", "ABORT":
-		if rest == "" || rest == "TRANSACTION" || rest == "WORK" {
-			return false, fmt.Errorf("%s: a migration cannot roll back the run it is part of", strings.Join(words, " "))
-		}
-	}
-	return false, nil
 }
 
 // doneHash identifies the statements of a file that ran, so that a resume
@@ -513,9 +531,9 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 			return fmt.Errorf("packs: pack %s: %w", p.Name, err)
 		}
 	}
-	stmts, err := m.statements(dir, text, file, r.db.d.flavor())
+	stmts, skipStmt, err := r.checkMigration(p, m, dir, text, file)
 	if err != nil {
-		return fmt.Errorf("packs: pack %s: migration %s: %w", p.Name, file, err)
+		return err
 	}
 	skip := 0
 	if pr := r.state.progress[p.Name]; pr != nil && pr.Version == m.Version && pr.File == file {
@@ -526,8 +544,13 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 	}
 	for i := skip; i < len(stmts); i++ {
 		s := stmts[i]
-		if _, err := r.conn.ExecContext(ctx, s.Text); err != nil {
-			return r.failed(p, m, dir, &s, i+1, err, false)
+		if !skipStmt[i] {
+			r.watch.enter()
+			_, err := r.conn.ExecContext(ctx, s.Text)
+			r.watch.leave()
+			if err != nil {
+				return r.failed(p, m, dir, &s, i+1, err, false)
+			}
 		}
 		if err := r.setProgress(ctx, p, m, file, i+1, doneHash(stmts[:i+1])); err != nil {
 			return err
@@ -535,6 +558,9 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 		if testHookAfterStatement != nil {
 			testHookAfterStatement(p.Name, m.Version, i+1)
 		}
+	}
+	if err := r.checkTx(ctx, r.conn, p, file); err != nil {
+		return err
 	}
 	return r.inTx(ctx, func(tx *sql.Tx) error {
 		return r.finishStep(ctx, tx, p, m, dir, m.Version, time.Since(start))
@@ -598,3 +624,13 @@ func (r *runner) finishStep(ctx context.Context, tx *sql.Tx, p Pack, m Migration
 	r.res.Applied = append(r.res.Applied, Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: dir, Duration: d})
 	return nil
 }
+
+// nopWatch watches nothing: for a file that runs outside any transaction
+// ([Migration.NoTransaction]) on a backend whose watch is of the run's
+// transaction.
+type nopWatch struct{}
+
+func (nopWatch) enter()                               {}
+func (nopWatch) leave()                               {}
+func (nopWatch) close()                               {}
+func (nopWatch) check(context.Context, querier) error { return nil }

@@ -115,6 +115,21 @@ func (m Migration) statements(dir, text, file string, f sqlsplit.Flavor) ([]sqls
 	return out, nil
 }
 
+// checkMigration splits the file of m in direction dir into statements
+// ([Migration.statements]) and checks each ([checkStatements]) before any
+// runs.
+func checkMigration(f sqlsplit.Flavor, pack string, m Migration, dir, text, file string) ([]sqlsplit.Statement, []bool, error) {
+	stmts, err := m.statements(dir, text, file, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("packs: pack %s: migration %s: %w", pack, file, err)
+	}
+	return checkStatements(f, pack, file, stmts)
+}
+
+func (r *runner) checkMigration(p Pack, m Migration, dir, text, file string) ([]sqlsplit.Statement, []bool, error) {
+	return checkMigration(r.db.d.flavor(), p.Name, m, dir, text, file)
+}
+
 // noTransaction reports whether the file of direction dir runs outside the
 // run's transaction.
 func (m Migration) noTransaction(dir, text string) bool {

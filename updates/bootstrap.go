@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
 

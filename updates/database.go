@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // failuresFile, in .upkeep/, remembers why the last install of a zip

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/manifest"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 // The journal is the durable record of a batch in progress,

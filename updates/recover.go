@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
 

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/manifest"
 	"github.com/upkeep/upkeep/packs"
 )

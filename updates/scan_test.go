@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/upkeep/upkeep/internal/layout"
+	"github.com/upkeep/upkeep/layout"
 )
 
 func scanRoot(t *testing.T, root layout.Root) *Report {

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/manifest"
 )
 

@@ -1,9 +1,8 @@
-package main
+package cli
 
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/upkeep/upkeep/backupstore"
-	"github.com/upkeep/upkeep/internal/layout"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -247,34 +246,6 @@ func runBackupsPrune(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "removed %d backup(s)%s\n", len(removed), colonLines(removed))
 	}
 	return nil
-}
-
-func colonLines(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return ":\n  " + strings.Join(s, "\n  ")
-}
-
-func bytesText(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // backupID is the backup ID of a zip in Updates_Backups.

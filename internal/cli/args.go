@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"strings"
@@ -73,4 +73,11 @@ func takesValue(flags []cli.Flag, arg string) bool {
 		}
 	}
 	return false
+}
+
+func oneArg(c *cli.Context, what string) (string, error) {
+	if c.Args().Len() != 1 {
+		return "", usageError("%s takes one argument, %s", c.Command.HelpName, what)
+	}
+	return c.Args().First(), nil
 }

@@ -1,6 +1,9 @@
 // Package layout names the folders of an upkeep root and creates the ones
 // that are missing. Every path upkeep writes to is built here, so nothing is
 // written outside the root.
+//
+// [Root] is the one type updates, packs and backupstore take for a root; an
+// application that embeds upkeep builds one with [Open].
 package layout
 
 import (

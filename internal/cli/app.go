@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/updates"
+)
+
+// Version is upkeep's version, set at build time with
+// -ldflags "-X github.com/upkeep/upkeep/internal/cli.Version=...".
+var Version = "0.1.0-dev"
+
+// Main runs upkeep with args (os.Args: the program name first) and returns
+// the exit code; it prints to stdout and stderr. The root's main.go is
+// os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)).
+func Main(args []string, stdout, stderr io.Writer) int {
+	args, command := splitCommand(args)
+	app := newApp(stdout, stderr, command)
+	err := app.Run(flagsFirst(app, args))
+	return report(stderr, err)
+}
+
+// splitCommand splits off the application command that follows the first
+// "--": upkeep runs it once the start succeeds.
+func splitCommand(args []string) (upkeepArgs, command []string) {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i], args[i+1:]
+		}
+	}
+	return args, nil
+}
+
+const exitCodesHelp = `EXIT CODES:
+   0  ok, go on                      4  database updates needed or downgrade refused
+   1  error                          5  locked by another process
+   2  usage                          6  install failed and was rolled back
+   3  updates pending (reported)     7  could not roll back: manual action needed
+`
+
+func newApp(stdout, stderr io.Writer, command []string) *cli.App {
+	app := &cli.App{
+		Name:      "upkeep",
+		Usage:     "report, check and install the update zips of a self-hosted application",
+		UsageText: "upkeep [--check-updates|--install-updates|--ignore-updates] [--no-backup] [global options] [-- CMD ARGS...]\nupkeep [global options] COMMAND [options] [arguments...]",
+		Description: "At the application's start, upkeep scans ROOT/Updates_Pending and, by mode:\n" +
+			"  --check-updates (the default) reports every pending update zip and exits 3,\n" +
+			"    or goes on when there is none;\n" +
+			"  --install-updates backs up, installs the ready updates as one batch, moves\n" +
+			"    their zips to Updates_Installed, and goes on; on any failure it puts\n" +
+			"    everything back as it was and exits 6;\n" +
+			"  --ignore-updates goes on without looking.\n" +
+			"Every start first finishes or undoes an install that was interrupted, and\n" +
+			"last checks each pack's schema version in the database: behind its code,\n" +
+			"it exits 4 unless --migrate-db is given; ahead of its code, it exits 4.\n" +
+			"Going on means: exec CMD ARGS when given after --, else exit 0.",
+		Version:         Version,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
+			&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
+			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
+			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
+			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
+		}, globalFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError("unknown command %q", c.Args().First())
+			}
+			mode, n := updates.Check, 0
+			for flag, m := range map[string]updates.Mode{"check-updates": updates.Check, "install-updates": updates.Install, "ignore-updates": updates.Ignore} {
+				if c.Bool(flag) {
+					mode, n = m, n+1
+				}
+			}
+			if n > 1 {
+				return usageError("--check-updates, --install-updates and --ignore-updates exclude each other")
+			}
+			return runStart(c, mode, command)
+		},
+		Commands: []*cli.Command{
+			updatesCommand(),
+			packCommand(),
+			packsCommand(),
+			dbCommand(),
+			backupsCommand(),
+			keysCommand(),
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError("%v", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
+	}
+	cli.AppHelpTemplate = cli.AppHelpTemplate + exitCodesHelp
+	app.Before = func(c *cli.Context) error {
+		if len(command) > 0 && c.Args().Present() {
+			return usageError("-- CMD goes with the start only, not with command %q", c.Args().First())
+		}
+		return nil
+	}
+	for _, cmd := range app.Commands {
+		addGlobalFlags(cmd)
+	}
+	return app
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/updates"
+)
+
+// runStart is the application's start: bootstrap, then go on.
+func runStart(c *cli.Context, mode updates.Mode, command []string) error {
+	opts, err := scanOptions(c)
+	if err != nil {
+		return err
+	}
+	bo := updates.Options{
+		ScanOptions:   opts,
+		Mode:          mode,
+		LockTimeout:   globalDuration(c, "lock-timeout"),
+		NoBackup:      c.Bool("no-backup"),
+		DB:            globalString(c, "db"),
+		MigrateDB:     c.Bool("migrate-db"),
+		UpkeepVersion: Version,
+	}
+	if !globalBool(c, "quiet") {
+		bo.Progress = c.App.ErrWriter
+	}
+	if (mode == updates.Install || bo.MigrateDB) && bo.NoBackup {
+		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: no backup is taken (--no-backup)")
+	}
+	r, err := updates.Bootstrap(c.Context, bo)
+	if r != nil {
+		if perr := printReport(c, r, mode, err == nil); perr != nil {
+			return perr
+		}
+	}
+	if errors.Is(err, updates.ErrPending) {
+		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", rootOf(opts).Pending())
+	}
+	var manual *updates.ManualError
+	if errors.As(err, &manual) {
+		return withHint(err, "%s", manual.Hint())
+	}
+	if err != nil {
+		return err
+	}
+	if len(command) == 0 {
+		return nil
+	}
+	return execCommand(command)
+}
+
+// printReport writes r as JSON with --json, else as text; a report that
+// lets the start go on is left out with --quiet. With --ignore-updates only
+// a recovery is reported.
+func printReport(c *cli.Context, r *updates.Report, mode updates.Mode, goOn bool) error {
+	if goOn && globalBool(c, "quiet") && !globalBool(c, "json") {
+		return nil
+	}
+	if mode == updates.Ignore && !globalBool(c, "json") {
+		if r.Recovery != nil {
+			fmt.Fprintf(c.App.Writer, "upkeep %s.\n", r.Recovery)
+		}
+		return nil
+	}
+	w := bufio.NewWriter(c.App.Writer)
+	var err error
+	if globalBool(c, "json") {
+		err = writeJSON(w, r)
+	} else {
+		err = r.WriteText(w)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// execCommand replaces upkeep with the application.
+func execCommand(command []string) error {
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		return fmt.Errorf("start %s: %w", command[0], err)
+	}
+	if err := syscall.Exec(path, command, os.Environ()); err != nil {
+		return fmt.Errorf("start %s: %w", path, err)
+	}
+	return nil
+}

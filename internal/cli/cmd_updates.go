@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/updates"
+)
+
+func updatesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "updates",
+		Usage: "look at the update zips in Updates_Pending",
+		Subcommands: []*cli.Command{
+			{
+				Name:   "list",
+				Usage:  "one line per update zip: file, status, pack, installed -> new version",
+				Action: runUpdatesList,
+			},
+			{
+				Name:      "show",
+				Usage:     "everything known about one update zip, and what stands in its way",
+				ArgsUsage: "ZIP",
+				Action:    runUpdatesShow,
+			},
+			{
+				Name:      "verify",
+				Usage:     "check one update zip in full, the sha256 of every file included; exit 1 on any problem",
+				ArgsUsage: "ZIP",
+				Action:    runUpdatesVerify,
+			},
+		},
+	}
+}
+
+func runUpdatesList(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageError("updates list takes no arguments")
+	}
+	opts, err := scanOptions(c)
+	if err != nil {
+		return err
+	}
+	r, err := updates.Scan(c.Context, opts)
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, r)
+	}
+	if len(r.Updates) == 0 {
+		if !globalBool(c, "quiet") {
+			fmt.Fprintf(c.App.Writer, "No updates pending in %s.\n", rootOf(opts).Pending())
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tSTATUS\tPACK\tINSTALLED\tNEW")
+	for _, u := range r.Updates {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.File, u.Status, dash(u.Pack), dash(u.InstalledVersion), dash(u.Version))
+	}
+	return tw.Flush()
+}
+
+func runUpdatesShow(c *cli.Context) error {
+	zip, err := oneArg(c, "ZIP")
+	if err != nil {
+		return err
+	}
+	opts, err := scanOptions(c)
+	if err != nil {
+		return err
+	}
+	u, err := updates.ScanOne(c.Context, opts, zip)
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, u)
+	}
+	return u.WriteText(c.App.Writer)
+}
+
+func runUpdatesVerify(c *cli.Context) error {
+	zip, err := oneArg(c, "ZIP")
+	if err != nil {
+		return err
+	}
+	opts, err := scanOptions(c)
+	if err != nil {
+		return err
+	}
+	u, err := updates.Verify(c.Context, opts, zip)
+	if u == nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		if jerr := writeJSON(c.App.Writer, u); jerr != nil {
+			return jerr
+		}
+	} else if err == nil && !globalBool(c, "quiet") {
+		m := u.Manifest()
+		fmt.Fprintf(c.App.Writer, "%s: ok: %s %s, %d files match their size and sha256; signature %s\n",
+			zip, m.Pack, m.Version, len(m.Files), u.Signature.State)
+	}
+	return err
+}
