@@ -362,7 +362,7 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 			m.NoTransaction = manifest.HasNoTransactionMarker(m.UpSQL)
 		}
 		if m.DownFile != "" {
-			name := path.Join(dir, pm.Down)
+			name := path.Join(dir, m.DownFile)
 			m.readDown = func() ([]byte, error) { return fs.ReadFile(fsys, name) }
 		}
 		out[i] = m
