@@ -28,11 +28,20 @@ type MigrationSet struct {
 	Migrations []Migration
 	// Ignored are the files that are not migrations (a README.md, Go
 	// files, anything golang-migrate and goose leave alone), each with why.
-	Ignored []string
+	Ignored []FileNote
 	// Warnings are files whose names look like a mistaken migration name
-	// ("30_x.up..sql", "2-add.up.sql"): they are ignored, and pack says so.
-	Warnings []string
+	// ("30_x.up..sql", "2-add.up.sql"): they are ignored, and pack says so;
+	// and down files whose name differs from their up file's.
+	Warnings []FileNote
 }
+
+// FileNote says something about one file of a migrations folder.
+type FileNote struct {
+	File string
+	Note string
+}
+
+func (n FileNote) String() string { return quote(n.File) + ": " + n.Note }
 
 // MigrationsDir is the folder of a pack (and of an update zip) that holds
 // its migrations.
@@ -80,10 +89,10 @@ func ScanMigrations(names []string) (*MigrationSet, error) {
 		f, why := classifyMigration(n)
 		switch f.kind {
 		case notMigration:
-			set.Ignored = append(set.Ignored, fmt.Sprintf("%s: %s", quote(n), why))
+			set.Ignored = append(set.Ignored, FileNote{n, why})
 			continue
 		case nearMiss:
-			set.Warnings = append(set.Warnings, fmt.Sprintf("%s looks like a migration but %s; it is ignored", quote(n), why))
+			set.Warnings = append(set.Warnings, FileNote{n, fmt.Sprintf("looks like a migration but %s; it is ignored", why)})
 			continue
 		case tooLarge:
 			bad("migration %s: version %s is too large (at most %d)", quote(n), f.num, maxVersion)
@@ -130,7 +139,7 @@ func ScanMigrations(names []string) (*MigrationSet, error) {
 			bad("migration %s: version %d is the goose file %s, which holds its own Down section", quote(d), v, quote(up.Up))
 			continue
 		case up.Name != downLabels[v]:
-			set.Warnings = append(set.Warnings, fmt.Sprintf("%s is the down migration of %s, whose name differs", quote(d), quote(up.Up)))
+			set.Warnings = append(set.Warnings, FileNote{d, fmt.Sprintf("the down migration of %s, whose name differs", quote(up.Up))})
 		}
 		i, _ := slices.BinarySearchFunc(out, v, func(m Migration, v int) int { return cmpInt(m.Version, v) })
 		out[i].Down = d

@@ -44,6 +44,11 @@ var (
 	// the files.
 	ErrBadMigrations = errors.New("packs: bad migrations")
 
+	// ErrDrift is returned by the CLI's db verify and db status
+	// --exit-code when a table's live schema differs from its record in
+	// upkeep_schema. Exit code 4.
+	ErrDrift = errors.New("packs: tables drifted from their recorded schema")
+
 	// ErrDirty is returned by [DB.Adopt] when golang-migrate's table marks
 	// its version dirty: a migration failed part way, and a person must
 	// check the database before upkeep takes it over.

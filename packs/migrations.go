@@ -333,13 +333,21 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 			names = append(names, e.Name())
 		}
 	}
+	return LoadMigrations(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Join(dir, name)) }, shown)
+}
+
+// LoadMigrations reads the migrations among names, the files of one
+// migrations folder, with read (given a name of names), as
+// [ReadMigrationsDir] does; shown names the folder in messages. Down files
+// are read only when a revert needs them.
+func LoadMigrations(names []string, read func(name string) ([]byte, error), shown string) ([]Migration, error) {
 	parsed, err := parseNames(names)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v", ErrBadMigrations, shown, err)
 	}
 	out := make([]Migration, len(parsed))
 	for i, pm := range parsed {
-		up, err := fs.ReadFile(fsys, path.Join(dir, pm.Up))
+		up, err := read(pm.Up)
 		if err != nil {
 			return nil, fmt.Errorf("packs: read migration %s: %w", filepath.Join(shown, pm.Up), err)
 		}
@@ -362,8 +370,8 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 			m.NoTransaction = manifest.HasNoTransactionMarker(m.UpSQL)
 		}
 		if m.DownFile != "" {
-			name := path.Join(dir, m.DownFile)
-			m.readDown = func() ([]byte, error) { return fs.ReadFile(fsys, name) }
+			name := m.DownFile
+			m.readDown = func() ([]byte, error) { return read(name) }
 		}
 		out[i] = m
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type Batch struct {
 	Updates []InstalledZip `json:"updates"`          // in install order
 	// Migrations are the migrations the batch ran, in order.
 	Migrations []AppliedMigration `json:"migrations,omitempty"`
+	// Pruned are the old install backups removed after it (KeepBackups).
+	Pruned []string `json:"pruned_backups,omitempty"`
 }
 
 // InstalledZip is one update of a committed batch.
@@ -224,8 +227,15 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	}
 	forgetFailures(root, j)
 	ended("finished", packs.OutcomeCommitted, nil)
+	// Retention: the install backups beyond the newest KeepBackups go; the
+	// one just taken is the protected one. A failure here loses nothing.
+	var pruned []string
+	if opts.KeepBackups > 0 && j.Backup != "" {
+		pruned, _ = backupstore.PruneReason(root, opts.KeepBackups, "install")
+	}
 	batch := batchOf(j, r)
 	batch.Migrations = applied
+	batch.Pruned = pruned
 	return batch, nil
 }
 
@@ -359,6 +369,10 @@ func storeBackup(opts Options, root layout.Root, r *Report) func(context.Context
 	}
 }
 
+// installBackupID matches the IDs of the backups taken before installs:
+// STAMP_install, or STAMP_install-N when the name was taken.
+var installBackupID = regexp.MustCompile(`_install(-\d+)?$`)
+
 // protectBackup makes the backup taken before this batch the one that
 // pruning never removes: the backup of the last install.
 func protectBackup(root layout.Root, id string) error {
@@ -367,7 +381,7 @@ func protectBackup(root layout.Root, id string) error {
 		return err
 	}
 	for _, old := range ids {
-		if old != id && strings.HasSuffix(old, "_install") {
+		if old != id && installBackupID.MatchString(old) {
 			if err := backupstore.Unprotect(root, old); err != nil {
 				return err
 			}

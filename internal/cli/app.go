@@ -66,6 +66,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
 			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
 			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "with --install-updates: print what would be installed (files added, changed, removed; migrations; backup size, free space) and change nothing; exit 0, or 3 when no update is ready"},
+			&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
 		}, globalFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -89,6 +91,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			dbCommand(),
 			backupsCommand(),
 			keysCommand(),
+			historyCommand(),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError("%v", err)

@@ -117,6 +117,9 @@ func runBackupsList(c *cli.Context) error {
 		case b.Err != nil:
 			kind, note = "unreadable", b.Err.Error()
 		}
+		if b.Note != "" {
+			note = strings.TrimPrefix(note+"; "+b.Note, "; ")
+		}
 		if b.Protected {
 			note = strings.TrimPrefix(note+"; kept: backup of the last install", "; ")
 		}
@@ -223,6 +226,9 @@ func restoreExport(c *cli.Context, root layout.Root, id string) error {
 }
 
 func runBackupsPrune(c *cli.Context) error {
+	if c.Int("keep") < 1 {
+		return usageError("backups prune --keep %d: keep at least 1 backup (the backup of the last install is kept anyway)", c.Int("keep"))
+	}
 	root, l, err := rootLock(c, "backups prune")
 	if err != nil {
 		return err

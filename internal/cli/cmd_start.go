@@ -26,7 +26,15 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 		NoBackup:      c.Bool("no-backup"),
 		DB:            globalString(c, "db"),
 		MigrateDB:     c.Bool("migrate-db"),
+		DryRun:        c.Bool("dry-run"),
+		KeepBackups:   c.Int("keep-backups"),
 		UpkeepVersion: Version,
+	}
+	if bo.DryRun && mode != updates.Install {
+		return usageError("--dry-run goes with --install-updates")
+	}
+	if bo.KeepBackups < 0 {
+		return usageError("--keep-backups %d: give a number of backups to keep, or 0 to keep all", bo.KeepBackups)
 	}
 	if !globalBool(c, "quiet") {
 		bo.Progress = c.App.ErrWriter
@@ -40,8 +48,14 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 			return perr
 		}
 	}
+	if bo.DryRun {
+		if errors.Is(err, updates.ErrPending) {
+			return withHint(err, "no update is ready: see the report above for what is wrong with each zip")
+		}
+		return err // a dry run never goes on to the application
+	}
 	if errors.Is(err, updates.ErrPending) {
-		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", rootOf(opts).Pending())
+		return withHint(err, "%s", pendingHint(r, rootOf(opts).Pending()))
 	}
 	var manual *updates.ManualError
 	if errors.As(err, &manual) {
@@ -92,4 +106,26 @@ func execCommand(command []string) error {
 		return fmt.Errorf("start %s: %w", path, err)
 	}
 	return nil
+}
+
+// pendingHint suggests what fits what is pending: install what is ready,
+// and fix or remove what is not.
+func pendingHint(r *updates.Report, dir string) string {
+	total, ready := 0, 0
+	if r != nil {
+		total, ready = len(r.Updates), len(r.Ready())
+	}
+	it := func(n int) string {
+		if n == 1 {
+			return "it"
+		}
+		return "them"
+	}
+	switch {
+	case ready == 0:
+		return fmt.Sprintf("none can be installed: fix or remove %s in %s (the report says what is wrong), or start with --ignore-updates", it(total), dir)
+	case ready < total:
+		return fmt.Sprintf("install the %d ready with --install-updates (the others stay in %s), or start with --ignore-updates", ready, dir)
+	}
+	return fmt.Sprintf("install %s with --install-updates, or remove %s from %s, or start with --ignore-updates", it(total), it(total), dir)
 }

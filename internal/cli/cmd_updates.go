@@ -31,8 +31,47 @@ func updatesCommand() *cli.Command {
 				ArgsUsage: "ZIP",
 				Action:    runUpdatesVerify,
 			},
+			{
+				Name:   "prune",
+				Usage:  "delete old zips from Updates_Installed: keep the newest versions of each pack",
+				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest versions of each pack"}},
+				Action: runUpdatesPrune,
+			},
 		},
 	}
+}
+
+func runUpdatesPrune(c *cli.Context) error {
+	if c.Int("keep") < 1 {
+		return usageError("updates prune --keep %d: keep at least 1 zip of each pack", c.Int("keep"))
+	}
+	root, l, err := rootLock(c, "updates prune")
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	removed, skipped, err := updates.PruneInstalled(root, c.Int("keep"))
+	if err != nil {
+		return err
+	}
+	if globalBool(c, "json") {
+		out := struct {
+			JSONFormat int                 `json:"json_format"`
+			Removed    []updates.PrunedZip `json:"removed"`
+			Skipped    []updates.PrunedZip `json:"skipped"`
+		}{1, append([]updates.PrunedZip{}, removed...), append([]updates.PrunedZip{}, skipped...)}
+		return writeJSON(c.App.Writer, out)
+	}
+	if !globalBool(c, "quiet") {
+		fmt.Fprintf(c.App.Writer, "removed %d zip(s) from %s\n", len(removed), root.Installed())
+		for _, z := range removed {
+			fmt.Fprintf(c.App.Writer, "  %s (%s %s)\n", z.File, z.Pack, z.Version)
+		}
+	}
+	for _, z := range skipped {
+		fmt.Fprintf(c.App.ErrWriter, "upkeep: warning: left %s alone: %s\n", z.File, z.Problem)
+	}
+	return nil
 }
 
 func runUpdatesList(c *cli.Context) error {
