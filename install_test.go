@@ -534,3 +534,37 @@ func TestLockTimeout(t *testing.T) {
 	r := run(t, root, "--check-updates", "--lock-timeout", "300ms")
 	r.want(t, 5, nil, []string{"upkeep: error: " + lockPath + " is held by another process (waited 3"})
 }
+
+// upkeep built as people build it, without the tag upkeep_faults, ignores
+// UPKEEP_TEST_FAULT: the install the variable would kill at its first step
+// and fail at the next runs to the end.
+func TestFaultVariableIgnoredWithoutBuildTag(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "upkeep")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	f := newBatchFixture(t, "sqlite", 4096)
+	for _, fault := range []string{"crash@journal", "fail@stage:core", "enospc@stage:shop", "crash@preflight,fail@swapped"} {
+		t.Run(fault, func(t *testing.T) {
+			tr := f.copy(t)
+			cmd := exec.Command(bin, "--install-updates", "--no-backup", "--root", tr.dir)
+			cmd.Env = append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_TEST_FAULT="+fault)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("upkeep without the tag, UPKEEP_TEST_FAULT=%s: %v\n%s", fault, err, out)
+			}
+			if !strings.Contains(string(out), "Installed 3 updates") {
+				t.Fatalf("output lacks the install:\n%s", out)
+			}
+			if before := f.assertClean(t, tr, false); before {
+				t.Fatal("the root is as before the batch")
+			}
+			// The same fault does strike the tagged binary the tests use.
+			tr = f.copy(t)
+			if r := runEnv(t, tr.dir, []string{"UPKEEP_TEST_FAULT=" + fault}, "--install-updates", "--no-backup"); r.code == 0 {
+				t.Fatalf("the tagged binary ignored %s:\n%s%s", fault, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	upkeepBin = filepath.Join(dir, "upkeep")
-	build := exec.Command("go", "build", "-o", upkeepBin, ".")
+	// The crash and fault tests inject faults through UPKEEP_TEST_FAULT,
+	// which only a binary built with the tag upkeep_faults reads.
+	build := exec.Command("go", "build", "-tags", "upkeep_faults", "-o", upkeepBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build upkeep:", err)

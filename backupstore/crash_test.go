@@ -114,7 +114,7 @@ func TestRestoreKilledThenRecover(t *testing.T) {
 	for _, tc := range []struct {
 		step  string
 		at    int
-		state string
+		state State
 	}{
 		{"aside", 1, StateSwapping},
 		{"aside", 4, StateSwapping},

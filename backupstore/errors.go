@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/diskspace"
 )
 
 var (
@@ -13,7 +13,8 @@ var (
 	// before-restore backup and stages the files) when the file system
 	// holding Updates_Backups or .upkeep has less free space than the work
 	// needs. The error is a [*NoSpaceError] that says needed vs available.
-	ErrNoSpace = errors.New("backupstore: not enough free space")
+	// It is the one error of package diskspace, which updates shares.
+	ErrNoSpace = diskspace.ErrNoSpace
 
 	// ErrNotFound is returned by [Show], [Verify], [Restore] and
 	// [MarkProtected] when no backup has the given ID.
@@ -59,19 +60,7 @@ var (
 
 // NoSpaceError says how much space a backup or restore needs and how much
 // the file system holding Dir has. It matches [ErrNoSpace].
-type NoSpaceError struct {
-	Dir       string
-	Needed    uint64
-	Available uint64
-}
-
-func (e *NoSpaceError) Error() string {
-	return fmt.Sprintf("backupstore: not enough free space in %s: needed %s (%d bytes), available %s (%d bytes)",
-		e.Dir, progress.FormatBytes(int64(e.Needed)), e.Needed, progress.FormatBytes(int64(e.Available)), e.Available)
-}
-
-// Is makes errors.Is(err, ErrNoSpace) true.
-func (e *NoSpaceError) Is(target error) bool { return target == ErrNoSpace }
+type NoSpaceError = diskspace.NoSpaceError
 
 // ToolMissingError names the programs that were looked for and the Debian
 // package that has them. It matches [ErrToolMissing].

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -57,5 +58,5 @@ func SetNote(root layout.Root, id, note string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(root.State(), NotesFile), append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(filepath.Join(root.State(), NotesFile), append(data, '\n'), 0o644)
 }

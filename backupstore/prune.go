@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -76,7 +77,10 @@ func writeProtected(root layout.Root, ids []string) error {
 	for _, id := range ids {
 		b.WriteString(id + "\n")
 	}
-	return writeFileAtomic(filepath.Join(root.State(), ProtectedFile), []byte(b.String()), 0o644)
+	if err := os.MkdirAll(root.State(), 0o755); err != nil {
+		return fmt.Errorf("backupstore: create %s: %w", root.State(), err)
+	}
+	return atomicfile.WriteFile(filepath.Join(root.State(), ProtectedFile), []byte(b.String()), 0o644)
 }
 
 // Prune removes old backups: it keeps the keep newest ([DefaultKeep] when

@@ -3,7 +3,6 @@ package backupstore
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"github.com/upkeep/upkeep/internal/journal"
 	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/layout"
 )
@@ -31,20 +31,33 @@ const (
 	snapshotDir = "database"     // the backup's database snapshot, extracted
 )
 
+// State is the phase of a restore its [Journal] records.
+type State string
+
 // Journal states, in the order Restore goes through them. See the package
 // documentation for what a crash in each leaves and how to recover.
 const (
-	StateStaging     = "staging"
-	StateSwapping    = "swapping"
-	StateDatabase    = "database"
-	StateCleanup     = "cleanup"
-	StateRollingBack = "rolling-back"
+	StateStaging     State = "staging"
+	StateSwapping    State = "swapping"
+	StateDatabase    State = "database"
+	StateCleanup     State = "cleanup"
+	StateRollingBack State = "rolling-back"
 )
+
+// journalFile is the restore journal of root, kept with the one journal
+// helper the install journal uses too.
+func journalFile(root layout.Root) journal.File[Journal, State] {
+	return journal.File[Journal, State]{
+		Path:    filepath.Join(root.State(), RestoreDir, JournalName),
+		Phases:  []State{StateStaging, StateSwapping, StateDatabase, StateCleanup, StateRollingBack},
+		PhaseOf: func(j *Journal) State { return j.State },
+	}
+}
 
 // Journal is .upkeep/restore/journal.json: where a restore is, and the
 // plan it follows, written (atomically) before each step.
 type Journal struct {
-	State         string    `json:"state"`
+	State         State     `json:"state"`
 	Backup        string    `json:"backup"`         // ID being restored
 	BeforeRestore string    `json:"before_restore"` // ID of the backup taken first
 	Started       time.Time `json:"started"`
@@ -58,25 +71,17 @@ type Journal struct {
 	Database string `json:"database,omitempty"`
 	SQLite   string `json:"sqlite,omitempty"`
 	// From is the state a rollback started from (state rolling-back).
-	From string `json:"from,omitempty"`
+	From State `json:"from,omitempty"`
 }
 
 // ReadJournal returns the journal of a restore that has not finished, or
 // nil when there is none.
 func ReadJournal(root layout.Root) (*Journal, error) {
-	p := filepath.Join(root.State(), RestoreDir, JournalName)
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	j, err := journalFile(root).Load()
 	if err != nil {
-		return nil, fmt.Errorf("backupstore: read %s: %w", p, err)
+		return nil, fmt.Errorf("backupstore: %w", err)
 	}
-	var j Journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("backupstore: parse %s: %w", p, err)
-	}
-	return &j, nil
+	return j, nil
 }
 
 type restorer struct {
@@ -204,11 +209,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 }
 
 func (r *restorer) save() error {
-	data, err := json.MarshalIndent(r.j, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(r.journal, append(data, '\n'), 0o644)
+	return journalFile(r.root).Save(&r.j)
 }
 
 func (r *restorer) fail(step string) error {

@@ -20,6 +20,9 @@ const (
 	PacksDir     = "packs"
 	StateDir     = ".upkeep"
 	TrustedDir   = ".upkeep/trusted"
+	IncomingDir  = ".incoming" // inside Updates_Pending: downloads in progress
+	FeedFile     = "feed.json" // inside .upkeep: the feeds this root accepted
+	LockFile     = "lock"      // inside .upkeep: the root's lock
 	DefaultDB    = "data/app.db"
 )
 
@@ -60,6 +63,17 @@ func (r Root) State() string { return filepath.Join(r.Dir, StateDir) }
 
 // Trusted is the folder of trusted minisign public keys (*.pub).
 func (r Root) Trusted() string { return filepath.Join(r.Dir, TrustedDir) }
+
+// Incoming is the folder inside Updates_Pending where a fetch keeps its
+// downloads in progress (NAME.zip.part and its sidecar). Scans ignore it.
+func (r Root) Incoming() string { return filepath.Join(r.Dir, PendingDir, IncomingDir) }
+
+// FeedState is the file that records, per feed URL, the last index this
+// root accepted (its serial and sha256).
+func (r Root) FeedState() string { return filepath.Join(r.Dir, StateDir, FeedFile) }
+
+// Lock is the root's lock file.
+func (r Root) Lock() string { return filepath.Join(r.Dir, StateDir, LockFile) }
 
 // Ensure creates the root's folders that are missing. It creates nothing
 // else and never removes anything.

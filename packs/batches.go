@@ -109,12 +109,6 @@ func (db *DB) recordBatch(ctx context.Context, q querier, b BatchRecord) error {
 	return nil
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
 
 // LookupBatch returns the row of batch id run by host; nil, nil when
 // there is none.

@@ -48,11 +48,27 @@ type DB struct {
 //     files itself). socket=/path connects through a unix socket, tls=NAME
 //     picks a TLS configuration; other parameters go to the server.
 func Open(ctx context.Context, dsn, root string) (*DB, error) {
-	var (
-		driver, conn string
-		d            dialect
-		shown        = dsn
-	)
+	driver, conn, d, shown, err := resolve(dsn, root, true)
+	if err != nil {
+		return nil, err
+	}
+	sdb, err := sql.Open(driver, conn)
+	if err != nil {
+		return nil, fmt.Errorf("packs: open %s: %w", shown, err)
+	}
+	db := &DB{db: sdb, d: d, root: root, addr: shown, now: time.Now}
+	if err := db.ensure(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// resolve turns an address into the database/sql driver and connection
+// string that open it, its dialect and the address as shown in messages.
+// mkdir creates the folder of a SQLite file.
+func resolve(dsn, root string, mkdir bool) (driver, conn string, d dialect, shown string, err error) {
+	shown = dsn
 	switch {
 	case dsn == "" || strings.HasPrefix(dsn, "sqlite:"):
 		p := strings.TrimPrefix(dsn, "sqlite:")
@@ -62,8 +78,10 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(root, p)
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, fmt.Errorf("packs: create folder of database %s: %w", p, err)
+		if mkdir {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return "", "", nil, "", fmt.Errorf("packs: create folder of database %s: %w", p, err)
+			}
 		}
 		driver = "sqlite"
 		conn = "file:" + p + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
@@ -72,7 +90,7 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadDSN, err)
+			return "", "", nil, "", fmt.Errorf("%w: %v", ErrBadDSN, err)
 		}
 		q := u.Query()
 		if q.Get("application_name") == "" {
@@ -85,25 +103,16 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 	case strings.HasPrefix(dsn, "mysql://"):
 		c, err := mysqlConfig(dsn)
 		if err != nil {
-			return nil, err
+			return "", "", nil, "", err
 		}
 		driver, conn = "mysql", c.FormatDSN()
 		d = mysqlDialect{}
 		u, _ := url.Parse(dsn)
 		shown = u.Redacted()
 	default:
-		return nil, fmt.Errorf("%w %q: want sqlite:PATH, a postgres:// URL or a mysql:// URL", ErrBadDSN, redact(dsn))
+		return "", "", nil, "", fmt.Errorf("%w %q: want sqlite:PATH, a postgres:// URL or a mysql:// URL", ErrBadDSN, redact(dsn))
 	}
-	sdb, err := sql.Open(driver, conn)
-	if err != nil {
-		return nil, fmt.Errorf("packs: open %s: %w", shown, err)
-	}
-	db := &DB{db: sdb, d: d, root: root, addr: shown, now: time.Now}
-	if err := db.ensure(ctx); err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	return db, nil
+	return driver, conn, d, shown, nil
 }
 
 func redact(dsn string) string {

@@ -286,6 +286,24 @@ func (e *MigrationError) Partial() bool {
 	return !e.RolledBack && !e.Restored && (len(e.Before) > 0 || e.StatementsDone > 0)
 }
 
+// Errors of the desired-schema work (schema.sql, db generate, db diff).
+var (
+	// ErrNoDesired is returned when a pack has no schema.sql.
+	ErrNoDesired = errors.New("packs: no desired schema (schema.sql)")
+
+	// ErrBadDevDB is returned when a --dev-db address is not a usable
+	// scratch database: not empty, the production database, or SQLite.
+	ErrBadDevDB = errors.New("packs: unusable development database")
+
+	// ErrDestructive is matched by a [*DestructiveError]: the generated
+	// migration would drop a table or column or narrow a type.
+	ErrDestructive = errors.New("packs: destructive schema change")
+
+	// ErrSchemaMismatch is matched by a [*MismatchError]: a pack's
+	// migrations do not produce its schema.sql.
+	ErrSchemaMismatch = errors.New("packs: migrations do not produce schema.sql")
+)
+
 // RefusedError names a statement of a migration file that upkeep refuses
 // to run, and why.
 type RefusedError struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
@@ -71,6 +70,12 @@ type Options struct {
 	// a bar on a terminal, plain lines otherwise.
 	Progress io.Writer
 
+	// Fetch, when not nil, fetches what a feed offers into Updates_Pending
+	// (see [Fetch]) after recovery and before the scan (--fetch-updates).
+	// A failed fetch does not stop the start: Report.Fetch.Error says why,
+	// and the start goes on with what Updates_Pending holds.
+	Fetch *FeedOptions
+
 	// Backup takes the backup before a batch and returns its ID; nil takes
 	// it with package backupstore into Updates_Backups.
 	Backup func(ctx context.Context, reason string) (id string, err error)
@@ -113,7 +118,7 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		timeout = DefaultLockTimeout
 	}
 	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
-	l, err := lock.Acquire(ctx, filepath.Join(root.State(), "lock"), what, timeout)
+	l, err := lock.Acquire(ctx, root.Lock(), what, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +133,24 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if restored != nil {
-		rec = &Recovery{Batch: restored.Backup, Action: "restore:" + restored.State}
+		rec = restoreRecovery(restored)
 	}
 	opts.Root = root.Dir
+	var fetched *FetchReport
+	if opts.Fetch != nil {
+		res, err := fetchLocked(ctx, root, opts.ScanOptions, *opts.Fetch)
+		fetched = &FetchReport{Result: res}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			fetched.Error = err.Error()
+		}
+	}
 	r, err := updatesStep(ctx, opts, root)
 	if r != nil {
 		r.Recovery = rec
+		r.Fetch = fetched
 	}
 	if err != nil {
 		return r, err

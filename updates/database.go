@@ -125,3 +125,14 @@ func onlyBehind(err error) bool {
 	}
 	return true
 }
+
+// CodePacks is what the application's code holds: the packs compiled in
+// (opts.Packs), then those installed in the root, each after the packs it
+// requires. It is what the start checks the database against.
+func CodePacks(opts Options) ([]packs.Pack, error) {
+	root, err := layout.Open(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	return codePacks(opts, root)
+}

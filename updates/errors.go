@@ -3,6 +3,8 @@ package updates
 import (
 	"errors"
 	"fmt"
+
+	"github.com/upkeep/upkeep/internal/diskspace"
 )
 
 // ErrPending is matched by the error [Bootstrap] returns in check mode when
@@ -44,9 +46,10 @@ var ErrManual = errors.New("updates: could not roll back")
 // key (it was replaced after the scan).
 var ErrRefused = errors.New("updates: signature refused")
 
-// ErrNoSpace is wrapped by the preflight error when the disk cannot hold
-// the staged batch.
-var ErrNoSpace = errors.New("updates: not enough free space")
+// ErrNoSpace is matched by the preflight error when the disk cannot hold
+// the staged batch; the error is a *diskspace.NoSpaceError, as
+// backupstore's (this is backupstore.ErrNoSpace too).
+var ErrNoSpace = diskspace.ErrNoSpace
 
 // InstallError says which step of which batch failed, for which zip.
 type InstallError struct {
@@ -57,11 +60,16 @@ type InstallError struct {
 }
 
 func (e *InstallError) Error() string {
+	return fmt.Sprintf("install failed (%s): %v; everything was put back as it was", e.where(), e.Err)
+}
+
+// where names the batch, the zip and the step.
+func (e *InstallError) where() string {
 	what := "batch " + e.Batch
 	if e.Zip != "" {
 		what += ", " + e.Zip
 	}
-	return fmt.Sprintf("install failed (%s, at %s): %v; everything was put back as it was", what, e.Step, e.Err)
+	return what + ", at " + e.Step
 }
 
 func (e *InstallError) Unwrap() error { return e.Err }
@@ -79,12 +87,27 @@ type ManualError struct {
 }
 
 func (e *ManualError) Error() string {
-	return fmt.Sprintf("batch %s: %v; then undoing it failed: %v", e.Batch, e.Cause, e.Err)
+	cause := e.Cause.Error()
+	if ie, ok := e.Cause.(*InstallError); ok {
+		// Not the InstallError's own text: nothing was put back.
+		cause = fmt.Sprintf("install failed (%s): %v", ie.where(), ie.Err)
+	}
+	return fmt.Sprintf("batch %s: %s; then undoing it failed: %v", e.Batch, cause, e.Err)
 }
 
-func (e *ManualError) Unwrap() []error { return []error{e.Cause, e.Err} }
+// Unwrap gives what failed: the cause (the error an [*InstallError] cause
+// carries, not the InstallError itself, which says everything was put
+// back) and why undoing failed.
+func (e *ManualError) Unwrap() []error {
+	cause := e.Cause
+	if ie, ok := cause.(*InstallError); ok {
+		cause = ie.Err
+	}
+	return []error{cause, e.Err}
+}
 
-// Is makes errors.Is(err, ErrManual) true, and not ErrInstallFailed.
+// Is makes errors.Is(err, ErrManual) true; errors.Is(err, ErrInstallFailed)
+// is false.
 func (e *ManualError) Is(target error) bool { return target == ErrManual }
 
 // Hint is the command that puts the root back.

@@ -124,7 +124,11 @@ func endBatch(ctx context.Context, opts Options, root layout.Root, rec packs.Bat
 	}
 	defer db.Close()
 	if old, err := db.LookupBatch(ctx, rec.Host, rec.ID); err == nil && old != nil {
+		backup := rec.Backup
 		rec = *old
+		if backup != "" {
+			rec.Backup = backup
+		}
 	}
 	rec.Phase, rec.Outcome, rec.Reason = phase, outcome, reason
 	if !rec.Started.IsZero() && !now.IsZero() {

@@ -1,23 +1,21 @@
 package updates
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	ijournal "github.com/upkeep/upkeep/internal/journal"
 	"github.com/upkeep/upkeep/layout"
 )
 
 // The journal is the durable record of a batch in progress,
-// ROOT/.upkeep/journal.json, rewritten atomically at each phase. While it
-// exists, a batch is unfinished; the next start of upkeep, in any mode,
-// finishes or undoes it before anything else.
+// ROOT/.upkeep/journal.json, rewritten atomically at each phase (with
+// package internal/journal, as the restore journal is). While it exists, a
+// batch is unfinished; the next start of upkeep, in any mode, finishes or
+// undoes it before anything else.
 //
 // The files of a batch live under ROOT/.upkeep/batch/:
 //
@@ -84,7 +82,6 @@ type batchPaths struct {
 	root layout.Root
 }
 
-func (b batchPaths) journal() string           { return filepath.Join(b.root.State(), journalFile) }
 func (b batchPaths) dir() string               { return filepath.Join(b.root.State(), batchDir) }
 func (b batchPaths) staging() string           { return filepath.Join(b.dir(), "staging") }
 func (b batchPaths) staged(pack string) string { return filepath.Join(b.staging(), pack) }
@@ -92,38 +89,20 @@ func (b batchPaths) part(pack string) string   { return filepath.Join(b.staging(
 func (b batchPaths) oldDir() string            { return filepath.Join(b.dir(), "old") }
 func (b batchPaths) old(pack string) string    { return filepath.Join(b.oldDir(), pack) }
 
-// save writes the journal durably.
-func (b batchPaths) save(j *journal) error {
-	data, err := json.MarshalIndent(j, "", "  ")
-	if err != nil {
-		return err
+// journal is the install journal of the root.
+func (b batchPaths) journal() ijournal.File[journal, phase] {
+	return ijournal.File[journal, phase]{
+		Path:    filepath.Join(b.root.State(), journalFile),
+		Phases:  []phase{phaseStaging, phaseSwapping, phaseCommitted},
+		PhaseOf: func(j *journal) phase { return j.Phase },
 	}
-	return atomicfile.Write(b.journal(), 0o644, func(w io.Writer) error {
-		_, err := w.Write(append(data, '\n'))
-		return err
-	})
 }
 
+// save writes the journal durably.
+func (b batchPaths) save(j *journal) error { return b.journal().Save(j) }
+
 // load reads the journal; nil, nil when there is none.
-func (b batchPaths) load() (*journal, error) {
-	data, err := os.ReadFile(b.journal())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
-	var j journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("%s: damaged journal: %w", b.journal(), err)
-	}
-	switch j.Phase {
-	case phaseStaging, phaseSwapping, phaseCommitted:
-	default:
-		return nil, fmt.Errorf("%s: damaged journal: unknown phase %q", b.journal(), j.Phase)
-	}
-	return &j, nil
-}
+func (b batchPaths) load() (*journal, error) { return b.journal().Load() }
 
 // clear removes what is left of a batch: its folders, then the journal.
 func (b batchPaths) clear() error {
@@ -133,10 +112,7 @@ func (b batchPaths) clear() error {
 	if err := atomicfile.SyncDir(b.root.State()); err != nil {
 		return err
 	}
-	if err := os.Remove(b.journal()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("clean up: %w", err)
-	}
-	return atomicfile.SyncDir(b.root.State())
+	return b.journal().Remove()
 }
 
 func exists(path string) bool {

@@ -4,34 +4,63 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
 
-// Recovery says what the start did with a batch that an earlier run left
-// unfinished (killed, or the power went).
+// RecoveryAction is what the start did with work an earlier run left
+// unfinished.
+type RecoveryAction string
+
+const (
+	// Finished: the interrupted batch had committed; the start finished it.
+	Finished RecoveryAction = "finished"
+	// Undone: the interrupted batch had not committed; the start put the
+	// root and the database back as before it.
+	Undone RecoveryAction = "undone"
+	// RestoreFinished: an interrupted restore of a backup had put
+	// everything in place; the start removed what was left of it.
+	RestoreFinished RecoveryAction = "restore-finished"
+	// RestoreUndone: an interrupted restore of a backup was undone: the
+	// root and the database are as before that restore.
+	RestoreUndone RecoveryAction = "restore-undone"
+)
+
+// Recovery says what the start did with a batch, or a restore, that an
+// earlier run left unfinished (killed, or the power went).
 type Recovery struct {
-	Batch  string   `json:"batch"`  // the batch, or the backup an interrupted restore was restoring
-	Action string   `json:"action"` // "finished": it had committed; "undone": it had not; "restore:STATE": a restore interrupted in STATE was finished or undone
-	Packs  []string `json:"packs"`  // pack version, in install order
+	Batch  string         `json:"batch"` // the batch, or the backup an interrupted restore was restoring
+	Action RecoveryAction `json:"action"`
+	Packs  []string       `json:"packs"` // pack version, in install order
+	// RestoreState is the state an interrupted restore stopped in.
+	RestoreState backupstore.State `json:"restore_state,omitempty"`
 }
 
 func (r *Recovery) String() string {
-	if state, ok := strings.CutPrefix(r.Action, "restore:"); ok {
-		if state == "cleanup" {
-			return fmt.Sprintf("finished the interrupted restore of backup %s", r.Batch)
-		}
-		return fmt.Sprintf("undid the interrupted restore of backup %s (it stopped in state %s)", r.Batch, state)
+	switch r.Action {
+	case RestoreFinished:
+		return fmt.Sprintf("finished the interrupted restore of backup %s", r.Batch)
+	case RestoreUndone:
+		return fmt.Sprintf("undid the interrupted restore of backup %s (it stopped in state %s)", r.Batch, r.RestoreState)
+	case Finished:
+		return fmt.Sprintf("finished the interrupted install of batch %s (%s)", r.Batch, strings.Join(r.Packs, ", "))
 	}
-	verb := "undid"
-	if r.Action == "finished" {
-		verb = "finished"
+	return fmt.Sprintf("undid the interrupted install of batch %s (%s)", r.Batch, strings.Join(r.Packs, ", "))
+}
+
+// restoreRecovery is the Recovery of an interrupted restore that
+// backupstore.Recover acted on.
+func restoreRecovery(j *backupstore.Journal) *Recovery {
+	rec := &Recovery{Batch: j.Backup, Action: RestoreUndone, RestoreState: j.State, Packs: []string{}}
+	if j.State == backupstore.StateCleanup {
+		rec.Action = RestoreFinished
 	}
-	return fmt.Sprintf("%s the interrupted install of batch %s (%s)", verb, r.Batch, strings.Join(r.Packs, ", "))
+	return rec
 }
 
 // recoverBatch finishes or undoes the batch the journal says was
@@ -40,11 +69,8 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 	b := batchPaths{root}
 	// A run killed in the middle of an atomic write leaves its temporary
 	// file: the file it was replacing is whole, the temporary one is waste.
-	tmps, _ := filepath.Glob(filepath.Join(root.State(), ".*.tmp"))
-	for _, tmp := range tmps {
-		if err := os.Remove(tmp); err != nil {
-			return nil, fmt.Errorf("clean up: %w", err)
-		}
+	if err := atomicfile.CleanTemps(root.State()); err != nil {
+		return nil, err
 	}
 	j, err := b.load()
 	if err != nil {
@@ -82,23 +108,17 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 		noteBackup(root, j.Backup, outcome, j.Batch)
 	}
 	if committed {
-		rec.Action = "finished"
-		if err := finish(b, j, nil); err != nil {
+		rec.Action = Finished
+		if err := finish(ctx, b, j); err != nil {
 			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)
 		}
 		forgetFailures(root, j)
 		ended("finished", packs.OutcomeCommitted, fmt.Errorf("interrupted after it committed; finished by the next start"))
 		return rec, nil
 	}
-	rec.Action = "undone"
-	cause := fmt.Errorf("the batch was interrupted")
-	if err := restoreExport(ctx, opts, root, j); err != nil {
-		merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: cause, Err: err}
-		ended(string(j.Phase), packs.OutcomeManual, merr)
-		return nil, merr
-	}
-	if err := undo(b, j); err != nil {
-		merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: cause, Err: err}
+	rec.Action = Undone
+	if err := rollback(ctx, opts, b, j); err != nil {
+		merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
 		ended(string(j.Phase), packs.OutcomeManual, merr)
 		return nil, merr
 	}

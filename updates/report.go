@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/upkeep/upkeep/internal/progress"
 )
 
 // WriteText writes the report as people read it: one block per update zip,
@@ -188,11 +190,11 @@ func (d *DryRun) writeText(p *printer, r *Report) {
 		} else {
 			db := ""
 			if d.DatabaseBytes > 0 {
-				db = fmt.Sprintf(" plus the database, %s", bytesText(uint64(d.DatabaseBytes)))
+				db = fmt.Sprintf(" plus the database, %s", progress.FormatBytes(d.DatabaseBytes))
 			}
-			p.line("   Backup: at most %d files, %s%s", d.BackupFiles, bytesText(uint64(d.BackupBytes)), db)
+			p.line("   Backup: at most %d files, %s%s", d.BackupFiles, progress.FormatBytes(d.BackupBytes), db)
 		}
-		p.line("   Staging: %s; free space: %s", bytesText(uint64(d.StageBytes)), bytesText(d.FreeBytes))
+		p.line("   Staging: %s; free space: %s", progress.FormatBytes(d.StageBytes), progress.FormatBytes(int64(d.FreeBytes)))
 	}
 	p.line("")
 }

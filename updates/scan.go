@@ -50,7 +50,11 @@ type ScanOptions struct {
 	TrustedKeys []string        // public key files trusted besides .upkeep/trusted/*.pub
 	Limits      manifest.Limits // zero value: manifest.DefaultLimits()
 	Settle      time.Duration   // zero value: DefaultSettle
-	Now         func() time.Time
+	// Steady, when set, is how long a zip's size and time must stay
+	// unchanged before it is taken as whole: a zip changed less than Steady
+	// ago is reported incomplete. [Watch] sets it; a start leaves it zero.
+	Steady time.Duration
+	Now    func() time.Time
 }
 
 // Update is one zip of Updates_Pending as the scan found it.
@@ -104,6 +108,7 @@ func (u *Update) Manifest() *manifest.Manifest { return u.manifest }
 type Report struct {
 	Root      string          `json:"root"`
 	Recovery  *Recovery       `json:"recovery,omitempty"` // an interrupted batch this start finished or undid
+	Fetch     *FetchReport    `json:"fetch,omitempty"`    // what --fetch-updates brought
 	Batch     *Batch          `json:"batch,omitempty"`    // the batch this start installed
 	DryRun    *DryRun         `json:"dry_run,omitempty"`  // what --install-updates --dry-run would do
 	Database  *DatabaseReport `json:"database,omitempty"` // every installed pack's schema, after the updates
@@ -132,7 +137,9 @@ func (r *Report) Ready() []*Update {
 
 // Scan reads every update zip in the root's Updates_Pending and plans the
 // batch. It changes nothing on disk. Files other than *.zip are ignored
-// (a NAME.zip.minisig belongs to NAME.zip).
+// (a NAME.zip.minisig belongs to NAME.zip), and so are dot-files and names
+// ending in .part or .tmp: "copy as NAME.zip.part, then rename" is the safe
+// way to drop a zip.
 func Scan(ctx context.Context, opts ScanOptions) (*Report, error) {
 	root, err := layout.Open(opts.Root)
 	if err != nil {
@@ -144,6 +151,9 @@ func Scan(ctx context.Context, opts ScanOptions) (*Report, error) {
 	}
 	var paths []string
 	for _, e := range entries {
+		if Ignored(e.Name()) {
+			continue // also .incoming, a fetch's downloads in progress
+		}
 		if strings.EqualFold(filepath.Ext(e.Name()), ".zip") {
 			paths = append(paths, filepath.Join(root.Pending(), e.Name()))
 		}
@@ -180,6 +190,14 @@ func ScanOne(ctx context.Context, opts ScanOptions, zip string) (*Update, error)
 	u := r.Updates[0]
 	u.File = zip
 	return u, nil
+}
+
+// Ignored tells whether a name in Updates_Pending is left out of every
+// scan: dot-files (and dot-folders such as .incoming) and names ending in
+// .part or .tmp, the names of files still being written.
+func Ignored(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasPrefix(name, ".") || strings.HasSuffix(lower, ".part") || strings.HasSuffix(lower, ".tmp")
 }
 
 // fill sets the defaults of the options left zero.
@@ -274,6 +292,9 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 		return u.fail(Invalid, fmt.Sprintf("%s: %s", u.File, what))
 	}
 	age := opts.Now().Sub(before.ModTime())
+	if opts.Steady > 0 && age < opts.Steady {
+		return u.fail(Incomplete, fmt.Sprintf("%s: still being copied (changed %s ago); left alone", u.File, age.Round(time.Millisecond)))
+	}
 	z, err := manifest.OpenZip(path, opts.Limits)
 	if err == nil {
 		defer z.Close()

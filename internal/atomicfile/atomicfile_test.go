@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -59,5 +60,45 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if len(got) != len(names) || (len(got) > 0 && got[0] != names[0]) {
 		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
+
+// A Write that dies in the middle (here a panic, as a kill would stop it)
+// leaves its temporary file; CleanTemps removes exactly that, and neither
+// the file it was replacing nor other dot-files.
+func TestCleanTempsRemovesWhatAKilledWriteLeft(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "journal.json")
+	os.WriteFile(path, []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".keep"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.tmp"), nil, 0o644)
+	var temp string
+	func() {
+		defer func() { recover() }()
+		Write(path, 0o644, func(w io.Writer) error {
+			temp = w.(*os.File).Name()
+			io.WriteString(w, "half")
+			panic("killed")
+		})
+	}()
+	if _, err := os.Stat(temp); err != nil || !IsTemp(filepath.Base(temp)) {
+		t.Fatalf("the killed write left no temporary file %s (IsTemp %v): %v", temp, IsTemp(filepath.Base(temp)), err)
+	}
+	if err := CleanTemps(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{".keep", "journal.json", "notes.tmp"}; !slices.Equal(got, want) {
+		t.Fatalf("after CleanTemps the folder holds %v, want %v", got, want)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "old" {
+		t.Fatalf("content %q, want the old file", data)
+	}
+	if err := CleanTemps(filepath.Join(dir, "missing")); err != nil {
+		t.Fatalf("CleanTemps of a missing folder: %v", err)
 	}
 }

@@ -72,6 +72,8 @@ func dbCommand() *cli.Command {
 				Action: runDBBaseline,
 			},
 			dbAdoptCommand(packFlag),
+			dbGenerateCommand(),
+			dbDiffCommand(),
 		},
 	}
 }

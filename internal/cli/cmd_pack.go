@@ -12,6 +12,7 @@ import (
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/manifest"
+	"github.com/upkeep/upkeep/packs"
 )
 
 func packCommand() *cli.Command {
@@ -32,11 +33,13 @@ func packCommand() *cli.Command {
 			"Files in migrations/ that are not migrations (a README, Go files) are packed\n" +
 			"as files and never run; pack says so, and warns about names that look like\n" +
 			"mistaken migration names and about tables the migrations touch that\n" +
-			"database.tables does not list.",
+			"database.tables does not list. A pack that ships schema.sql is refused when\n" +
+			"its migrations do not produce it (see db generate).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `OUT.zip` (required)"},
 			&cli.StringFlag{Name: "sign", Usage: "sign with the minisign secret key in `KEY`"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out files and folders matching `GLOB` (repeatable)"},
+			devDBFlag(),
 		},
 		Action: runPack,
 	}
@@ -50,6 +53,9 @@ func runPack(c *cli.Context) error {
 	out := c.String("output")
 	if out == "" {
 		return usageError("pack needs -o OUT.zip")
+	}
+	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")}); err != nil {
+		return desiredHint(err, dir)
 	}
 	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 		return withHint(fmt.Errorf("pack: cannot write %s: the folder %s does not exist", out, filepath.Dir(out)), "create it first (mkdir -p %s), or give -o a path in an existing folder", filepath.Dir(out))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/admin"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -53,6 +54,22 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 			return withHint(err, "no update is ready: see the report above for what is wrong with each zip")
 		}
 		return err // a dry run never goes on to the application
+	}
+	if addr := c.String("admin-listen"); addr != "" && admin.Limits(err) {
+		// The limited mode: serve the admin pages until the start can go on.
+		fmt.Fprintf(c.App.ErrWriter, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
+		ctx, stop := signalContext(c)
+		defer stop()
+		opts, aerr := adminOptions(c, bo)
+		if aerr != nil {
+			return aerr
+		}
+		r, err = admin.Limited(ctx, opts, serveOptions(c, addr))
+		if r != nil {
+			if perr := printReport(c, r, mode, err == nil); perr != nil {
+				return perr
+			}
+		}
 	}
 	if errors.Is(err, updates.ErrPending) {
 		return withHint(err, "%s", pendingHint(r, rootOf(opts).Pending()))

@@ -37,6 +37,7 @@ func updatesCommand() *cli.Command {
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest versions of each pack"}},
 				Action: runUpdatesPrune,
 			},
+			updatesWatchCommand(),
 		},
 	}
 }

@@ -22,6 +22,13 @@ const SigExt = ".minisig"
 // 0.10 and later make by default. Its trusted comment is
 // "timestamp:UNIX\tfile:NAME\thashed", like minisign's.
 func SignFile(secPath, password, path string) (sigPath string, err error) {
+	return SignFileAt(secPath, password, path, time.Now())
+}
+
+// SignFileAt is [SignFile] with the timestamp of the trusted comment given:
+// signing the same file with the same key at the same time gives the same
+// signature (Ed25519 is deterministic), so builds can be reproducible.
+func SignFileAt(secPath, password, path string, at time.Time) (sigPath string, err error) {
 	key, err := readSecretKey(secPath, password)
 	if err != nil {
 		return "", fmt.Errorf("sign %s: %w", path, err)
@@ -41,7 +48,7 @@ func SignFile(secPath, password, path string) (sigPath string, err error) {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return "", fmt.Errorf("sign: read %s: %w", path, err)
 	}
-	trusted := fmt.Sprintf("timestamp:%d\tfile:%s\thashed", time.Now().Unix(), oneLine(filepath.Base(path)))
+	trusted := fmt.Sprintf("timestamp:%d\tfile:%s\thashed", at.Unix(), oneLine(filepath.Base(path)))
 	untrusted := "signature from minisign secret key " + FormatKeyID(key.ID())
 	sig := r.SignWithComments(key, trusted, untrusted)
 

@@ -1,0 +1,437 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/packs"
+	"github.com/upkeep/upkeep/updates"
+)
+
+// Action is an install, a migration, a backup, a restore or a verification
+// started from the pages or the API. It runs in the server, not in the
+// request: closing the browser does not stop it, and every page shows it.
+type Action struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`             // install, migrate, backup, restore, verify
+	Target     string     `json:"target,omitempty"` // the backup of a restore or verify
+	State      string     `json:"state"`            // running, done, failed, interrupted (the server stopped)
+	Started    time.Time  `json:"started"`
+	Ended      *time.Time `json:"ended,omitempty"`
+	DurationMS int64      `json:"duration_ms"`
+	Progress   []string   `json:"progress"` // the last lines of its progress
+	Result     any        `json:"result,omitempty"`
+	Error      *errorBody `json:"error,omitempty"`
+}
+
+func (a *Action) clone() *Action {
+	c := *a
+	c.Progress = append([]string{}, a.Progress...)
+	return &c
+}
+
+// Running tells whether the action is still going on.
+func (a *Action) Running() bool { return a != nil && a.State == "running" }
+
+// actionFile keeps the last action, so that a restarted server shows it.
+const actionFile = "admin-action.json"
+
+func loadAction(root layout.Root) *Action {
+	data, err := os.ReadFile(filepath.Join(root.State(), actionFile))
+	if err != nil {
+		return nil
+	}
+	var a Action
+	if json.Unmarshal(data, &a) != nil {
+		return nil
+	}
+	if a.State == "running" {
+		// The server stopped while it ran; the journal says what the next
+		// start does with an install (the lock and journal page).
+		a.State = "interrupted"
+	}
+	return &a
+}
+
+func (s *Server) saveAction(a *Action) {
+	data, err := json.MarshalIndent(a, "", "  ")
+	if err != nil {
+		return
+	}
+	atomicfile.Write(filepath.Join(s.root.State(), actionFile), 0o644, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
+}
+
+// maxProgress is how many progress lines an action keeps.
+const maxProgress = 200
+
+// start runs fn in the background as the one action of the root. It
+// refuses with ErrBusy while another action of this server runs, or
+// while another process holds the root's lock.
+func (s *Server) start(kind, target string, fn func(ctx context.Context, progress io.Writer) (any, error)) (*Action, error) {
+	s.mu.Lock()
+	if s.action.Running() {
+		a := s.action
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s started at %s from the admin pages", ErrBusy, actionName(a), a.Started.Format(time.RFC3339))
+	}
+	held, holder, err := lock.Probe(filepath.Join(s.root.State(), "lock"))
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if held {
+		s.mu.Unlock()
+		if holder == "" {
+			holder = "another process"
+		}
+		return nil, fmt.Errorf("%w: the root's lock is held by %s", ErrBusy, holder)
+	}
+	now := time.Now().UTC()
+	a := &Action{ID: now.Format("20060102T150405.000Z"), Kind: kind, Target: target, State: "running", Started: now, Progress: []string{}}
+	s.action = a
+	v := s.bump()
+	snap := a.clone()
+	s.mu.Unlock()
+	s.saveAction(snap)
+	s.hub.publish("action", map[string]any{"version": v, "action": snap})
+
+	s.actions.Add(1)
+	go func() {
+		defer s.actions.Done()
+		pw := &progressWriter{s: s, a: a}
+		// The action outlives the request and the server's watcher.
+		res, err := fn(context.Background(), pw)
+		pw.flush()
+		end := time.Now().UTC()
+		s.mu.Lock()
+		a.Ended, a.DurationMS, a.Result = &end, end.Sub(a.Started).Milliseconds(), res
+		a.State = "done"
+		if err != nil {
+			a.State = "failed"
+			a.Error = &errorBody{Message: err.Error(), Hint: hintOf(err), Status: statusOf(err)}
+		}
+		s.refreshed = time.Time{}
+		v := s.bump()
+		snap := a.clone()
+		s.mu.Unlock()
+		s.saveAction(snap)
+		s.refresh(context.Background(), true)
+		s.hub.publish("result", map[string]any{"version": s.version.Load(), "action": snap})
+		_ = v
+		if s.opts.OnAction != nil {
+			s.opts.OnAction(*snap)
+		}
+	}()
+	return snap, nil
+}
+
+func actionName(a *Action) string {
+	if a.Target != "" {
+		return a.Kind + " " + a.Target
+	}
+	return a.Kind
+}
+
+// progressWriter turns the progress lines of long work into the action's
+// progress and "progress" events.
+type progressWriter struct {
+	s    *Server
+	a    *Action
+	mu   sync.Mutex
+	line []byte
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range b {
+		if c == '\n' || c == '\r' {
+			p.emit()
+			continue
+		}
+		p.line = append(p.line, c)
+	}
+	return len(b), nil
+}
+
+func (p *progressWriter) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.emit()
+}
+
+func (p *progressWriter) emit() {
+	line := strings.TrimSpace(string(p.line))
+	p.line = p.line[:0]
+	if line == "" {
+		return
+	}
+	s := p.s
+	s.mu.Lock()
+	p.a.Progress = append(p.a.Progress, line)
+	if n := len(p.a.Progress); n > maxProgress {
+		p.a.Progress = p.a.Progress[n-maxProgress:]
+	}
+	v := s.bump()
+	s.mu.Unlock()
+	s.hub.publish("progress", map[string]any{"version": v, "id": p.a.ID, "line": line})
+}
+
+// hintOf is the next step an error names, if any.
+func hintOf(err error) string {
+	var manual *updates.ManualError
+	if errors.As(err, &manual) {
+		return manual.Hint()
+	}
+	switch {
+	case errors.Is(err, lock.ErrLocked), errors.Is(err, ErrBusy):
+		return "wait for it to end, then try again"
+	case errors.Is(err, packs.ErrDatabaseBehind):
+		return "migrate the database (the Migrate button, or POST /api/migrate)"
+	case errors.Is(err, packs.ErrDowngrade):
+		return "install the newer pack, or restore a backup"
+	}
+	return ""
+}
+
+// statusOf is the HTTP status that fits an action's error.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrBusy), errors.Is(err, lock.ErrLocked):
+		return http.StatusConflict
+	case errors.Is(err, errNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// answer tells the client the action started: 202 and the action for the
+// API, a redirect to the action's page for a form.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, a *Action, err error) {
+	if err != nil {
+		s.fail(w, r, statusOf(err), err.Error(), hintOf(err))
+		return
+	}
+	if isAPI(r) {
+		w.Header().Set("Location", s.url("/api/action"))
+		writeJSON(w, http.StatusAccepted, struct {
+			JSONFormat int     `json:"json_format"`
+			Action     *Action `json:"action"`
+		}{JSONFormat, a})
+		return
+	}
+	http.Redirect(w, r, s.url("/action"), http.StatusSeeOther)
+}
+
+// startOptions are the start's options for an action, with its progress.
+func (s *Server) startOptions(progress io.Writer) updates.Options {
+	o := s.opts.Options
+	o.Progress = progress
+	o.LockTimeout = 2 * time.Second
+	return o
+}
+
+// reportResult is an action's result: the start's report as the CLI's
+// --json prints it.
+func reportResult(r *updates.Report) any {
+	if r == nil {
+		return nil
+	}
+	if r.Installed == nil {
+		r.Installed = []updates.InstalledPack{}
+	}
+	if r.Updates == nil {
+		r.Updates = []*updates.Update{}
+	}
+	return struct {
+		JSONFormat int `json:"json_format"`
+		*updates.Report
+	}{JSONFormat, r}
+}
+
+func (s *Server) postInstall(w http.ResponseWriter, r *http.Request) {
+	a, err := s.start("install", "", func(ctx context.Context, progress io.Writer) (any, error) {
+		o := s.startOptions(progress)
+		o.Mode = updates.Install
+		rep, err := updates.Bootstrap(ctx, o)
+		return reportResult(rep), err
+	})
+	s.answer(w, r, a, err)
+}
+
+func (s *Server) postMigrate(w http.ResponseWriter, r *http.Request) {
+	a, err := s.start("migrate", "", func(ctx context.Context, progress io.Writer) (any, error) {
+		o := s.startOptions(progress)
+		o.Mode, o.MigrateDB = updates.Ignore, true
+		rep, err := updates.Bootstrap(ctx, o)
+		return reportResult(rep), err
+	})
+	s.answer(w, r, a, err)
+}
+
+// packVersions are the installed packs' versions, recorded in backups.
+func (s *Server) packVersions() map[string]string {
+	versions := map[string]string{}
+	if installed, err := packs.List(s.root.Packs()); err == nil {
+		for _, p := range installed {
+			versions[p.Name] = p.Manifest.Version
+		}
+	}
+	return versions
+}
+
+func (s *Server) rootLock(ctx context.Context, what string) (*lock.Lock, error) {
+	return lock.Acquire(ctx, filepath.Join(s.root.State(), "lock"), what, 2*time.Second)
+}
+
+func (s *Server) postBackup(w http.ResponseWriter, r *http.Request) {
+	reason := r.PostFormValue("reason")
+	if reason == "" {
+		reason = "admin"
+	}
+	a, err := s.start("backup", "", func(ctx context.Context, progress io.Writer) (any, error) {
+		l, err := s.rootLock(ctx, "backups create (admin pages)")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Release()
+		b, err := backupstore.Create(ctx, backupstore.CreateOptions{Root: s.root, Reason: reason, UpkeepVersion: s.opts.UpkeepVersion,
+			Packs: s.packVersions(), DB: s.opts.DB, Progress: progress})
+		if err != nil {
+			return nil, err
+		}
+		return backupDoc(*b), nil
+	})
+	s.answer(w, r, a, err)
+}
+
+func backupDoc(b backupstore.Backup) BackupDoc {
+	d := BackupDoc{ID: b.ID, Created: b.Created.UTC(), Reason: b.Reason, Size: b.Size, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Protected: b.Protected}
+	if b.Err != nil {
+		d.Problem = b.Err.Error()
+	}
+	return d
+}
+
+// findBackup is the backup id of Updates_Backups.
+func (s *Server) findBackup(id string) (*backupstore.Backup, error) {
+	list, err := backupstore.List(s.root)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range list {
+		if b.ID == id {
+			return &b, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no backup %s in %s", errNotFound, id, s.root.Backups())
+}
+
+func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.findBackup(id); err != nil {
+		s.fail(w, r, statusOf(err), err.Error(), "")
+		return
+	}
+	a, err := s.start("restore", id, func(ctx context.Context, progress io.Writer) (any, error) {
+		l, err := s.rootLock(ctx, "backups restore (admin pages)")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Release()
+		before, err := backupstore.Restore(ctx, backupstore.RestoreOptions{Root: s.root, ID: id, DB: s.opts.DB,
+			UpkeepVersion: s.opts.UpkeepVersion, Packs: s.packVersions(), Progress: progress})
+		if err != nil {
+			return nil, err
+		}
+		// The restored root supersedes a batch whose recovery failed.
+		if err := updates.DiscardBatch(s.root.Dir); err != nil {
+			return nil, err
+		}
+		res := map[string]any{"restored": id}
+		if before != nil {
+			res["before_restore"] = backupDoc(*before)
+		}
+		return res, nil
+	})
+	s.answer(w, r, a, err)
+}
+
+func (s *Server) postVerify(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := s.findBackup(id); err != nil {
+		s.fail(w, r, statusOf(err), err.Error(), "")
+		return
+	}
+	a, err := s.start("verify", id, func(ctx context.Context, progress io.Writer) (any, error) {
+		fmt.Fprintf(progress, "verifying %s\n", id)
+		if err := backupstore.Verify(s.root, id); err != nil {
+			return nil, err
+		}
+		return map[string]any{"backup": id, "ok": true}, nil
+	})
+	s.answer(w, r, a, err)
+}
+
+// lossDoc is what a restore of a backup loses: everything done since it
+// was taken.
+type lossDoc struct {
+	Backup     BackupDoc
+	Installed  []InstalledZip
+	Migrations []MigrationDoc
+	Newer      []BackupDoc
+}
+
+// serveRestoreConfirm asks before a restore, naming what is lost.
+func (s *Server) serveRestoreConfirm(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	b, err := s.findBackup(id)
+	if err != nil {
+		s.fail(w, r, statusOf(err), err.Error(), "")
+		return
+	}
+	sn := s.snap(r.Context())
+	loss := lossDoc{Backup: backupDoc(*b)}
+	if sn.history != nil {
+		for _, z := range sn.history.Installed {
+			if z.InstalledAt.After(b.Created) {
+				loss.Installed = append(loss.Installed, z)
+			}
+		}
+		for _, m := range sn.history.Migrations {
+			if m.AppliedAt.After(b.Created) {
+				loss.Migrations = append(loss.Migrations, m)
+			}
+		}
+	}
+	if sn.backups != nil {
+		for _, o := range sn.backups.Backups {
+			if o.Created.After(b.Created) {
+				loss.Newer = append(loss.Newer, o)
+			}
+		}
+	}
+	d := s.data("restore", sn)
+	d.Extra = loss
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.tmpl.ExecuteTemplate(w, "restore.html", d); err != nil {
+		fmt.Fprintf(w, "<p>%s</p>", err)
+	}
+}

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/packs"
+)
+
+// devDBFlag names the empty server database the desired-schema work uses.
+func devDBFlag() cli.Flag {
+	return &cli.StringFlag{Name: "dev-db", EnvVars: []string{"UPKEEP_DEV_DB"},
+		Usage: "an empty PostgreSQL or MySQL database (`URL`) to replay migrations and schema.sql on; default: SQLite in memory. Never the production database"}
+}
+
+func dbGenerateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "generate",
+		Usage:     "write the next migration pair from the difference between a pack's migrations and its schema.sql",
+		ArgsUsage: "DIR",
+		Description: "DIR is a pack's source folder: migrations/ and schema.sql. generate replays the\n" +
+			"migrations on a scratch database, applies schema.sql to another, compares them\n" +
+			"(tables, columns with their type, null and default, primary keys, indexes, foreign\n" +
+			"keys, checks) and writes migrations/NNNN_MESSAGE.up.sql with its inverse .down.sql.\n" +
+			"With no difference it writes nothing. Dropping a table or column or narrowing a type\n" +
+			"needs --allow-destructive. Views, triggers and functions in schema.sql are named and\n" +
+			"left out: write their migrations by hand.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "what the migration does, its file name (required)"},
+			devDBFlag(),
+			&cli.BoolFlag{Name: "allow-destructive", Usage: "write a migration that drops tables or columns or narrows types"},
+		},
+		Action: runDBGenerate,
+	}
+}
+
+func dbDiffCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "diff",
+		Usage: "the live database against each pack's recorded schema and schema.sql, as the SQL that reconciles them",
+		Description: "For each pack: the tables that drifted from the schema recorded after its last\n" +
+			"migration (as db status reports them) with the SQL that puts them back, and, when\n" +
+			"the installed pack ships schema.sql, the SQL that would make the live tables match\n" +
+			"it. Nothing is run. On PostgreSQL and MySQL, comparing with schema.sql needs --dev-db.",
+		Flags:  []cli.Flag{&cli.StringFlag{Name: "pack", Usage: "only `PACK`"}, devDBFlag()},
+		Action: runDBDiff,
+	}
+}
+
+func runDBGenerate(c *cli.Context) error {
+	dir, err := oneArg(c, "DIR")
+	if err != nil {
+		return err
+	}
+	msg := c.String("message")
+	if msg == "" {
+		return usageError("db generate needs -m MESSAGE")
+	}
+	g, err := packs.Generate(c.Context, packs.GenerateOptions{
+		DesiredOptions:   packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")},
+		Dir:              dir,
+		Message:          msg,
+		AllowDestructive: c.Bool("allow-destructive"),
+	})
+	if err != nil && g == nil {
+		return desiredHint(err, dir)
+	}
+	if globalBool(c, "json") {
+		if err != nil {
+			return desiredHint(err, dir)
+		}
+		return writeJSON(c.App.Writer, g)
+	}
+	w := c.App.Writer
+	printComparison(w, &g.Comparison, "")
+	if err != nil {
+		return desiredHint(err, dir)
+	}
+	if g.UpFile == "" {
+		if !globalBool(c, "quiet") {
+			fmt.Fprintf(w, "no difference between the migrations and %s: nothing written\n", packs.DesiredFile)
+		}
+		return nil
+	}
+	fmt.Fprintf(w, "wrote %s\nwrote %s\n", g.UpFile, g.DownFile)
+	return nil
+}
+
+// printComparison prints the changes, hints and unhandled statements of a
+// comparison, each line after indent.
+func printComparison(w io.Writer, cmp *packs.Comparison, indent string) {
+	for _, ch := range cmp.Changes {
+		fmt.Fprintf(w, "%s%s\n", indent, ch)
+	}
+	for _, h := range cmp.Hints {
+		fmt.Fprintf(w, "%shint: %s\n", indent, h)
+	}
+	for _, u := range cmp.Unhandled {
+		fmt.Fprintf(w, "%snot handled: %s\n", indent, u)
+	}
+}
+
+// desiredHint adds the next step to the errors of generate and pack.
+func desiredHint(err error, dir string) error {
+	switch {
+	case errors.Is(err, packs.ErrDestructive):
+		return withHint(err, "check that no data you need is lost, then run again with --allow-destructive")
+	case errors.Is(err, packs.ErrSchemaMismatch):
+		return withHint(err, "write the missing migration with: upkeep db generate %s -m \"what it does\" (or fix %s)", dir, packs.DesiredFile)
+	case errors.Is(err, packs.ErrBadDevDB):
+		return withHint(err, "give --dev-db the address of an empty PostgreSQL or MySQL database that is not the application's")
+	}
+	return err
+}
+
+func runDBDiff(c *cli.Context) error {
+	s, err := openDB(c, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	installed, err := packs.List(s.root.Packs())
+	if err != nil {
+		return err
+	}
+	diffs, err := s.db.Diff(c.Context, packs.DiffOptions{Packs: installed, Pack: c.String("pack"), DevDB: c.String("dev-db")})
+	if err != nil {
+		return desiredHint(err, "")
+	}
+	if globalBool(c, "json") {
+		return writeJSON(c.App.Writer, struct {
+			Backend string           `json:"backend"`
+			Packs   []packs.PackDiff `json:"packs"`
+		}{s.db.Backend(), diffs})
+	}
+	w := c.App.Writer
+	for _, d := range diffs {
+		fmt.Fprintf(w, "pack %s:\n", d.Pack)
+		if len(d.Drift) == 0 {
+			fmt.Fprintf(w, "  recorded schema: no drift\n")
+		} else {
+			fmt.Fprintf(w, "  recorded schema: %d difference(s)\n", len(d.Drift))
+			for _, item := range d.Drift {
+				fmt.Fprintf(w, "    %s\n", driftLine(item))
+			}
+			fmt.Fprintf(w, "  -- SQL that puts the tables back as recorded:\n%s", sqlLines(d.DriftSQL, "  "))
+		}
+		switch {
+		case d.Desired == nil:
+			fmt.Fprintf(w, "  %s: none shipped\n", packs.DesiredFile)
+		case len(d.Desired.Changes) == 0:
+			fmt.Fprintf(w, "  %s: the live tables match it\n", packs.DesiredFile)
+			printComparison(w, d.Desired, "    ")
+		default:
+			fmt.Fprintf(w, "  %s: %d difference(s)\n", packs.DesiredFile, len(d.Desired.Changes))
+			printComparison(w, d.Desired, "    ")
+			fmt.Fprintf(w, "  -- SQL that makes the live tables match %s:\n%s", packs.DesiredFile, sqlLines(d.Desired.Up, "  "))
+		}
+	}
+	return nil
+}
+
+func sqlLines(stmts []string, indent string) string {
+	var b strings.Builder
+	for _, s := range stmts {
+		b.WriteString(indent + strings.ReplaceAll(s, "\n", "\n"+indent) + ";\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/upkeep/upkeep/admin"
+	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/updates"
+)
+
+// tlsFlags are the TLS files of the admin pages, on serve and on the start.
+func tlsFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tls-cert", Usage: "serve the admin pages over TLS with the PEM certificate in `FILE` (needed beyond loopback)"},
+		&cli.StringFlag{Name: "tls-key", Usage: "the PEM private key of --tls-cert, in `FILE`"},
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the admin pages and their JSON API until stopped",
+		Description: "The pages show the installed packs and their schemas, the pending updates (live:\n" +
+			"Updates_Pending is watched), backups, history, and the root's lock and journal;\n" +
+			"they install updates, migrate the database, back up and restore, one action at a\n" +
+			"time. The first start makes the token ROOT/.upkeep/admin-token (mode 0600) and\n" +
+			"prints the login link once. Only loopback addresses are served without TLS.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "listen", Value: admin.DefaultListen, Usage: "serve on `ADDR` (host:port)"},
+			&cli.BoolFlag{Name: "poll", Usage: "poll Updates_Pending instead of watching it (network file systems)"},
+		}, tlsFlags()...),
+		Action: runServe,
+	}
+}
+
+// signalContext ends when upkeep gets SIGINT or SIGTERM.
+func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+}
+
+func runServe(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageError("serve takes no arguments")
+	}
+	opts, err := adminOptions(c, updates.Options{})
+	if err != nil {
+		return err
+	}
+	opts.Poll = c.Bool("poll")
+	ctx, stop := signalContext(c)
+	defer stop()
+	return admin.Serve(ctx, opts, serveOptions(c, c.String("listen")))
+}
+
+// adminOptions are the admin pages' options: the start's, from the
+// global flags.
+func adminOptions(c *cli.Context, bo updates.Options) (admin.Options, error) {
+	if bo.Root == "" {
+		so, err := scanOptions(c)
+		if err != nil {
+			return admin.Options{}, err
+		}
+		bo.ScanOptions = so
+		bo.DB = globalString(c, "db")
+		bo.LockTimeout = globalDuration(c, "lock-timeout")
+		bo.UpkeepVersion = Version
+	}
+	if err := requireRoot(bo.Root); err != nil {
+		return admin.Options{}, err
+	}
+	return admin.Options{Options: bo}, nil
+}
+
+func serveOptions(c *cli.Context, addr string) admin.ServeOptions {
+	return admin.ServeOptions{Addr: addr, TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), Out: c.App.ErrWriter}
+}
+
+// requireRoot refuses a folder that is not a root (no Updates_Pending,
+// no .upkeep): serving it would create them in a mistyped folder.
+func requireRoot(dir string) error {
+	root, err := layout.Open(dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{root.Pending(), root.State()} {
+		if info, err := os.Stat(d); err == nil && info.IsDir() {
+			return nil
+		}
+	}
+	return withHint(fmt.Errorf("%s is not an upkeep root (it has no Updates_Pending or .upkeep folder)", root.Dir),
+		"make one with: upkeep init %s, or give the right --root", root.Dir)
+}

@@ -1,0 +1,128 @@
+package updates
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/packs"
+)
+
+// The database part of a batch: its migrations, which are its commit, the
+// export that puts a non-transactional backend back, and the question
+// recovery asks: did the batch commit?
+
+// batchPacks loads the batch's packs from their folders in packs/, in
+// install order.
+func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
+	var out []packs.Pack
+	for _, p := range j.Packs {
+		in, err := packs.Read(root.Pack(p.Pack))
+		if err != nil {
+			return nil, err
+		}
+		pk, err := packs.LoadPack(in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pk)
+	}
+	return out, nil
+}
+
+// migrateBatch runs the migrations of the batch's packs and records each
+// pack at its new version: on SQLite and PostgreSQL in one transaction. Its
+// rows in upkeep_packs, each pack at its new version, are the batch's
+// commit: from the instant it commits, recovery finishes the batch instead
+// of undoing it. Where DDL is transactional a failed or killed run leaves
+// nothing behind. Where it is not (MySQL/MariaDB), the packs' tables are
+// exported first and the export is named in the journal before any
+// migration runs, so that a failure, or the recovery after a kill, can put
+// them back (see restoreExport).
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal, rec *packs.BatchRecord) ([]AppliedMigration, error) {
+	code, err := batchPacks(root, j)
+	if err != nil {
+		return nil, err
+	}
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if db.Backend() == "mysql" {
+		if j.Export, err = db.Export(ctx, code, ""); err != nil {
+			return nil, err
+		}
+		if err := b.save(j); err != nil {
+			return nil, err
+		}
+	}
+	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout, Batch: rec})
+	if err != nil {
+		return nil, err
+	}
+	return appliedOf(res), nil
+}
+
+// restoreExport puts back the tables exported before the batch's
+// migrations, where the backend needed an export (j.Export).
+func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) error {
+	if j.Export == "" {
+		return nil
+	}
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.RestoreExport(ctx, j.Export); err != nil {
+		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
+	}
+	return nil
+}
+
+func appliedOf(res *packs.Result) []AppliedMigration {
+	var out []AppliedMigration
+	for _, a := range res.Applied {
+		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name})
+	}
+	return out
+}
+
+// dbState reads, for each pack of the batch, the version and schema
+// version the database records.
+func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (map[string]packs.PackStatus, error) {
+	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var names []packs.Pack
+	for _, p := range j.Packs {
+		names = append(names, packs.Pack{Name: p.Pack, Version: p.Version})
+	}
+	st, err := db.Status(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]packs.PackStatus{}
+	for _, ps := range st.Packs {
+		out[ps.Pack] = ps
+	}
+	return out, nil
+}
+
+// batchCommitted tells whether the database recorded the batch: every
+// pack of it at its new version.
+func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
+	st, err := dbState(ctx, opts, root, j)
+	if err != nil {
+		return false, fmt.Errorf("cannot tell whether batch %s committed: %w", j.Batch, err)
+	}
+	for _, p := range j.Packs {
+		if st[p.Pack].Version != p.Version {
+			return false, nil
+		}
+	}
+	return true, nil
+}
