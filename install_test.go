@@ -362,7 +362,7 @@ func TestInstallFailureRollsBack(t *testing.T) {
 				}
 				if tc.zip != "" {
 					r = tr.run(t, "--check-updates")
-					r.want(t, 3, []string{tc.zip + ": ready", "Failed last time: install failed", tc.cause}, nil)
+					r.want(t, 3, []string{tc.zip + ": failed", "Failed last time: install failed", tc.cause}, nil)
 				}
 			})
 		}

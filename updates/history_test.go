@@ -90,43 +90,42 @@ func TestRecoveryRecordsUndoneBatch(t *testing.T) {
 	root := newRoot(t)
 	opts := Options{ScanOptions: ScanOptions{Root: root.Dir}, Mode: Install, NoBackup: true}
 	newPack("blog", "1.0.0").migrations(1, "t1").writeZip(t, pending(root, "blog-1.0.0.zip"))
-	// The state a kill -9 after staging leaves: the journal, the staged
-	// folder, the row "running".
-	t.Setenv(faultEnv, "fail@staged")
-	r, _ := Scan(ctx, opts.ScanOptions)
-	if _, err := install(ctx, opts, root, r); err == nil {
-		t.Fatal("the injected failure did not fail the install")
+	r, err := Scan(ctx, opts.ScanOptions)
+	if err != nil {
+		t.Fatal(err)
 	}
-	host, _ := HostID(root)
+	// The state a kill -9 after staging leaves: the row "running", the
+	// journal, the staged folder.
+	b, err := newBatchRun(opts, root, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := EnsureHostID(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startBatch(ctx, opts, root, b.j, host, b.from()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(b.paths.staged("blog"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.paths.save(b.j); err != nil {
+		t.Fatal(err)
+	}
 	db, err := packs.Open(ctx, "", root.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	bs, _ := db.Batches(ctx, host, 0)
-	if len(bs) != 1 {
-		t.Fatalf("batches %+v", bs)
+	if got, _ := db.LookupBatch(ctx, host, b.j.Batch); got == nil || got.Outcome != packs.OutcomeRunning {
+		t.Fatalf("before recovery: %+v", got)
 	}
-	run := bs[0]
-	run.Outcome, run.Reason, run.Phase, run.Duration = packs.OutcomeRunning, "", "staging", 0
-	if err := db.RecordBatch(ctx, run); err != nil {
-		t.Fatal(err)
-	}
-	j := &journal{Batch: run.ID, Phase: phaseStaging, Started: run.Started,
-		Packs: []journalPack{{Pack: "blog", Version: "1.0.0", Zip: "blog-1.0.0.zip", Installed: "x.zip"}}}
-	bp := batchPaths{root}
-	if err := os.MkdirAll(bp.staged("blog"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := bp.save(j); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(faultEnv, "")
 	rec, err := recoverBatch(ctx, opts, root)
-	if err != nil || rec == nil || rec.Action != "undone" {
+	if err != nil || rec == nil || rec.Action != Undone {
 		t.Fatalf("recovery %+v, %v", rec, err)
 	}
-	got, err := db.LookupBatch(ctx, host, run.ID)
+	got, err := db.LookupBatch(ctx, host, b.j.Batch)
 	if err != nil || got == nil || got.Outcome != packs.OutcomeUndone || !strings.Contains(got.Reason, "interrupted") {
 		t.Fatalf("after recovery: %+v, %v", got, err)
 	}

@@ -142,7 +142,11 @@ func pendingHint(r *updates.Report, dir string) string {
 	case ready == 0:
 		return fmt.Sprintf("none can be installed: fix or remove %s in %s (the report says what is wrong), or start with --ignore-updates", it(total), dir)
 	case ready < total:
-		return fmt.Sprintf("install the %d ready with --install-updates (the others stay in %s), or start with --ignore-updates", ready, dir)
+		others := "the other stays"
+		if total-ready > 1 {
+			others = fmt.Sprintf("the %d others stay", total-ready)
+		}
+		return fmt.Sprintf("install the %d ready with --install-updates (%s in %s), or start with --ignore-updates", ready, others, dir)
 	}
 	return fmt.Sprintf("install %s with --install-updates, or remove %s from %s, or start with --ignore-updates", it(total), it(total), dir)
 }
