@@ -109,7 +109,6 @@ func (db *DB) recordBatch(ctx context.Context, q querier, b BatchRecord) error {
 	return nil
 }
 
-
 // LookupBatch returns the row of batch id run by host; nil, nil when
 // there is none.
 func (db *DB) LookupBatch(ctx context.Context, host, id string) (*BatchRecord, error) {
