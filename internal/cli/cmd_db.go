@@ -48,7 +48,7 @@ func dbCommand() *cli.Command {
 				Usage: "revert a pack's migrations down to a version, with its .down.sql files",
 				Flags: []cli.Flag{
 					packFlag,
-					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
+					&cli.IntFlag{Name: "to", Usage: "go back to schema `VERSION` (required; 0 reverts every migration, -1 for a pack that has a migration 0)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
 				},
 				Action: runDBDown,
@@ -240,7 +240,7 @@ func runDBUp(c *cli.Context) error {
 }
 
 func runDBDown(c *cli.Context) error {
-	if c.String("pack") == "" || c.Int("to") < 0 {
+	if c.String("pack") == "" || !c.IsSet("to") || c.Int("to") < -1 {
 		return usageError("db down needs --pack PACK and --to VERSION")
 	}
 	s, err := openDB(c, "db down")
