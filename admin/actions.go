@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -46,11 +45,11 @@ func (a *Action) clone() *Action {
 // Running tells whether the action is still going on.
 func (a *Action) Running() bool { return a != nil && a.State == "running" }
 
-// actionFile keeps the last action, so that a restarted server shows it.
-const actionFile = "admin-action.json"
+// .upkeep/admin-action.json (layout.Root.AdminAction) keeps the last
+// action, so that a restarted server shows it.
 
 func loadAction(root layout.Root) *Action {
-	data, err := os.ReadFile(filepath.Join(root.State(), actionFile))
+	data, err := os.ReadFile(root.AdminAction())
 	if err != nil {
 		return nil
 	}
@@ -71,7 +70,7 @@ func (s *Server) saveAction(a *Action) {
 	if err != nil {
 		return
 	}
-	atomicfile.Write(filepath.Join(s.root.State(), actionFile), 0o644, func(w io.Writer) error {
+	atomicfile.Write(s.root.AdminAction(), 0o644, func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})
@@ -90,7 +89,7 @@ func (s *Server) start(kind, target string, fn func(ctx context.Context, progres
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s started at %s from the admin pages", ErrBusy, actionName(a), a.Started.Format(time.RFC3339))
 	}
-	held, holder, err := lock.Probe(filepath.Join(s.root.State(), "lock"))
+	held, holder, err := lock.Probe(s.root.Lock())
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -297,7 +296,7 @@ func (s *Server) packVersions() map[string]string {
 }
 
 func (s *Server) rootLock(ctx context.Context, what string) (*lock.Lock, error) {
-	return lock.Acquire(ctx, filepath.Join(s.root.State(), "lock"), what, 2*time.Second)
+	return lock.Acquire(ctx, s.root.Lock(), what, 2*time.Second)
 }
 
 func (s *Server) postBackup(w http.ResponseWriter, r *http.Request) {

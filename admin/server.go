@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +80,7 @@ func New(opts Options) (*Server, error) {
 	opts.Root = root.Dir
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	if opts.TokenFile == "" {
-		opts.TokenFile = filepath.Join(root.State(), TokenFile)
+		opts.TokenFile = root.AdminToken()
 	}
 	if opts.Refresh == 0 {
 		opts.Refresh = 2 * time.Second

@@ -1,6 +1,7 @@
 package backupstore
 
 import (
+	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -106,6 +107,10 @@ type CreateOptions struct {
 	// "none" for no database, sqlite:PATH (relative to the root),
 	// postgres://... or mysql://user:pass@host:port/db.
 	DB string
+	// SQL, when not nil, is a handle the caller already has open on DB:
+	// SQLite's snapshot (VACUUM INTO) runs through it instead of opening
+	// the file again.
+	SQL *sql.DB
 	// Exclude are extra globs (path.Match) of root paths not to back up. A
 	// glob without "/" matches a base name at any depth; with "/" it matches
 	// the slash-separated path from the root. A matched folder is skipped
@@ -136,6 +141,7 @@ type RestoreOptions struct {
 	// DB is the database to restore into, as in [CreateOptions.DB]. Its
 	// kind must match the backup's snapshot.
 	DB            string
+	SQL           *sql.DB  // as in CreateOptions, for the before-restore backup
 	Exclude       []string // as in CreateOptions: left alone by the restore
 	UpkeepVersion string   // for the before-restore backup
 	Packs         map[string]string

@@ -153,7 +153,7 @@ func TestRestoreKilledThenRecover(t *testing.T) {
 			if j, _ := ReadJournal(r); j != nil {
 				t.Errorf("journal left after Recover: %+v", j)
 			}
-			if _, err := os.Stat(filepath.Join(r.State(), RestoreDir)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(r.Restore()); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf(".upkeep/restore left after Recover: %v", err)
 			}
 			wantTree, wantRows := before, 7

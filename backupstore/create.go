@@ -35,7 +35,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	created := now().UTC()
 	reason := SanitizeReason(opts.Reason)
-	db, err := parseDB(opts.Root, opts.DB)
+	db, err := parseDB(opts.Root, opts.DB, opts.SQL, nil)
 	if err != nil {
 		return nil, err
 	}

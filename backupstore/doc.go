@@ -33,16 +33,21 @@
 // # The database snapshot
 //
 // [CreateOptions.DB] names the database: "" is sqlite:data/app.db, "none"
-// is no database. SQLite (sqlite:PATH, relative to the root) is copied with
-// VACUUM INTO a temp file (modernc.org/sqlite): a consistent snapshot even
-// while the database is in use. A SQLite file that does not exist means no
-// snapshot, and backup.json says so in Database.Note. PostgreSQL
-// (postgres://...) is dumped with pg_dump as plain SQL (--no-owner
-// --no-privileges); MySQL/MariaDB (mysql://user:pass@host:port/db) with
-// mariadb-dump or mysqldump (--single-transaction --routines --triggers
-// --events --hex-blob). Passwords go to the tools in PGPASSWORD and MYSQL_PWD,
-// never on the command line, and backup.json records the DSN without them.
-// A missing tool is a [*ToolMissingError] naming the Debian package.
+// is no database; any other value is an address as package packs reads it
+// (both read it with internal/dbaddr, so they agree on which database it
+// names). The snapshot is taken by the backend's tooling (internal/dbsnap,
+// chosen once from the address). SQLite (sqlite:PATH, relative to the
+// root) is copied with VACUUM INTO a temp file (through
+// [CreateOptions.SQL] when the caller has the database open): a
+// consistent snapshot even while the database is in use. A SQLite file
+// that does not exist means no snapshot, and backup.json says so in
+// Database.Note. PostgreSQL (postgres://...) is dumped with pg_dump as
+// plain SQL (--no-owner --no-privileges); MySQL/MariaDB
+// (mysql://user:pass@host:port/db, or mariadb://) with mariadb-dump or
+// mysqldump (--single-transaction --routines --triggers --events
+// --hex-blob). Passwords go to the tools in PGPASSWORD and MYSQL_PWD,
+// never on the command line, and backup.json records the address without
+// them. A missing tool is a [*ToolMissingError] naming the Debian package.
 //
 // # How Create writes
 //

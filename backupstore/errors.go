@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/upkeep/upkeep/internal/dbaddr"
+	"github.com/upkeep/upkeep/internal/dbsnap"
 	"github.com/upkeep/upkeep/internal/diskspace"
 )
 
@@ -38,9 +40,10 @@ var (
 	ErrExtraEntry = errors.New("backupstore: entry not listed in backup.json")
 
 	// ErrUnsupportedDatabase is returned by [Create] and [Restore] for a
-	// database DSN whose scheme is not sqlite:, postgres:// (postgresql://)
-	// or mysql://.
-	ErrUnsupportedDatabase = errors.New("backupstore: unsupported database")
+	// database address that is not sqlite:PATH, postgres:// (postgresql://)
+	// or mysql:// (mariadb://). It is the error of the one address parser,
+	// which package packs returns as packs.ErrBadDSN.
+	ErrUnsupportedDatabase = dbaddr.ErrUnsupported
 
 	// ErrDatabaseMismatch is returned by [Restore] when the backup holds a
 	// snapshot of one kind of database and the options name another (or
@@ -50,7 +53,7 @@ var (
 	// ErrToolMissing is returned when a database client program (pg_dump,
 	// psql, mariadb-dump or mysqldump, mariadb or mysql) is not installed.
 	// The error is a [*ToolMissingError] naming the Debian package.
-	ErrToolMissing = errors.New("backupstore: database tool not installed")
+	ErrToolMissing = dbsnap.ErrToolMissing
 
 	// ErrRestoreInProgress is returned by [Restore] when .upkeep/restore/
 	// holds the journal of an earlier restore that did not finish (a crash).
@@ -64,28 +67,7 @@ type NoSpaceError = diskspace.NoSpaceError
 
 // ToolMissingError names the programs that were looked for and the Debian
 // package that has them. It matches [ErrToolMissing].
-type ToolMissingError struct {
-	Tools   []string // looked for, in order
-	Package string   // Debian package that installs them
-}
-
-func (e *ToolMissingError) Error() string {
-	return fmt.Sprintf("backupstore: %s (Debian package %s: apt-get install %s)",
-		notInstalled(e.Tools), e.Package, e.Package)
-}
-
-// Is makes errors.Is(err, ErrToolMissing) true.
-func (e *ToolMissingError) Is(target error) bool { return target == ErrToolMissing }
-
-func notInstalled(names []string) string {
-	switch len(names) {
-	case 0:
-		return "database tool is not installed"
-	case 1:
-		return names[0] + " is not installed"
-	}
-	return "neither " + strings.Join(names[:len(names)-1], ", ") + " nor " + names[len(names)-1] + " is installed"
-}
+type ToolMissingError = dbsnap.ToolMissingError
 
 // Problem is one thing [Verify] found wrong with one entry of a backup.
 type Problem struct {

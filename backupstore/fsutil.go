@@ -9,19 +9,6 @@ import (
 	"github.com/upkeep/upkeep/internal/diskspace"
 )
 
-// syncFile flushes a file's contents to stable storage.
-func syncFile(name string) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("backupstore: sync %s: %w", name, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("backupstore: sync %s: %w", name, err)
-	}
-	return nil
-}
-
 // syncDir makes the creations, renames and removals in dir durable.
 func syncDir(dir string) error {
 	f, err := os.Open(dir)

@@ -10,17 +10,17 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
-// ProtectedFile is where [MarkProtected] records the IDs of backups that
-// [Prune] never removes: .upkeep/protected-backups, one ID a line.
-const ProtectedFile = "protected-backups"
+// [MarkProtected] records the IDs of backups that [Prune] never removes in
+// .upkeep/protected-backups (layout.Root.ProtectedBackups), one ID a line.
 
 // Protected returns the IDs recorded by [MarkProtected], sorted.
 func Protected(root layout.Root) ([]string, error) {
-	path := filepath.Join(root.State(), ProtectedFile)
-	data, err := os.ReadFile(path)
+	path := root.ProtectedBackups()
+	data, err := statefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -80,7 +80,7 @@ func writeProtected(root layout.Root, ids []string) error {
 	if err := os.MkdirAll(root.State(), 0o755); err != nil {
 		return fmt.Errorf("backupstore: create %s: %w", root.State(), err)
 	}
-	return atomicfile.WriteFile(filepath.Join(root.State(), ProtectedFile), []byte(b.String()), 0o644)
+	return atomicfile.WriteFile(root.ProtectedBackups(), []byte(b.String()), 0o644)
 }
 
 // Prune removes old backups: it keeps the keep newest ([DefaultKeep] when

@@ -17,18 +17,18 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"github.com/upkeep/upkeep/internal/dbaddr"
+	"github.com/upkeep/upkeep/internal/dbsnap"
 	"github.com/upkeep/upkeep/internal/journal"
 	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/layout"
 )
 
-// Where Restore works, inside .upkeep/.
+// Where Restore works, inside .upkeep/restore/ (layout.Root.Restore).
 const (
-	RestoreDir  = "restore"      // .upkeep/restore/
-	JournalName = "journal.json" // .upkeep/restore/journal.json
-	stagingDir  = "staging"      // the backup's files, extracted and verified
-	asideDir    = "aside"        // the root's files, moved out of the way
-	snapshotDir = "database"     // the backup's database snapshot, extracted
+	stagingDir  = "staging"  // the backup's files, extracted and verified
+	asideDir    = "aside"    // the root's files, moved out of the way
+	snapshotDir = "database" // the backup's database snapshot, extracted
 )
 
 // State is the phase of a restore its [Journal] records.
@@ -48,7 +48,7 @@ const (
 // helper the install journal uses too.
 func journalFile(root layout.Root) journal.File[Journal, State] {
 	return journal.File[Journal, State]{
-		Path:    filepath.Join(root.State(), RestoreDir, JournalName),
+		Path:    root.RestoreJournal(),
 		Phases:  []State{StateStaging, StateSwapping, StateDatabase, StateCleanup, StateRollingBack},
 		PhaseOf: func(j *Journal) State { return j.State },
 	}
@@ -111,8 +111,8 @@ type restorer struct {
 // left alone. On a failure after the root was touched it puts everything
 // back and returns a [*RestoreError]. The caller holds the root's lock.
 func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
-	r := &restorer{ctx: ctx, opts: opts, root: opts.Root, dir: filepath.Join(opts.Root.State(), RestoreDir)}
-	r.journal = filepath.Join(r.dir, JournalName)
+	r := &restorer{ctx: ctx, opts: opts, root: opts.Root, dir: opts.Root.Restore()}
+	r.journal = r.root.RestoreJournal()
 	if j, err := ReadJournal(r.root); err != nil {
 		return nil, err
 	} else if j != nil {
@@ -142,7 +142,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	if ps := checkEntries(r.zr, r.man, func(_ string, f *zip.File, want File) error { return checkType(f, want) }); len(ps) > 0 {
 		return nil, &VerifyError{ID: opts.ID, Problems: ps}
 	}
-	if r.db, err = parseDB(r.root, opts.DB); err != nil {
+	if r.db, err = parseDB(r.root, opts.DB, opts.SQL, r.fail); err != nil {
 		return nil, err
 	}
 	// The database files are left alone by the file swap even when the
@@ -168,7 +168,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	}
 
 	r.before, err = Create(ctx, CreateOptions{Root: r.root, Reason: ReasonBeforeRestore, UpkeepVersion: opts.UpkeepVersion,
-		Packs: opts.Packs, DB: opts.DB, Exclude: opts.Exclude, Progress: opts.Progress, FreeSpace: opts.FreeSpace, Now: opts.Now})
+		Packs: opts.Packs, DB: opts.DB, SQL: opts.SQL, Exclude: opts.Exclude, Progress: opts.Progress, FreeSpace: opts.FreeSpace, Now: opts.Now})
 	if err != nil {
 		return nil, fmt.Errorf("backupstore: back up before restoring %s: %w", opts.ID, err)
 	}
@@ -198,9 +198,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 		return r.before, err
 	}
 	if r.j.SQLite != "" {
-		for _, s := range sqliteSuffixes {
-			os.Remove(r.j.SQLite + s + sqliteOld)
-		}
+		sqliteTool(r.j.SQLite).Finish()
 	}
 	if err := os.RemoveAll(r.dir); err != nil {
 		return r.before, fmt.Errorf("backupstore: remove %s: %w", r.dir, err)
@@ -399,7 +397,7 @@ func (r *restorer) swap(ctx context.Context) error {
 	}
 	r.j.State, r.j.Aside, r.j.In = StateSwapping, aside, in
 	if r.db.kind == DBSQLite {
-		r.j.SQLite = r.db.path
+		r.j.SQLite = r.db.addr.Path
 	}
 	if err := r.save(); err != nil {
 		return err
@@ -500,61 +498,19 @@ func (r *restorer) planIn(aside []string) ([]string, error) {
 	return in, walk("")
 }
 
-// restoreDatabase puts the snapshot in place of the database.
+// restoreDatabase puts the snapshot in place of the database (for SQLite,
+// r.snap "" when the backup found no database file: it is moved aside).
 func (r *restorer) restoreDatabase(ctx context.Context) error {
 	switch r.db.kind {
 	case DBNone:
 		return nil
 	case DBSQLite:
-		dbPath := r.db.path
-		if r.snap != "" {
-			if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-				return fmt.Errorf("backupstore: create %s: %w", filepath.Dir(dbPath), err)
-			}
-			if err := copyFile(r.snap, dbPath+sqliteNew); err != nil {
-				return err
-			}
+	default:
+		if err := r.fail("server"); err != nil {
+			return err
 		}
-		for _, s := range sqliteSuffixes {
-			if err := r.fail("sqlite"); err != nil {
-				return err
-			}
-			if err := os.Rename(dbPath+s, dbPath+s+sqliteOld); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("backupstore: move %s aside: %w", dbPath+s, err)
-			}
-		}
-		if r.snap != "" {
-			if err := os.Rename(dbPath+sqliteNew, dbPath); err != nil {
-				return fmt.Errorf("backupstore: move %s into place: %w", dbPath, err)
-			}
-		}
-		return syncDir(filepath.Dir(dbPath))
 	}
-	if err := r.fail("server"); err != nil {
-		return err
-	}
-	return r.db.restoreServer(ctx, r.snap)
-}
-
-// copyFile copies src to dst (new) and fsyncs it.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("backupstore: open %s: %w", src, err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("backupstore: create %s: %w", dst, err)
-	}
-	defer out.Close()
-	if _, err := io.Copy(out, in); err != nil {
-		return fmt.Errorf("backupstore: copy %s to %s: %w", src, dst, err)
-	}
-	if err := out.Sync(); err != nil {
-		return fmt.Errorf("backupstore: sync %s: %w", dst, err)
-	}
-	return out.Close()
+	return r.db.load(ctx, r.snap)
 }
 
 // rollback undoes a failed swap: the database first, then the staged files
@@ -591,8 +547,8 @@ func (r *restorer) undo(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	} else if r.j.SQLite != "" {
-		if err := rollbackSQLite(r.j.SQLite); err != nil {
-			errs = append(errs, err)
+		if err := sqliteTool(r.j.SQLite).Undo(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("backupstore: %w", err))
 		}
 	}
 	staging := filepath.Join(r.dir, stagingDir)
@@ -632,66 +588,50 @@ func (r *restorer) undo(ctx context.Context) error {
 	return syncDir(r.root.State())
 }
 
-// rollbackSQLite puts back the database files restoreDatabase moved to
-// PATH*.upkeep-old: for each one that is there, the file now in its place
-// (the restored one) is removed and the old one renamed back. Files that
-// were never moved are the old ones and stay.
-func rollbackSQLite(dbPath string) error {
-	var errs []error
-	for _, s := range sqliteSuffixes {
-		old := dbPath + s + sqliteOld
-		if _, err := os.Lstat(old); err != nil {
-			continue
-		}
-		if err := os.Remove(dbPath + s); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("backupstore: remove restored %s: %w", dbPath+s, err))
-			continue
-		}
-		if err := os.Rename(old, dbPath+s); err != nil {
-			errs = append(errs, fmt.Errorf("backupstore: put back %s: %w", dbPath+s, err))
-		}
-	}
-	os.Remove(dbPath + sqliteNew)
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return syncDir(filepath.Dir(dbPath))
+// sqliteTool is the tooling of the SQLite file at path, as a journal
+// names it.
+func sqliteTool(path string) dbsnap.Tool {
+	return dbsnap.For(dbaddr.Addr{Kind: dbaddr.SQLite, Path: path}, dbsnap.Options{})
 }
 
 // rollbackDatabase puts the database back as it was before the restore
 // began: SQLite from its .upkeep-old files; PostgreSQL needs nothing (the
 // load ran in one transaction); MySQL reloads the before-restore snapshot.
 func (r *restorer) rollbackDatabase(ctx context.Context) error {
-	switch r.db.kind {
-	case DBSQLite:
-		return rollbackSQLite(r.db.path)
-	case DBMySQL:
-		dump := filepath.Join(r.dir, "before-restore.sql")
-		beforePath := filepath.Join(r.root.Backups(), r.j.BeforeRestore+".zip")
-		zrc, err := zip.OpenReader(beforePath)
-		if err != nil {
-			return fmt.Errorf("backupstore: open before-restore backup %s: %w", beforePath, err)
-		}
-		defer zrc.Close()
-		m, err := readManifest(&zrc.Reader, beforePath)
-		if err != nil {
-			return err
-		}
-		if m.Database.Snapshot == nil {
-			return fmt.Errorf("backupstore: before-restore backup %s has no database snapshot", r.j.BeforeRestore)
-		}
-		for _, f := range zrc.File {
-			if f.Name == m.Database.Snapshot.Path {
-				os.Remove(dump)
-				if err := extractFile(f, *m.Database.Snapshot, dump, make([]byte, readSize)); err != nil {
-					return err
-				}
-				return r.db.restoreServer(ctx, dump)
-			}
-		}
-		return fmt.Errorf("backupstore: before-restore backup %s lacks %s", r.j.BeforeRestore, m.Database.Snapshot.Path)
+	if r.db.tool == nil {
+		return nil
 	}
-	return nil
+	err := r.db.tool.Undo(ctx)
+	if !errors.Is(err, dbsnap.ErrReload) {
+		if err != nil {
+			return fmt.Errorf("backupstore: %w", err)
+		}
+		return nil
+	}
+	dump := filepath.Join(r.dir, "before-restore.sql")
+	beforePath := filepath.Join(r.root.Backups(), r.j.BeforeRestore+".zip")
+	zrc, err := zip.OpenReader(beforePath)
+	if err != nil {
+		return fmt.Errorf("backupstore: open before-restore backup %s: %w", beforePath, err)
+	}
+	defer zrc.Close()
+	m, err := readManifest(&zrc.Reader, beforePath)
+	if err != nil {
+		return err
+	}
+	if m.Database.Snapshot == nil {
+		return fmt.Errorf("backupstore: before-restore backup %s has no database snapshot", r.j.BeforeRestore)
+	}
+	for _, f := range zrc.File {
+		if f.Name == m.Database.Snapshot.Path {
+			os.Remove(dump)
+			if err := extractFile(f, *m.Database.Snapshot, dump, make([]byte, readSize)); err != nil {
+				return err
+			}
+			return r.db.load(ctx, dump)
+		}
+	}
+	return fmt.Errorf("backupstore: before-restore backup %s lacks %s", r.j.BeforeRestore, m.Database.Snapshot.Path)
 }
 
 // Recover finishes what an interrupted [Restore] left in .upkeep/restore
@@ -704,13 +644,16 @@ func (r *restorer) rollbackDatabase(ctx context.Context) error {
 // state database, which is reloaded from the before-restore backup. The
 // caller holds the root's lock. A Recover that fails can be run again.
 func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error) {
-	r := &restorer{root: root, dir: filepath.Join(root.State(), RestoreDir)}
-	r.journal = filepath.Join(r.dir, JournalName)
+	r := &restorer{root: root, dir: root.Restore()}
+	r.journal = r.root.RestoreJournal()
 	j, err := ReadJournal(root)
 	if err != nil || j == nil {
 		if err == nil {
-			// No journal: leftovers from before the first journal write.
-			err = os.RemoveAll(r.dir)
+			// No journal: leftovers from before the first journal write
+			// (none on a read-only root, where RemoveAll would fail).
+			if _, serr := os.Lstat(r.dir); serr == nil {
+				err = os.RemoveAll(r.dir)
+			}
 		}
 		return nil, err
 	}
@@ -720,9 +663,7 @@ func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error)
 		return j, os.RemoveAll(r.dir)
 	case StateCleanup:
 		if j.SQLite != "" {
-			for _, s := range sqliteSuffixes {
-				os.Remove(j.SQLite + s + sqliteOld)
-			}
+			sqliteTool(j.SQLite).Finish()
 		}
 		if err := os.RemoveAll(r.dir); err != nil {
 			return j, fmt.Errorf("backupstore: remove %s: %w", r.dir, err)
@@ -737,9 +678,9 @@ func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error)
 	if r.j.From == StateDatabase {
 		switch {
 		case j.SQLite != "":
-			r.db = dbConfig{kind: DBSQLite, path: j.SQLite}
+			r.db = dbConfig{kind: DBSQLite, addr: dbaddr.Addr{Kind: dbaddr.SQLite, Path: j.SQLite}, tool: sqliteTool(j.SQLite)}
 		case j.Database == DBMySQL:
-			if r.db, err = parseDB(root, db); err != nil {
+			if r.db, err = parseDB(root, db, nil, nil); err != nil {
 				return j, err
 			}
 			if r.db.kind != DBMySQL {

@@ -83,7 +83,7 @@ func TestRestore(t *testing.T) {
 	diffTrees(t, readTree(t, filepath.Join(out, "files")), wantBefore)
 
 	// Nothing is left in .upkeep/restore.
-	if _, err := os.Stat(filepath.Join(r.State(), RestoreDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(r.Restore()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf(".upkeep/restore left behind: %v", err)
 	}
 	if j, err := ReadJournal(r); j != nil || err != nil {
@@ -171,7 +171,7 @@ func TestRestoreRefusesWhileJournalExists(t *testing.T) {
 	r := newRoot(t)
 	write(t, r.Dir, "a", []byte("a"), 0o644)
 	b := create(t, CreateOptions{Root: r, DB: "none"})
-	write(t, r.State(), RestoreDir+"/"+JournalName, []byte(`{"state":"swapping","backup":"x","before_restore":"y"}`), 0o644)
+	write(t, r.State(), "restore/journal.json", []byte(`{"state":"swapping","backup":"x","before_restore":"y"}`), 0o644)
 	_, err := Restore(context.Background(), RestoreOptions{Root: r, ID: b.ID, DB: "none"})
 	if !errors.Is(err, ErrRestoreInProgress) || !strings.Contains(err.Error(), `"swapping"`) {
 		t.Errorf("Restore = %v, want ErrRestoreInProgress naming the state", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upkeep/upkeep/internal/dbsnap"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -26,9 +27,9 @@ func (s serverDB) exec(sql string) string {
 	var out string
 	var err error
 	if s.cfg.kind == DBPostgres {
-		out, err = s.cfg.pgRun(context.Background(), "psql", nil, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql)
+		out, err = dbsnap.Client(context.Background(), s.cfg.addr, nil, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql)
 	} else {
-		out, err = s.cfg.myRun(context.Background(), strings.NewReader(sql), "-N", "-B", s.cfg.myDB())
+		out, err = dbsnap.Client(context.Background(), s.cfg.addr, strings.NewReader(sql), "-N", "-B")
 	}
 	if err != nil {
 		s.t.Fatalf("%s: %v", sql, err)
@@ -44,7 +45,7 @@ func newServerDB(t *testing.T, env string) serverDB {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("upkeep_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	admin, err := parseDB(layout.Root{}, base)
+	admin, err := parseDB(layout.Root{}, base, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func newServerDB(t *testing.T, env string) serverDB {
 	})
 	u.Path = "/" + name
 	s.dsn = u.String()
-	if s.cfg, err = parseDB(layout.Root{}, s.dsn); err != nil {
+	if s.cfg, err = parseDB(layout.Root{}, s.dsn, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return s

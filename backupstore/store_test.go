@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -218,7 +217,7 @@ func TestPrune(t *testing.T) {
 	if err := MarkProtected(r, "20990101T000000Z_nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("MarkProtected of a missing backup: %v", err)
 	}
-	if data, _ := os.ReadFile(filepath.Join(r.State(), ProtectedFile)); string(data) != "" {
+	if data, _ := os.ReadFile(r.ProtectedBackups()); string(data) != "" {
 		t.Errorf("protected-backups = %q, want empty", data)
 	}
 }

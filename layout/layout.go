@@ -68,12 +68,47 @@ func (r Root) Trusted() string { return filepath.Join(r.Dir, TrustedDir) }
 // downloads in progress (NAME.zip.part and its sidecar). Scans ignore it.
 func (r Root) Incoming() string { return filepath.Join(r.Dir, PendingDir, IncomingDir) }
 
+// The files and folders of upkeep's own folder, .upkeep/. Every path under
+// it is built by one of these methods, here only: two processes that build
+// the lock's path apart would not exclude each other.
+
+// Lock is the root's lock file: one upkeep process at a time changes the
+// root (package internal/lock).
+func (r Root) Lock() string { return r.state(LockFile) }
+
+// Journal is the journal of the install batch in progress.
+func (r Root) Journal() string { return r.state("journal.json") }
+
+// Batch is the folder of the install batch in progress: staging/, old/.
+func (r Root) Batch() string { return r.state("batch") }
+
+// Restore is the folder of the backup restore in progress.
+func (r Root) Restore() string { return r.state("restore") }
+
+// RestoreJournal is the journal of the backup restore in progress.
+func (r Root) RestoreJournal() string { return filepath.Join(r.Restore(), "journal.json") }
+
+// ProtectedBackups lists the backups that pruning never removes.
+func (r Root) ProtectedBackups() string { return r.state("protected-backups") }
+
+// Failures records why the last install of a zip failed.
+func (r Root) Failures() string { return r.state("failed.json") }
+
+// HostID holds the root's host id, made once: the host's name on a
+// database several hosts share.
+func (r Root) HostID() string { return r.state("host-id") }
+
+// AdminToken holds the token of the admin pages (mode 0600).
+func (r Root) AdminToken() string { return r.state("admin-token") }
+
+// AdminAction keeps the admin pages' last action.
+func (r Root) AdminAction() string { return r.state("admin-action.json") }
+
 // FeedState is the file that records, per feed URL, the last index this
 // root accepted (its serial and sha256).
-func (r Root) FeedState() string { return filepath.Join(r.Dir, StateDir, FeedFile) }
+func (r Root) FeedState() string { return r.state(FeedFile) }
 
-// Lock is the root's lock file.
-func (r Root) Lock() string { return filepath.Join(r.Dir, StateDir, LockFile) }
+func (r Root) state(name string) string { return filepath.Join(r.Dir, StateDir, name) }
 
 // Ensure creates the root's folders that are missing. It creates nothing
 // else and never removes anything.

@@ -88,17 +88,3 @@ func TestOpenBadDSN(t *testing.T) {
 		}
 	}
 }
-
-func TestMySQLConfig(t *testing.T) {
-	c, err := mysqlConfig("mysql://u:p%40ss@db.example:3307/app?charset=utf8mb4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.User != "u" || c.Passwd != "p@ss" || c.Addr != "db.example:3307" || c.DBName != "app" || c.Params["charset"] != "utf8mb4" || c.MultiStatements {
-		t.Fatalf("%+v", c)
-	}
-	c, err = mysqlConfig("mysql://u@localhost/app?socket=/run/mysqld/mysqld.sock")
-	if err != nil || c.Net != "unix" || c.Addr != "/run/mysqld/mysqld.sock" {
-		t.Fatalf("%+v %v", c, err)
-	}
-}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/upkeep/upkeep/internal/dbaddr"
 )
 
 // corpusFolders are the migration folders of testdata/corpus, shaped like
@@ -215,10 +217,11 @@ func gooseAddress(t *testing.T, backend, dsn, root string) (string, string) {
 	case "postgres":
 		return "postgres", dsn
 	case "mysql":
-		c, err := mysqlConfig(dsn)
+		a, err := dbaddr.Parse(dsn, root)
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := a.MySQLConfig()
 		c.MultiStatements = true
 		return "mysql", c.FormatDSN()
 	}
@@ -234,10 +237,11 @@ func migrateAddress(t *testing.T, backend, dsn, root string) string {
 	case "postgres":
 		return dsn
 	case "mysql":
-		c, err := mysqlConfig(dsn)
+		a, err := dbaddr.Parse(dsn, root)
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := a.MySQLConfig()
 		c.MultiStatements = true
 		return "mysql://" + c.FormatDSN()
 	}

@@ -4,19 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
-
-	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/internal/dbaddr"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // DefaultLockTimeout is how long the migration lock is waited for when an
@@ -29,6 +24,9 @@ type DB struct {
 	d    dialect
 	root string
 	addr string // the address given to Open, without password, for messages
+	dsn  string // the address given to Open, as given
+	// owned is false for a *sql.DB handed over to New: Close leaves it open.
+	owned bool
 
 	ensureMu sync.Mutex
 	ensured  bool
@@ -37,26 +35,37 @@ type DB struct {
 }
 
 // Open opens the database at dsn for the root at root and creates upkeep's
-// tables in it when they are missing:
+// tables in it when they are missing. dsn is read by package
+// internal/dbaddr, the one parser of database addresses:
 //
-//   - "" or "sqlite:" is root/data/app.db; "sqlite:PATH" is PATH, relative
-//     to root unless absolute. Its folder is created. The file is opened in
-//     WAL mode with a busy timeout.
-//   - "postgres://..." or "postgresql://..." is PostgreSQL, through pgx.
-//   - "mysql://user:pass@host:port/db?param=value" is MySQL or MariaDB,
-//     through go-sql-driver/mysql, without multiStatements (upkeep splits
-//     files itself). socket=/path connects through a unix socket, tls=NAME
-//     picks a TLS configuration; other parameters go to the server.
+//   - "", "sqlite:" is root/data/app.db; "sqlite:PATH" (or sqlite://PATH)
+//     is PATH, relative to root unless absolute. Its folder is created. The
+//     file is opened in WAL mode with a busy timeout.
+//   - "postgres://..." or "postgresql://..." is PostgreSQL, through pgx
+//     (?host=/run/postgresql is a unix socket).
+//   - "mysql://user:pass@host:port/db?param=value" (or mariadb://) is MySQL
+//     or MariaDB, through go-sql-driver/mysql, without multiStatements
+//     (upkeep splits files itself). socket=/path connects through a unix
+//     socket, tls=NAME picks a TLS configuration; other parameters go to
+//     the server.
+//
+// An application that already has a *sql.DB hands it over with [New]
+// instead.
 func Open(ctx context.Context, dsn, root string) (*DB, error) {
-	driver, conn, d, shown, err := resolve(dsn, root, true)
+	a, err := dbaddr.Parse(dsn, root)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("packs: %w", err)
 	}
-	sdb, err := sql.Open(driver, conn)
+	if a.Kind == dbaddr.SQLite {
+		if err := os.MkdirAll(filepath.Dir(a.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("packs: create folder of database %s: %w", a.Path, err)
+		}
+	}
+	sdb, err := dbaddr.Open(a)
 	if err != nil {
-		return nil, fmt.Errorf("packs: open %s: %w", shown, err)
+		return nil, fmt.Errorf("packs: %w", err)
 	}
-	db := &DB{db: sdb, d: d, root: root, addr: shown, now: time.Now}
+	db := &DB{db: sdb, d: dialectOf(a.Kind, a.Path), root: root, addr: a.String(), dsn: dsn, owned: true, now: time.Now}
 	if err := db.ensure(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -64,115 +73,87 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 	return db, nil
 }
 
-// resolve turns an address into the database/sql driver and connection
-// string that open it, its dialect and the address as shown in messages.
-// mkdir creates the folder of a SQLite file.
-func resolve(dsn, root string, mkdir bool) (driver, conn string, d dialect, shown string, err error) {
-	shown = dsn
-	switch {
-	case dsn == "" || strings.HasPrefix(dsn, "sqlite:"):
-		p := strings.TrimPrefix(dsn, "sqlite:")
-		if p == "" {
-			p = layout.DefaultDB
+// Dialect names a database backend, for [New].
+type Dialect string
+
+// The backends.
+const (
+	DialectSQLite   Dialect = "sqlite"
+	DialectPostgres Dialect = "postgres"
+	DialectMySQL    Dialect = "mysql"
+)
+
+// New uses a database the application has already opened, in goose's
+// style (goose.NewProvider(dialect, db, ...)): opening is the caller's
+// business, done once. It creates upkeep's tables when they are missing.
+// [DB.Close] leaves sdb open. For SQLite, the file is the one sdb has open
+// as "main"; root is the application's root, as for [Open].
+func New(ctx context.Context, d Dialect, sdb *sql.DB, root string) (*DB, error) {
+	if sdb == nil {
+		return nil, fmt.Errorf("packs: New: no database")
+	}
+	db := &DB{db: sdb, root: root, now: time.Now}
+	switch d {
+	case DialectSQLite:
+		var seq int
+		var name, file string
+		if err := sdb.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
+			return nil, fmt.Errorf("packs: New: read the SQLite file's name: %w", err)
 		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(root, p)
+		if file == "" {
+			return nil, fmt.Errorf("packs: New: the SQLite database is in memory; upkeep needs a file it can back up")
 		}
-		if mkdir {
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return "", "", nil, "", fmt.Errorf("packs: create folder of database %s: %w", p, err)
-			}
-		}
-		driver = "sqlite"
-		conn = "file:" + p + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		d = sqliteDialect{path: p}
-		shown = "sqlite:" + p
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", "", nil, "", fmt.Errorf("%w: %v", ErrBadDSN, err)
-		}
-		q := u.Query()
-		if q.Get("application_name") == "" {
-			q.Set("application_name", "upkeep")
-			u.RawQuery = q.Encode()
-		}
-		driver, conn = "pgx", u.String()
-		d = postgresDialect{}
-		shown = u.Redacted()
-	case strings.HasPrefix(dsn, "mysql://"):
-		c, err := mysqlConfig(dsn)
-		if err != nil {
-			return "", "", nil, "", err
-		}
-		driver, conn = "mysql", c.FormatDSN()
-		d = mysqlDialect{}
-		u, _ := url.Parse(dsn)
-		shown = u.Redacted()
+		db.d, db.addr, db.dsn = sqliteDialect{path: file}, "sqlite:"+file, "sqlite:"+file
+	case DialectPostgres:
+		db.d, db.addr = postgresDialect{}, "postgres (handed over)"
+	case DialectMySQL:
+		db.d, db.addr = mysqlDialect{}, "mysql (handed over)"
 	default:
-		return "", "", nil, "", fmt.Errorf("%w %q: want sqlite:PATH, a postgres:// URL or a mysql:// URL", ErrBadDSN, redact(dsn))
+		return nil, fmt.Errorf("%w: dialect %q: want %q, %q or %q", ErrBadDSN, d, DialectSQLite, DialectPostgres, DialectMySQL)
 	}
-	return driver, conn, d, shown, nil
+	if err := db.ensure(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
+func dialectOf(k dbaddr.Kind, path string) dialect {
+	switch k {
+	case dbaddr.SQLite:
+		return sqliteDialect{path: path}
+	case dbaddr.Postgres:
+		return postgresDialect{}
 	}
-	return dsn
+	return mysqlDialect{}
 }
 
-// mysqlConfig translates mysql://user:pass@host:port/db?params into the
-// driver's configuration.
-func mysqlConfig(dsn string) (*mysql.Config, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadDSN, err)
+// Close closes the database, unless it was handed over to [New].
+func (db *DB) Close() error {
+	if !db.owned {
+		return nil
 	}
-	c := mysql.NewConfig()
-	c.Net = "tcp"
-	c.User = u.User.Username()
-	c.Passwd, _ = u.User.Password()
-	host, port := u.Hostname(), u.Port()
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	if port == "" {
-		port = "3306"
-	}
-	c.Addr = net.JoinHostPort(host, port)
-	c.DBName = strings.TrimPrefix(u.Path, "/")
-	if c.DBName == "" {
-		return nil, fmt.Errorf("%w %s: no database name", ErrBadDSN, u.Redacted())
-	}
-	c.MultiStatements = false
-	for k, vs := range u.Query() {
-		if len(vs) == 0 {
-			continue
-		}
-		if c.Params == nil {
-			c.Params = map[string]string{}
-		}
-		switch k {
-		case "tls":
-			c.TLSConfig = vs[0]
-		case "socket":
-			c.Net, c.Addr = "unix", vs[0]
-		default:
-			c.Params[k] = vs[0]
-		}
-	}
-	return c, nil
+	return db.db.Close()
 }
-
-// Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
 
 // SQL returns the database/sql handle, for the application's own use.
 func (db *DB) SQL() *sql.DB { return db.db }
 
-// Backend returns "sqlite", "postgres" or "mysql".
+// Backend returns "sqlite", "postgres" or "mysql", for reports. Code that
+// needs to know what the backend can do asks the dialect instead
+// ([DB.TransactionalDDL]).
 func (db *DB) Backend() string { return db.d.name() }
+
+// TransactionalDDL tells whether CREATE, ALTER and DROP run inside a
+// transaction and roll back with it (SQLite, PostgreSQL), so that a failed
+// run of migrations leaves nothing behind; where they do not
+// (MySQL/MariaDB), a caller that must be able to undo a run exports the
+// tables first.
+func (db *DB) TransactionalDDL() bool { return db.d.transactionalDDL() }
+
+// Address is the address the database was opened with, password included
+// ("" for a server database handed over to [New]): what backup tools that
+// connect by themselves (pg_dump, mariadb-dump) need.
+func (db *DB) Address() string { return db.dsn }
 
 // String returns the database's address without its password.
 func (db *DB) String() string { return db.addr }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/upkeep/upkeep/internal/dbaddr"
 	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
@@ -245,16 +245,19 @@ func openScratch(ctx context.Context, opts DesiredOptions) (*scratch, error) {
 	if opts.DevDB == "sqlite:" || strings.HasPrefix(opts.DevDB, "sqlite:") {
 		return nil, fmt.Errorf("%w: %s: SQLite in memory is the default; --dev-db is for a PostgreSQL or MySQL database", ErrBadDevDB, opts.DevDB)
 	}
-	if opts.Production != "" && sameDatabase(opts.DevDB, opts.Production) {
-		return nil, fmt.Errorf("%w: %s is the production database", ErrBadDevDB, redact(opts.DevDB))
-	}
-	driver, conn, d, shown, err := resolve(opts.DevDB, opts.Root, false)
+	a, err := dbaddr.Parse(opts.DevDB, opts.Root)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("packs: %w", err)
 	}
-	db, err := sql.Open(driver, conn)
+	if opts.Production != "" {
+		if prod, err := dbaddr.Parse(opts.Production, opts.Root); err == nil && a.Same(prod) {
+			return nil, fmt.Errorf("%w: %s is the production database", ErrBadDevDB, a)
+		}
+	}
+	d, shown := dialectOf(a.Kind, a.Path), a.String()
+	db, err := dbaddr.Open(a)
 	if err != nil {
-		return nil, fmt.Errorf("packs: open %s: %w", shown, err)
+		return nil, fmt.Errorf("packs: %w", err)
 	}
 	// One connection: a session setting (MySQL's foreign key checks)
 	// holds for every statement.
@@ -482,42 +485,6 @@ func unhandledObject(s sqlsplit.Statement) string {
 		return ""
 	}
 	return strings.ToLower(m[1]) + " " + strings.Trim(m[2], "`\"")
-}
-
-// sameDatabase reports whether two server addresses name one database:
-// the same kind, host, port and database name (users and parameters
-// aside).
-func sameDatabase(a, b string) bool {
-	ia, ib := serverIdentity(a), serverIdentity(b)
-	return ia != "" && ia == ib
-}
-
-func serverIdentity(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return ""
-	}
-	kind, port := "", ""
-	switch u.Scheme {
-	case "postgres", "postgresql":
-		kind, port = "postgres", "5432"
-	case "mysql":
-		kind, port = "mysql", "3306"
-	default:
-		return ""
-	}
-	host := strings.ToLower(u.Hostname())
-	switch host {
-	case "", "localhost", "::1":
-		host = "127.0.0.1"
-	}
-	if u.Port() != "" {
-		port = u.Port()
-	}
-	if s := u.Query().Get("socket"); s != "" {
-		host, port = "unix:"+s, ""
-	}
-	return kind + "://" + host + ":" + port + "/" + strings.Trim(u.Path, "/")
 }
 
 // DestructiveError is returned by [Generate] when the migration would lose

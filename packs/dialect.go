@@ -21,10 +21,19 @@ import (
 //     it (tableDDL, for exports), the migration lock (lock/unlock, with a
 //     timeout, returning a *LockedError that names the holder where the
 //     backend can tell), and whether DDL is transactional;
-//  2. recognise its address in [Open];
-//  3. add an opener for it to backends_test.go, reading its server address
-//     from UPKEEP_TEST_<NAME>, so the conformance suite (conformance_test.go)
-//     runs on it, and make that suite pass unchanged.
+//  2. recognise its address in internal/dbaddr (the one parser of
+//     addresses, which packs and backupstore both use), and pick the
+//     dialect for its kind in dialectOf and [New];
+//  3. implement its backup and restore tooling, dbsnap.Tool in
+//     internal/dbsnap (snapshot: SQLite's VACUUM INTO, pg_dump,
+//     mariadb-dump; load, undo, finish), chosen in dbsnap.For;
+//  4. add an opener for it to backends_test.go, reading its server address
+//     from UPKEEP_TEST_<NAME>, so the conformance suite (conformance_test.go,
+//     whose SnapshotTool case runs the tooling) runs on it, and make that
+//     suite pass unchanged.
+//
+// Code outside the dialects asks what a backend can do ([DB.TransactionalDDL]),
+// never which backend it is.
 type dialect interface {
 	// name is "sqlite", "postgres" or "mysql".
 	name() string

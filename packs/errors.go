@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/upkeep/upkeep/internal/dbaddr"
 )
 
 // Sentinel errors. Match them with errors.Is; the typed errors below carry
@@ -74,7 +76,7 @@ var (
 
 	// ErrBadDSN is returned by [Open] for a database address it cannot
 	// read.
-	ErrBadDSN = errors.New("packs: unsupported database address")
+	ErrBadDSN = dbaddr.ErrUnsupported
 
 	// ErrRefused is returned (as a *RefusedError) by [DB.Up] and [DB.Down],
 	// before any statement runs, when a statement of a migration file does

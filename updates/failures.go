@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
-// failuresFile, in .upkeep/, remembers why the last install of a zip
-// failed, so that the next check says so until the zip is replaced.
-const failuresFile = "failed.json"
+// .upkeep/failed.json (layout.Root.Failures) remembers why the last
+// install of a zip failed, so that the next check says so until the zip is
+// replaced.
 
 type failure struct {
 	Size    int64     `json:"size"`
@@ -23,7 +24,7 @@ type failure struct {
 }
 
 func loadFailures(root layout.Root) map[string]failure {
-	data, err := os.ReadFile(filepath.Join(root.State(), failuresFile))
+	data, err := statefile.ReadFile(root.Failures())
 	if err != nil {
 		return nil
 	}
@@ -35,7 +36,7 @@ func loadFailures(root layout.Root) map[string]failure {
 }
 
 func saveFailures(root layout.Root, m map[string]failure) {
-	path := filepath.Join(root.State(), failuresFile)
+	path := root.Failures()
 	if len(m) == 0 {
 		os.Remove(path)
 		return

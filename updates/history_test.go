@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -129,7 +128,7 @@ func TestRecoveryRecordsUndoneBatch(t *testing.T) {
 	if err != nil || got == nil || got.Outcome != packs.OutcomeUndone || !strings.Contains(got.Reason, "interrupted") {
 		t.Fatalf("after recovery: %+v, %v", got, err)
 	}
-	if _, err := os.Stat(filepath.Join(root.State(), batchDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(b.paths.dir()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("staging left behind: %v", err)
 	}
 }

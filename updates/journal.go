@@ -12,7 +12,7 @@ import (
 )
 
 // The journal is the durable record of a batch in progress,
-// ROOT/.upkeep/journal.json, rewritten atomically at each phase (with
+// ROOT/.upkeep/journal.json (layout.Root.Journal), rewritten atomically at each phase (with
 // package internal/journal, as the restore journal is). While it exists, a
 // batch is unfinished; the next start of upkeep, in any mode, finishes or
 // undoes it before anything else.
@@ -26,11 +26,6 @@ import (
 // A swap is two renames: packs/<pack> to old/<pack>, then staging/<pack>
 // to packs/<pack>. So at any instant, for each pack, the folders tell how far
 // its swap went, and undoing it needs no record beyond the journal.
-const (
-	journalFile = "journal.json"
-	batchDir    = "batch"
-)
-
 // phase is how far a batch went.
 type phase string
 
@@ -82,7 +77,7 @@ type batchPaths struct {
 	root layout.Root
 }
 
-func (b batchPaths) dir() string               { return filepath.Join(b.root.State(), batchDir) }
+func (b batchPaths) dir() string               { return b.root.Batch() }
 func (b batchPaths) staging() string           { return filepath.Join(b.dir(), "staging") }
 func (b batchPaths) staged(pack string) string { return filepath.Join(b.staging(), pack) }
 func (b batchPaths) part(pack string) string   { return filepath.Join(b.staging(), pack+".part") }
@@ -92,7 +87,7 @@ func (b batchPaths) old(pack string) string    { return filepath.Join(b.oldDir()
 // journal is the install journal of the root.
 func (b batchPaths) journal() ijournal.File[journal, phase] {
 	return ijournal.File[journal, phase]{
-		Path:    filepath.Join(b.root.State(), journalFile),
+		Path:    b.root.Journal(),
 		Phases:  []phase{phaseStaging, phaseSwapping, phaseCommitted},
 		PhaseOf: func(j *journal) phase { return j.Phase },
 	}

@@ -1,7 +1,6 @@
 package updates
 
 import (
-	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/lock"
@@ -45,7 +44,7 @@ func ReadState(rootDir string) (*State, error) {
 		return nil, err
 	}
 	st := &State{}
-	st.Lock.Held, st.Lock.Holder, err = lock.Probe(filepath.Join(root.State(), "lock"))
+	st.Lock.Held, st.Lock.Holder, err = lock.Probe(root.Lock())
 	if err != nil {
 		return nil, err
 	}

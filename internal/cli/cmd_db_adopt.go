@@ -18,41 +18,40 @@ func dbAdoptCommand(packFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "the tool: golang-migrate or goose"},
 			&cli.StringFlag{Name: "table", Usage: "the tool's `TABLE` (default schema_migrations for golang-migrate, goose_db_version for goose)"},
 		},
-		Action: runDBAdopt,
+		Action: action(runDBAdopt),
 	}
 }
 
-func runDBAdopt(c *cli.Context) error {
+func runDBAdopt(c *cli.Context, g *GlobalOptions) error {
 	from := c.String("from")
 	if c.String("pack") == "" || (from != packs.FromGolangMigrate && from != packs.FromGoose) {
 		return usageError("db adopt needs --pack PACK and --from golang-migrate or --from goose")
 	}
-	s, err := openDB(c, "db adopt")
+	s, err := openDB(c, g, "db adopt")
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	code, err := s.withPending(c, c.String("pack"))
+	code, err := s.withPending(c, g, c.String("pack"))
 	if err != nil {
 		return err
 	}
 	a, err := s.db.Adopt(c.Context, packs.AdoptOptions{Packs: code, Pack: c.String("pack"), From: from, Table: c.String("table"),
-		LockTimeout: globalDuration(c, "lock-timeout")})
+		LockTimeout: g.LockTimeout})
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
-			JSONFormat int    `json:"json_format"`
-			Pack       string `json:"pack"`
-			From       string `json:"from"`
-			Table      string `json:"table"`
-			Version    int    `json:"version"`
-		}{1, a.Pack, a.From, a.Table, a.Version})
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Pack    string `json:"pack"`
+			From    string `json:"from"`
+			Table   string `json:"table"`
+			Version int    `json:"version"`
+		}{a.Pack, a.From, a.Table, a.Version})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "adopted pack %s at schema version %d, as %s recorded it in table %s; no migration ran\n", a.Pack, a.Version, a.From, a.Table)
-		fmt.Fprintf(c.App.Writer, "%s's table %s is left as it is; upkeep keeps its own record from now on\n", a.From, a.Table)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "adopted pack %s at schema version %d, as %s recorded it in table %s; no migration ran\n", a.Pack, a.Version, a.From, a.Table)
+		fmt.Fprintf(g.Stdout, "%s's table %s is left as it is; upkeep keeps its own record from now on\n", a.From, a.Table)
 	}
 	return nil
 }
@@ -60,17 +59,13 @@ func runDBAdopt(c *cli.Context) error {
 // withPending returns the installed packs, plus pack from its zip in
 // Updates_Pending when it is not installed: a database can be adopted
 // before the pack's first install.
-func (s *dbSession) withPending(c *cli.Context, pack string) ([]packs.Pack, error) {
+func (s *dbSession) withPending(c *cli.Context, g *GlobalOptions, pack string) ([]packs.Pack, error) {
 	for _, p := range s.packs {
 		if p.Name == pack {
 			return s.packs, nil
 		}
 	}
-	opts, err := scanOptions(c)
-	if err != nil {
-		return nil, err
-	}
-	p, err := updates.PendingPack(c.Context, opts, pack)
+	p, err := updates.PendingPack(c.Context, g.scanOptions(), pack)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -21,7 +20,7 @@ func historyCommand() *cli.Command {
 			&cli.IntFlag{Name: "limit", Value: 50, Usage: "show at most `N` batches (0: all)"},
 			&cli.BoolFlag{Name: "this-host", Usage: "only the batches of this root's host"},
 		},
-		Action: runHistory,
+		Action: action(runHistory),
 	}
 }
 
@@ -43,16 +42,13 @@ type historyBatch struct {
 	Migrations []string          `json:"migrations"`
 }
 
-func runHistory(c *cli.Context) error {
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return err
-	}
+func runHistory(c *cli.Context, g *GlobalOptions) error {
+	root := g.Root
 	host, err := updates.HostID(root)
 	if err != nil {
 		return err
 	}
-	db, err := packs.Open(c.Context, globalString(c, "db"), root.Dir)
+	db, err := packs.Open(c.Context, g.DB, root.Dir)
 	if err != nil {
 		return err
 	}
@@ -69,12 +65,11 @@ func runHistory(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
+	if g.JSON {
 		out := struct {
-			JSONFormat int            `json:"json_format"`
-			Host       string         `json:"host"`
-			Batches    []historyBatch `json:"batches"`
-		}{1, host, []historyBatch{}}
+			Host    string         `json:"host"`
+			Batches []historyBatch `json:"batches"`
+		}{host, []historyBatch{}}
 		for _, b := range bs {
 			hb := historyBatch{ID: b.ID, Host: b.Host, Hostname: b.Hostname, ThisHost: b.Host == host, Started: b.Started.UTC(),
 				DurationMS: b.Duration.Milliseconds(), Outcome: b.Outcome, Reason: b.Reason, Phase: b.Phase, Backup: b.Backup,
@@ -85,9 +80,9 @@ func runHistory(c *cli.Context) error {
 			}
 			out.Batches = append(out.Batches, hb)
 		}
-		return writeJSON(c.App.Writer, out)
+		return printJSON(g.Stdout, out)
 	}
-	w := c.App.Writer
+	w := g.Stdout
 	if len(bs) == 0 {
 		fmt.Fprintln(w, "No update has been installed with this database yet.")
 		return nil

@@ -33,19 +33,19 @@ func packCommand() *cli.Command {
 			"Files in migrations/ that are not migrations (a README, Go files) are packed\n" +
 			"as files and never run; pack says so, and warns about names that look like\n" +
 			"mistaken migration names and about tables the migrations touch that\n" +
-			"database.tables does not list. A pack that ships schema.sql is refused when\n" +
-			"its migrations do not produce it (see db generate).",
+			"database.tables does not list. A pack that ships\n" +
+			"schema.sql is refused when its migrations do not produce it (see db generate).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `OUT.zip` (required)"},
 			&cli.StringFlag{Name: "sign", Usage: "sign with the minisign secret key in `KEY`"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out files and folders matching `GLOB` (repeatable)"},
 			devDBFlag(),
 		},
-		Action: runPack,
+		Action: action(runPack),
 	}
 }
 
-func runPack(c *cli.Context) error {
+func runPack(c *cli.Context, g *GlobalOptions) error {
 	dir, err := oneArg(c, "DIR")
 	if err != nil {
 		return err
@@ -54,15 +54,15 @@ func runPack(c *cli.Context) error {
 	if out == "" {
 		return usageError("pack needs -o OUT.zip")
 	}
-	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")}); err != nil {
-		return desiredHint(err, dir)
-	}
 	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 		return withHint(fmt.Errorf("pack: cannot write %s: the folder %s does not exist", out, filepath.Dir(out)), "create it first (mkdir -p %s), or give -o a path in an existing folder", filepath.Dir(out))
 	}
+	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: g.DB, Root: g.Root.Dir}); err != nil {
+		return desiredHint(err, dir)
+	}
 	opts := manifest.BuildOptions{Exclude: c.StringSlice("exclude"), Skip: outputPatterns(out)}
-	if !globalBool(c, "quiet") && !globalBool(c, "json") {
-		opts.Progress = c.App.ErrWriter
+	if !g.Quiet && !g.JSON {
+		opts.Progress = g.Stderr
 	}
 	var res *manifest.BuildResult
 	err = atomicfile.Write(out, 0o644, func(w io.Writer) error {
@@ -74,14 +74,14 @@ func runPack(c *cli.Context) error {
 		return err
 	}
 	m := res.Manifest
-	if !globalBool(c, "json") {
+	if !g.JSON {
 		for _, n := range res.Notes {
-			if !globalBool(c, "quiet") {
-				fmt.Fprintf(c.App.ErrWriter, "upkeep: note: %s\n", n)
+			if !g.Quiet {
+				fmt.Fprintf(g.Stderr, "upkeep: note: %s\n", n)
 			}
 		}
 		for _, w := range res.Warnings {
-			fmt.Fprintf(c.App.ErrWriter, "upkeep: warning: %s\n", w)
+			fmt.Fprintf(g.Stderr, "upkeep: warning: %s\n", w)
 		}
 	}
 	sig := ""
@@ -91,21 +91,20 @@ func runPack(c *cli.Context) error {
 			return err
 		}
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
-			JSONFormat int                `json:"json_format"`
-			Zip        string             `json:"zip"`
-			Signature  string             `json:"signature,omitempty"`
-			Manifest   *manifest.Manifest `json:"manifest"`
-			Notes      []string           `json:"notes"`
-			Warnings   []string           `json:"warnings"`
-			Excluded   int                `json:"excluded"`
-		}{1, out, sig, m, append([]string{}, res.Notes...), append([]string{}, res.Warnings...), res.Excluded})
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Zip       string             `json:"zip"`
+			Signature string             `json:"signature,omitempty"`
+			Manifest  *manifest.Manifest `json:"manifest"`
+			Notes     []string           `json:"notes"`
+			Warnings  []string           `json:"warnings"`
+			Excluded  int                `json:"excluded"`
+		}{out, sig, m, res.Notes, res.Warnings, res.Excluded})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s: %s %s, %d files, schema version %d\n", out, m.Pack, m.Version, len(m.Files), m.SchemaVersion())
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote %s: %s %s, %d files, schema version %d\n", out, m.Pack, m.Version, len(m.Files), m.SchemaVersion())
 		if sig != "" {
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", sig)
+			fmt.Fprintf(g.Stdout, "wrote %s\n", sig)
 		}
 	}
 	return nil
