@@ -367,7 +367,7 @@ func TestBinaryHistory(t *testing.T) {
 	r = tr.run(t, "backups", "list")
 	r.want(t, 0, []string{"install failed and was rolled back", "install interrupted and undone"}, nil)
 	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(l, ok.Backup) && strings.Contains(l, "failed") {
+		if strings.HasPrefix(l, ok.Backup+" ") && strings.Contains(l, "failed") {
 			t.Errorf("the committed install's backup is marked: %s", l)
 		}
 	}
