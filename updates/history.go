@@ -87,11 +87,11 @@ func batchRecord(j *journal, host string, from map[string]string) packs.BatchRec
 // second gets "-2", "-3", ... added, here and in the journal, so that
 // rows never replace each other.
 func startBatch(ctx context.Context, opts Options, root layout.Root, j *journal, host string, from map[string]string) (packs.BatchRecord, error) {
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return packs.BatchRecord{}, err
 	}
-	defer db.Close()
+	defer release()
 	base := j.Batch
 	for n := 2; ; n++ {
 		old, err := db.LookupBatch(ctx, host, j.Batch)
@@ -118,11 +118,11 @@ func startBatch(ctx context.Context, opts Options, root layout.Root, j *journal,
 // batch's fate is settled already, and a history row that cannot be
 // written must not change it, so the caller only mentions the error.
 func endBatch(ctx context.Context, opts Options, root layout.Root, rec packs.BatchRecord, phase, outcome, reason string, now time.Time) error {
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	if old, err := db.LookupBatch(ctx, rec.Host, rec.ID); err == nil && old != nil {
 		backup := rec.Backup
 		rec = *old
