@@ -27,6 +27,10 @@ type Batch struct {
 	Migrations []AppliedMigration `json:"migrations,omitempty"`
 	// Pruned are the old install backups removed after it (KeepBackups).
 	Pruned []string `json:"pruned_backups,omitempty"`
+	// Steps are the batch's steps with the time each took, in order.
+	Steps []StepTime `json:"steps,omitempty"`
+	// Health is the health check run after the commit; nil without one.
+	Health *HealthResult `json:"health,omitempty"`
 }
 
 // InstalledZip is one update of a committed batch.
@@ -55,6 +59,7 @@ type batchRun struct {
 	meter     *progress.Meter
 	keys      *signing.Keyring
 	applied   []AppliedMigration
+	timings   []StepTime
 	committed bool // the database recorded the batch: it is never undone
 
 	rec packs.BatchRecord // the batch's row in upkeep_batches
@@ -77,7 +82,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b.rec, err = startBatch(ctx, opts, root, b.j, host, b.from()); err != nil {
 		return nil, &InstallError{Batch: b.j.Batch, Step: "history", Err: err}
 	}
-	if s, err := runSteps(ctx, b.steps(), b.faults); err != nil {
+	if s, err := runSteps(ctx, b.timed(b.steps()), b.faults); err != nil {
 		if b.committed {
 			// Nothing to undo: the next start finishes the job.
 			err = fmt.Errorf("batch %s is installed, but finishing it failed at %s (the next start will finish it): %w", b.j.Batch, s.name, err)
@@ -96,6 +101,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	b.ended(ctx, "finished", packs.OutcomeCommitted, nil)
 	batch := batchOf(b.j, r)
 	batch.Migrations = b.applied
+	batch.Steps = b.timings
 	// Retention: the install backups beyond the newest KeepBackups go; the
 	// one just taken is the protected one. A failure here loses nothing.
 	if opts.KeepBackups > 0 && b.j.Backup != "" {

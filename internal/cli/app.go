@@ -86,6 +86,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "with --install-updates: print what would be installed (files added, changed, removed; migrations; backup size, free space) and change nothing; exit 0, or 3 when no update is ready"},
 			&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
+			&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
+			&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after this long (then it failed)"},
 			&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
 			&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 			&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` until the updates are installed or the database migrated, then go on"},

@@ -27,6 +27,11 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		DryRun:        c.Bool("dry-run"),
 		KeepBackups:   c.Int("keep-backups"),
 		UpkeepVersion: Version,
+		Health:        c.String("health"),
+		HealthTimeout: c.Duration("health-timeout"),
+	}
+	if bo.Health != "" && mode != updates.Install {
+		return usageError("--health goes with --install-updates")
 	}
 	if bo.DryRun && mode != updates.Install {
 		return usageError("--dry-run goes with --install-updates")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/textsafe"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -63,7 +64,7 @@ func runUpdatesList(c *cli.Context, g *GlobalOptions) error {
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATUS\tPACK\tINSTALLED\tNEW")
 	for _, u := range r.Updates {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.File, u.Status, dash(u.Pack), dash(u.InstalledVersion), dash(u.Version))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Name(u.File), u.Status, dash(u.Pack), dash(u.InstalledVersion), dash(u.Version))
 	}
 	return tw.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/internal/textsafe"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -80,10 +81,10 @@ func report(stdout *trackedWriter, stderr io.Writer, err error, asJSON bool) int
 	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
 	switch code {
 	case exitPending:
-		fmt.Fprintf(stderr, "upkeep: %v\n", err)
+		fmt.Fprintf(stderr, "upkeep: %s\n", textsafe.Clean(err.Error()))
 	default:
 		for _, line := range strings.Split(msg, "\n") {
-			fmt.Fprintf(stderr, "upkeep: error: %s\n", line)
+			fmt.Fprintf(stderr, "upkeep: error: %s\n", textsafe.Clean(line))
 		}
 	}
 	hint := ""
@@ -94,7 +95,7 @@ func report(stdout *trackedWriter, stderr io.Writer, err error, asJSON bool) int
 		hint = "run 'upkeep --help' for usage"
 	}
 	if hint != "" {
-		fmt.Fprintf(stderr, "upkeep: hint: %s\n", hint)
+		fmt.Fprintf(stderr, "upkeep: hint: %s\n", textsafe.Clean(hint))
 	}
 	if asJSON && !stdout.wrote {
 		type jsonError struct {
