@@ -423,10 +423,10 @@ func TestBinaryDryRun(t *testing.T) {
 		files, db := fingerprint(t, tr.dir), testdb.Dump(t, tr.dsn, tr.dir)
 		r := tr.run(t, "--install-updates", "--dry-run")
 		r.want(t, 0, []string{"Dry run", "blog: 1.0.0 -> 1.1.0", "2 added, 1 changed, 1 removed, 2 unchanged", "added migrations/2_b.up.sql, new.js; changed index.html; removed old.css", "Migrations: 2_b.up.sql", "free space"}, nil)
-		if after := fingerprint(t, tr.dir); !mapsEqual(files, after) {
+		if after := fingerprint(t, tr.dir); !sameStrings(files, after) {
 			t.Fatalf("the dry run changed files:\n before %v\n after  %v", keys(files), keys(after))
 		}
-		if after := testdb.Dump(t, tr.dsn, tr.dir); !mapsEqual(db, after) {
+		if after := testdb.Dump(t, tr.dsn, tr.dir); !sameStrings(db, after) {
 			t.Fatalf("the dry run changed the database:\n before %v\n after  %v", db, after)
 		}
 		// Nothing ready: exit 3.
@@ -436,7 +436,7 @@ func TestBinaryDryRun(t *testing.T) {
 	})
 }
 
-func mapsEqual(a, b map[string]string) bool {
+func sameStrings(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}
