@@ -112,6 +112,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			packCommand(),
 			packsCommand(),
 			dbCommand(),
+			rehearseCommand(),
 			backupsCommand(),
 			keysCommand(),
 			feedCommand(),
