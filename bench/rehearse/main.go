@@ -45,6 +45,7 @@ func main() {
 		}
 		defer os.RemoveAll(work)
 	}
+	must(os.MkdirAll(work, 0o755))
 	if *tree == "" {
 		*tree = filepath.Join(work, "tree")
 		must(run("", "sh", filepath.Join(*shared, "gen_tree.sh"), *tree))
@@ -63,6 +64,7 @@ func main() {
 		dir, version string
 		migs         bool
 	}{{v1, "1.0.0", false}, {v2, "1.1.0", true}} {
+		must(os.MkdirAll(v.dir, 0o755))
 		must(run("", "cp", "-r", *tree, filepath.Join(v.dir, "payload")))
 		if v.migs {
 			must(run("", "cp", "-r", filepath.Join(*migs, "migrate"), filepath.Join(v.dir, "migrations")))
