@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/upkeep/upkeep/internal/dbaddr"
+	"github.com/upkeep/upkeep/internal/diskspace"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/layout"
@@ -71,12 +71,11 @@ func dryRun(opts Options, root layout.Root, r *Report) (*DryRun, error) {
 		d.Packs = append(d.Packs, p)
 	}
 	var dbFiles []string
-	if db := sqliteFile(root, opts.DB); db != "" {
-		if rel, err := filepath.Rel(root.Dir, db); err == nil && filepath.IsLocal(rel) {
-			rel = filepath.ToSlash(rel)
+	if a, err := dbaddr.Parse(opts.DB, root.Dir); err == nil && a.Kind == dbaddr.SQLite {
+		if rel := a.Rel; rel != "" {
 			dbFiles = []string{rel, rel + "-wal", rel + "-shm", rel + "-journal"}
 		}
-		if fi, err := os.Stat(db); err == nil {
+		if fi, err := os.Stat(a.Path); err == nil {
 			d.DatabaseBytes = fi.Size()
 		}
 	}
@@ -91,30 +90,10 @@ func dryRun(opts Options, root layout.Root, r *Report) (*DryRun, error) {
 	if !exists(dir) {
 		dir = root.Dir
 	}
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err == nil {
-		d.FreeBytes = st.Bavail * uint64(st.Bsize)
+	if free, err := diskspace.Free(dir); err == nil {
+		d.FreeBytes = free
 	}
 	return d, nil
-}
-
-// sqliteFile is the SQLite database file of the address db, "" for a
-// server.
-func sqliteFile(root layout.Root, db string) string {
-	p, ok := "", false
-	switch {
-	case db == "":
-		p, ok = layout.DefaultDB, true
-	case len(db) > 7 && db[:7] == "sqlite:":
-		p, ok = db[7:], true
-	}
-	if !ok {
-		return ""
-	}
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(root.Dir, p)
-	}
-	return p
 }
 
 // planPack compares u's files with the pack's installed folder: by size,
