@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -98,4 +100,92 @@ func TestWrappedMigrationRollsBackWhole(t *testing.T) {
 			t.Fatalf("the fixed zip did not install: %v", got)
 		}
 	})
+}
+
+// A symbolic link planted in .upkeep, or a .upkeep that is one, is never
+// followed: the start refuses, naming it, and the file or folder it points
+// to is untouched. (Before, the lock was opened through the link and its
+// target truncated to 0 bytes.)
+func TestStateLinksRefused(t *testing.T) {
+	for _, name := range []string{"lock", "journal.json", "failed.json", "batch", "restore", ""} {
+		t.Run("link "+filepath.Join(".upkeep", name), func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755)
+			os.MkdirAll(filepath.Join(root, ".upkeep"), 0o755)
+			outside := t.TempDir()
+			precious := filepath.Join(outside, "precious")
+			os.WriteFile(precious, []byte("not upkeep's\n"), 0o644)
+			target := precious
+			if name == "batch" || name == "restore" || name == "" {
+				target = outside
+			}
+			link := filepath.Join(root, ".upkeep", name)
+			if name == "" {
+				os.Remove(link)
+			}
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			for _, mode := range []string{"--check-updates", "--ignore-updates", "--install-updates"} {
+				r := run(t, root, mode)
+				r.want(t, 1, nil, []string{link + " is a symbolic link; upkeep never follows links in its state folder"})
+			}
+			if data, _ := os.ReadFile(precious); string(data) != "not upkeep's\n" {
+				t.Fatalf("the file behind the link was changed: %q", data)
+			}
+			if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+				t.Fatalf("upkeep wrote behind the link: %v", entries)
+			}
+		})
+	}
+}
+
+// readOnlyMount bind-mounts dir read-only at a new folder and returns it.
+// It needs root (CAP_SYS_ADMIN): elsewhere the test is skipped, and fails
+// with UPKEEP_TEST_REQUIRE=1.
+func readOnlyMount(t *testing.T, dir string) string {
+	t.Helper()
+	mnt := t.TempDir()
+	mount := func(args ...string) error {
+		out, err := exec.Command("mount", args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("mount %v: %v: %s", args, err, out)
+		}
+		return nil
+	}
+	err := mount("--bind", dir, mnt)
+	if err == nil {
+		t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+		err = mount("-o", "remount,bind,ro", mnt)
+	}
+	if err != nil {
+		if os.Getenv("UPKEEP_TEST_REQUIRE") == "1" {
+			t.Fatalf("cannot make a read-only mount (needs root) and UPKEEP_TEST_REQUIRE=1: %v", err)
+		}
+		t.Skipf("cannot make a read-only mount (needs root): %v", err)
+	}
+	return mnt
+}
+
+// A root on a read-only file system is checked and started from (nothing
+// to write there), and only an install refuses, naming the folder.
+func TestReadOnlyRoot(t *testing.T) {
+	src := t.TempDir()
+	pend := filepath.Join(src, "Updates_Pending")
+	os.MkdirAll(pend, 0o755)
+	packExample(t, "core", filepath.Join(pend, "core.zip"))
+	run(t, src, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+	ro := readOnlyMount(t, src)
+	before := fingerprint(t, src)
+
+	run(t, ro, "--check-updates").want(t, 0, []string{"No updates pending"}, nil)
+	run(t, ro, "--ignore-updates", "--", "echo", "started").want(t, 0, []string{"started"}, nil)
+	run(t, ro, "packs", "list").want(t, 0, []string{"core"}, nil)
+	packExample(t, "blog", filepath.Join(pend, "blog.zip")) // through the writable path
+	run(t, ro, "--check-updates").want(t, 3, []string{"blog"}, nil)
+	run(t, ro, "--install-updates").want(t, 1, nil, []string{"the root is read-only: " + ro + " is on a read-only file system"})
+	os.Remove(filepath.Join(pend, "blog.zip"))
+	if after := fingerprint(t, src); !reflect.DeepEqual(after, before) {
+		t.Fatalf("the read-only root changed:\n%v\n%v", before, after)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -19,7 +20,7 @@ import (
 // Protected returns the IDs recorded by [MarkProtected], sorted.
 func Protected(root layout.Root) ([]string, error) {
 	path := root.ProtectedBackups()
-	data, err := os.ReadFile(path)
+	data, err := statefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

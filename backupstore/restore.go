@@ -649,8 +649,11 @@ func Recover(ctx context.Context, root layout.Root, db string) (*Journal, error)
 	j, err := ReadJournal(root)
 	if err != nil || j == nil {
 		if err == nil {
-			// No journal: leftovers from before the first journal write.
-			err = os.RemoveAll(r.dir)
+			// No journal: leftovers from before the first journal write
+			// (none on a read-only root, where RemoveAll would fail).
+			if _, serr := os.Lstat(r.dir); serr == nil {
+				err = os.RemoveAll(r.dir)
+			}
 		}
 		return nil, err
 	}

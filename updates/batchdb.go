@@ -44,12 +44,12 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 	if err != nil {
 		return nil, err
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	if db.Backend() == "mysql" {
+	defer release()
+	if !db.TransactionalDDL() {
 		if j.Export, err = db.Export(ctx, code, ""); err != nil {
 			return nil, err
 		}
@@ -70,11 +70,11 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 	if j.Export == "" {
 		return nil
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	if err := db.RestoreExport(ctx, j.Export); err != nil {
 		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
 	}
@@ -92,11 +92,11 @@ func appliedOf(res *packs.Result) []AppliedMigration {
 // dbState reads, for each pack of the batch, the version and schema
 // version the database records.
 func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (map[string]packs.PackStatus, error) {
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer release()
 	var names []packs.Pack
 	for _, p := range j.Packs {
 		names = append(names, packs.Pack{Name: p.Pack, Version: p.Version})

@@ -2,8 +2,11 @@ package updates
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
@@ -41,7 +44,17 @@ type Options struct {
 
 	// DB is the application's database: "" for sqlite:data/app.db in the
 	// root, sqlite:PATH, postgres://... or mysql://... (see [packs.Open]).
+	// A start opens it once and uses that handle for everything.
 	DB string
+
+	// SQL, when not nil, is the application's own open database, of
+	// Dialect, which the start uses instead of opening DB (goose's style:
+	// opening is the caller's business); it is never closed. For SQLite
+	// the file is the one SQL has open. For PostgreSQL and MySQL, DB must
+	// still give the address when backups are taken: pg_dump and
+	// mariadb-dump connect by themselves.
+	SQL     *sql.DB
+	Dialect packs.Dialect
 
 	// MigrateDB applies the migrations a pack's code needs instead of
 	// stopping the start with [packs.ErrDatabaseBehind].
@@ -68,6 +81,8 @@ type Options struct {
 	// Backup takes the backup before a batch and returns its ID; nil takes
 	// it with package backupstore into Updates_Backups.
 	Backup func(ctx context.Context, reason string) (id string, err error)
+
+	conn *dbConn // the start's database, opened once (see openDB)
 }
 
 // Bootstrap is the application's start. It creates the root's missing
@@ -94,19 +109,36 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := root.Ensure(); err != nil {
-		return nil, err
+	// A read-only root can be checked and started from: nothing to write.
+	ensureErr := root.Ensure()
+	if ensureErr != nil && !errors.Is(ensureErr, syscall.EROFS) {
+		return nil, ensureErr
 	}
 	timeout := opts.LockTimeout
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
 	what := map[Mode]string{Check: "check", Install: "install", Ignore: "start"}[opts.Mode]
-	l, err := lock.Acquire(ctx, root.Lock(), what, timeout)
+	lockPath := root.Lock()
+	var l *lock.Lock
+	err = lock.ErrReadOnly
+	if ensureErr == nil {
+		l, err = lock.Acquire(ctx, lockPath, what, timeout)
+	}
+	if errors.Is(err, lock.ErrReadOnly) {
+		if opts.Mode == Install {
+			return nil, fmt.Errorf("%w: %s is on a read-only file system, and installing writes its packs/, %s/ and %s/ folders; checking (--check-updates) and starting (--ignore-updates) work as it is", ErrReadOnlyRoot, root.Dir, layout.InstalledDir, layout.StateDir)
+		}
+		l, err = lock.AcquireReadOnly(ctx, lockPath, timeout)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer l.Release()
+
+	conn := &dbConn{}
+	defer conn.close()
+	opts.conn = conn
 
 	restored, err := backupstore.Recover(ctx, root, opts.DB)
 	if err != nil {

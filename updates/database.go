@@ -45,11 +45,11 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if err != nil {
 		return nil, err
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer release()
 	st, err := db.Status(ctx, code)
 	if err != nil {
 		return nil, err

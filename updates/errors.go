@@ -117,3 +117,9 @@ func (e *ManualError) Hint() string {
 	}
 	return "restore the backup taken before the batch: upkeep backups restore " + e.Backup
 }
+
+// ErrReadOnlyRoot is returned by [Bootstrap] in install mode when the root
+// is on a read-only file system: installing writes packs/,
+// Updates_Installed/ and .upkeep/ there. Checking and ignoring updates
+// work on such a root: they write nothing.
+var ErrReadOnlyRoot = errors.New("updates: the root is read-only")

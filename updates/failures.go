@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 	"github.com/upkeep/upkeep/layout"
 )
 
@@ -23,7 +24,7 @@ type failure struct {
 }
 
 func loadFailures(root layout.Root) map[string]failure {
-	data, err := os.ReadFile(root.Failures())
+	data, err := statefile.ReadFile(root.Failures())
 	if err != nil {
 		return nil
 	}

@@ -148,9 +148,18 @@ func storeBackup(opts Options, root layout.Root, r *Report) func(context.Context
 		for _, p := range r.Installed {
 			versions[p.Pack] = p.Version
 		}
+		db, release, err := openDB(ctx, opts, root)
+		if err != nil {
+			return "", err
+		}
+		defer release()
+		addr, err := dbAddress(opts, db)
+		if err != nil {
+			return "", err
+		}
 		b, err := backupstore.Create(ctx, backupstore.CreateOptions{
 			Root: root, Reason: reason, UpkeepVersion: opts.UpkeepVersion, Packs: versions,
-			DB: opts.DB, Progress: opts.Progress,
+			DB: addr, SQL: db.SQL(), Progress: opts.Progress,
 		})
 		if err != nil {
 			return "", err

@@ -184,6 +184,12 @@ func (a Addr) Database() string {
 func (a Addr) Driver() (driver, dsn string) {
 	switch a.Kind {
 	case SQLite:
+		if readOnlyFS(filepath.Dir(a.Path)) {
+			// Nobody can write it (a read-only root): read it as it is,
+			// without the WAL's shared-memory file that could not be
+			// created either.
+			return "sqlite", "file:" + a.Path + "?mode=ro&immutable=1&_pragma=busy_timeout(10000)"
+		}
 		return "sqlite", "file:" + a.Path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	case Postgres:
 		u := *a.URL

@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/statefile"
 )
 
 // Phase is the type of a journal's phases: a string type per journal.
@@ -45,7 +46,7 @@ func (f File[T, P]) Save(rec *T) error {
 
 // Load reads the journal's record; nil, nil when there is none.
 func (f File[T, P]) Load() (*T, error) {
-	data, err := os.ReadFile(f.Path)
+	data, err := statefile.ReadFile(f.Path) // never through a link
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -1,22 +1,38 @@
 // Package lock is the root's lock: one upkeep process at a time changes a
 // root. It is an exclusive flock(2) on ROOT/.upkeep/lock, so the kernel
-// releases it when its holder dies, even by kill -9. The file says who holds
-// it, for the message of the process that waits.
+// releases it when its holder dies, even by kill -9 (on Windows, LockFileEx,
+// released the same way). The file says who holds it, for the message of the
+// process that waits. It is opened without following symbolic links, in a
+// state folder that is not one either (see internal/statefile).
+//
+// On a read-only file system the lock file cannot be created or written:
+// [Acquire] says so with [ErrReadOnly], and [AcquireReadOnly] takes the lock
+// through a read-only handle when the file exists (nobody can install on
+// such a root anyway), or no lock when it does not.
 package lock
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/upkeep/upkeep/internal/statefile"
 )
 
 // ErrLocked is matched by the error [Acquire] returns when another process
 // still holds the lock after the timeout. The error is a [*HeldError].
 var ErrLocked = errors.New("lock: locked by another process")
+
+// ErrReadOnly is matched by the error [Acquire] returns when the lock file
+// cannot be created or opened for writing because its file system is
+// read-only.
+var ErrReadOnly = errors.New("lock: read-only file system")
 
 // HeldError names the lock file and what its holder wrote in it.
 type HeldError struct {
@@ -38,7 +54,8 @@ func (e *HeldError) Is(target error) bool { return target == ErrLocked }
 
 // Lock is a held lock.
 type Lock struct {
-	f *os.File
+	f        *os.File // nil: nothing held (a read-only root without a lock file)
+	readOnly bool
 }
 
 // poll is how often a waiting process tries again.
@@ -48,32 +65,20 @@ const poll = 25 * time.Millisecond
 // says what the holder does ("install", "db up"); it is written into the
 // lock file for whoever waits.
 func Acquire(ctx context.Context, path, what string, timeout time.Duration) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := statefile.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		if errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("lock %s: %w (%w)", path, ErrReadOnly, err)
+		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	start := time.Now()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		waited := time.Since(start)
-		if waited >= timeout {
-			holder := readHolder(path)
-			f.Close()
-			return nil, &HeldError{Path: path, Holder: holder, Waited: waited}
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(min(poll, timeout-waited)):
-		}
+	if err := wait(ctx, f, path, timeout); err != nil {
+		return nil, err
+	}
+	if err := statefile.Check(filepath.Dir(path)); err != nil {
+		unlock(f)
+		f.Close()
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid %d on %s, %s since %s\n", os.Getpid(), host, what, time.Now().UTC().Format(time.RFC3339))
@@ -83,13 +88,66 @@ func Acquire(ctx context.Context, path, what string, timeout time.Duration) (*Lo
 	return &Lock{f: f}, nil
 }
 
+// AcquireReadOnly takes the lock at path on a read-only file system, for
+// work that writes nothing: through a read-only handle when the file
+// exists, waiting like [Acquire]; when it does not exist, no process can
+// have taken it, and the returned Lock holds nothing.
+func AcquireReadOnly(ctx context.Context, path string, timeout time.Duration) (*Lock, error) {
+	f, err := statefile.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Lock{}, statefile.Check(filepath.Dir(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := wait(ctx, f, path, timeout); err != nil {
+		return nil, err
+	}
+	if err := statefile.Check(filepath.Dir(path)); err != nil {
+		unlock(f)
+		f.Close()
+		return nil, err
+	}
+	return &Lock{f: f, readOnly: true}, nil
+}
+
+// wait takes the lock on f, trying again until timeout; it closes f when it
+// fails.
+func wait(ctx context.Context, f *os.File, path string, timeout time.Duration) error {
+	start := time.Now()
+	for {
+		busy, err := tryLock(f)
+		if err == nil && !busy {
+			return nil
+		}
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("lock %s: %w", path, err)
+		}
+		waited := time.Since(start)
+		if waited >= timeout {
+			holder := readHolder(path)
+			f.Close()
+			return &HeldError{Path: path, Holder: holder, Waited: waited}
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return ctx.Err()
+		case <-time.After(min(poll, timeout-waited)):
+		}
+	}
+}
+
 // Release frees the lock. The lock file stays.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	l.f.Truncate(0)
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if !l.readOnly {
+		l.f.Truncate(0)
+	}
+	err := unlock(l.f)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
@@ -98,7 +156,7 @@ func (l *Lock) Release() error {
 }
 
 func readHolder(path string) string {
-	data, err := os.ReadFile(path)
+	data, err := statefile.ReadFile(path)
 	if err != nil {
 		return ""
 	}
