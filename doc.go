@@ -9,6 +9,9 @@
 //   - main (this folder): a few lines that call internal/cli, the CLI
 //     (urfave/cli/v2, one file per command): flags to options structs,
 //     errors to exit codes (one table, in internal/cli/exit.go).
+//   - [github.com/upkeep/upkeep/admin]: the admin pages and their JSON API,
+//     the limited mode of the start, and Guard for embedding applications
+//     (examples/webapp is one).
 //   - [github.com/upkeep/upkeep/updates]: the bootstrap: scan Updates_Pending,
 //     classify and order the updates, report them.
 //   - [github.com/upkeep/upkeep/feed]: feeds: the signed index.json format,
@@ -25,7 +28,7 @@
 //     and signatures), internal/atomicfile (crash-safe writes): helpers, not
 //     API.
 //
-// main -> internal/cli -> updates -> feed, backupstore, packs -> manifest, layout;
+// main -> internal/cli -> admin -> updates -> feed, backupstore, packs -> manifest, layout;
 // internal packages may be imported from any level and import none of the
 // above but manifest and layout.
 package main

@@ -4,9 +4,15 @@ go 1.26.0
 
 require (
 	aead.dev/minisign v0.3.0
+	github.com/chromedp/chromedp v0.24.0
 	github.com/hashicorp/go-version v1.9.0
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/crypto v0.13.0
+)
+
+require (
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 )
 
 require (

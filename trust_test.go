@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -187,5 +189,77 @@ func TestReadOnlyRoot(t *testing.T) {
 	os.Remove(filepath.Join(pend, "blog.zip"))
 	if after := fingerprint(t, src); !reflect.DeepEqual(after, before) {
 		t.Fatalf("the read-only root changed:\n%v\n%v", before, after)
+	}
+}
+
+// Names and texts from zips cannot forge report lines or drive the
+// terminal: the text report quotes odd names and writes control
+// characters and bidirectional overrides as escapes; JSON keeps the exact
+// text.
+func TestReportSpoofing(t *testing.T) {
+	root := t.TempDir()
+	pend := filepath.Join(root, "Updates_Pending")
+	os.MkdirAll(pend, 0o755)
+	forged := "evil.zip: invalid\n1. core-9.9.9.zip: ready\n   Signature: valid\n.zip"
+	if err := os.WriteFile(filepath.Join(pend, forged), []byte("not a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	title, whatsNew := "\x1b[2J\x1b[31mBlog", "Tags.\u202egnp.exe\u009b31m"
+	src := source(t, "blog", "1.0.0", map[string]string{"a.txt": "a\n"}, nil)
+	rewriteJSON(t, filepath.Join(src, "manifest.json"), func(m map[string]any) {
+		m["title"], m["whats_new"] = title, whatsNew
+	})
+	run(t, ".", "pack", src, "-o", filepath.Join(pend, "blog\u202egpj.zip")).want(t, 0, nil, nil)
+
+	r := run(t, root, "--check-updates")
+	r.want(t, 3, []string{
+		`"evil.zip: invalid\n1. core-9.9.9.zip: ready\n   Signature: valid\n.zip": `,
+		`"blog\u202egpj.zip": ready`,
+		`\x1b[2J\x1b[31mBlog (blog): new pack -> 1.0.0`,
+		`What's new: Tags.\u202egnp.exe\u009b31m`,
+	}, nil)
+	for _, bad := range []string{"\x1b", "\u202e", "\u009b", "\n1. core-9.9.9.zip: ready", "\n   Signature: valid"} {
+		if strings.Contains(r.stdout+r.stderr, bad) {
+			t.Errorf("the text output holds %q:\n%s", bad, r.stdout)
+		}
+	}
+	r = run(t, root, "updates", "list")
+	if strings.Contains(r.stdout, "\x1b") || strings.Contains(r.stdout, "\n1. core") || strings.Contains(r.stdout, "\u202e") {
+		t.Errorf("updates list holds raw control text:\n%s", r.stdout)
+	}
+
+	r = run(t, root, "--check-updates", "--json")
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, r.stdout)
+	}
+	got := map[string]bool{}
+	for _, u := range raw["updates"].([]any) {
+		m := u.(map[string]any)
+		got[fmt.Sprint(m["file"])] = true
+		if m["pack"] == "blog" && (m["title"] != title || m["whats_new"] != whatsNew) {
+			t.Errorf("JSON changed the texts: %q %q", m["title"], m["whats_new"])
+		}
+	}
+	if !got[forged] || !got["blog\u202egpj.zip"] {
+		t.Errorf("JSON lacks the exact names: %v", got)
+	}
+}
+
+// rewriteJSON edits a JSON file in place.
+func rewriteJSON(t *testing.T, path string, edit func(map[string]any)) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	data, _ = json.Marshal(m)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -63,6 +63,9 @@ type dialect interface {
 	// tableSchema reads the live schema of table, normalized; nil when the
 	// table does not exist.
 	tableSchema(ctx context.Context, q querier, table string) (*TableSchema, error)
+	// tableNames lists the database's tables (not views), upkeep's
+	// included.
+	tableNames(ctx context.Context, q querier) ([]string, error)
 	// tableDDL returns the statements that create table as it is now, its
 	// indexes included, and those to run once every restored table exists
 	// (foreign keys, where the backend cannot create them in any order).

@@ -94,6 +94,10 @@ func (mysqlDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
+func (mysqlDialect) tableNames(ctx context.Context, q querier) ([]string, error) {
+	return queryStrings(ctx, q, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+}
+
 func (mysqlDialect) tableSchema(ctx context.Context, q querier, table string) (*TableSchema, error) {
 	rows, err := q.QueryContext(ctx, `SELECT column_name, column_type, is_nullable, column_default, extra
 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`, table)

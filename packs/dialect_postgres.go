@@ -122,6 +122,10 @@ func (postgresDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
+func (postgresDialect) tableNames(ctx context.Context, q querier) ([]string, error) {
+	return queryStrings(ctx, q, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+}
+
 func (postgresDialect) tableSchema(ctx context.Context, q querier, table string) (*TableSchema, error) {
 	var exists bool
 	name := postgresDialect{}.quote(table)

@@ -71,6 +71,10 @@ func (sqliteDialect) unlock(ctx context.Context, conn *sql.Conn) error {
 	return err
 }
 
+func (sqliteDialect) tableNames(ctx context.Context, q querier) ([]string, error) {
+	return queryStrings(ctx, q, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+}
+
 func (d sqliteDialect) tableSchema(ctx context.Context, q querier, table string) (*TableSchema, error) {
 	rows, err := q.QueryContext(ctx, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid`, table)
 	if err != nil {

@@ -220,7 +220,7 @@ func (e *MigrationError) Error() string {
 	case e.RolledBack:
 		b.WriteString("; the whole run was rolled back, the database is as it was before it")
 	case e.Restored:
-		fmt.Fprintf(&b, "; the packs' tables, settings and schema versions were restored from %s, as they were before the run", e.Export)
+		fmt.Fprintf(&b, "; the packs' tables, settings and schema versions were restored from %s and tables the run made were dropped: the database is as it was before the run", e.Export)
 	default:
 		if e.RestoreErr != nil {
 			fmt.Fprintf(&b, "; restoring %s failed too: %v", e.Export, e.RestoreErr)

@@ -44,6 +44,10 @@ type exportMeta struct {
 	Backend string       `json:"backend"`
 	Created string       `json:"created"`
 	Packs   []exportPack `json:"packs"`
+	// AllTables are every table of the database when the export was
+	// taken, so that undoing a failed run can drop what it created
+	// (UndoRun), tables the packs do not list included.
+	AllTables []string `json:"all_tables,omitempty"`
 }
 
 type exportPack struct {
@@ -158,6 +162,10 @@ func (db *DB) exportToDir(ctx context.Context, q querier, packs []Pack, dir stri
 func (db *DB) export(ctx context.Context, q querier, packs []Pack, w io.Writer) error {
 	zw := zip.NewWriter(w)
 	meta := exportMeta{Format: ExportFormat, Backend: db.d.name(), Created: db.now().UTC().Format(time.RFC3339)}
+	var err error
+	if meta.AllTables, err = db.d.tableNames(ctx, q); err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
 	for _, p := range packs {
 		ep, err := db.exportPack(ctx, q, p, zw)
 		if err != nil {
@@ -408,6 +416,59 @@ func (db *DB) RestoreExport(ctx context.Context, zipPath string) error {
 	return err
 }
 
+// UndoRun puts the database back as it was when the export at zipPath was
+// taken before a migration run that failed or was interrupted, holding the
+// migration lock: the export's tables, settings and bookkeeping
+// (RestoreExport), and tables the run created that the export's packs do
+// not list are dropped, so that the tables and their columns are exactly
+// as before the run.
+func (db *DB) UndoRun(ctx context.Context, zipPath string) error {
+	_, err := db.withLock(ctx, 0, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
+		return nil, db.undoRunLocked(ctx, conn, tx, zipPath)
+	})
+	return err
+}
+
+// undoRunLocked is UndoRun for a caller that holds the migration lock.
+func (db *DB) undoRunLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zipPath string) error {
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
+	}
+	var meta exportMeta
+	err = readZipJSON(&zr.Reader, "export.json", &meta)
+	zr.Close()
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadExport, zipPath, err)
+	}
+	if err := db.restoreLocked(ctx, conn, tx, zipPath); err != nil {
+		return err
+	}
+	if meta.AllTables == nil {
+		return nil // an export from before AllTables: nothing to compare with
+	}
+	before := map[string]bool{}
+	for _, t := range meta.AllTables {
+		before[t] = true
+	}
+	now, err := db.d.tableNames(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("packs: restore %s: list tables: %w", zipPath, err)
+	}
+	if err := db.d.foreignKeyChecks(ctx, conn, false); err != nil {
+		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
+	}
+	defer db.d.foreignKeyChecks(context.WithoutCancel(ctx), conn, true)
+	for _, t := range now {
+		if !before[t] && !strings.HasPrefix(t, "upkeep_") {
+			if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+db.d.quote(t)); err != nil {
+				return fmt.Errorf("packs: restore %s: drop table %s, made by the failed run: %w", zipPath, t, err)
+			}
+		}
+	}
+	return nil
+}
+
 // restoreLocked is RestoreExport for a caller that holds the migration lock
 // on conn (and, on SQLite, its write transaction tx, which it commits).
 func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zipPath string) error {
@@ -597,4 +658,22 @@ func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr *zip.Reader,
 	}
 	_, err = q.ExecContext(ctx, db.q(insertMigrationSQL), ep.Pack, version, "restore "+name, "", "restore", db.timestamp(), 0)
 	return err
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

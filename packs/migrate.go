@@ -33,9 +33,16 @@ type UpOptions struct {
 	// RestoreOnFailure, on backends without transactional DDL, puts the
 	// export taken before the run back when a migration fails, so that the
 	// run leaves nothing behind there either (the tables the packs list,
-	// their settings and bookkeeping; see [DB.RestoreExport]). Without it
+	// their settings and bookkeeping, and tables the run made that no pack
+	// lists are dropped; see [DB.UndoRun]). Without it
 	// a failed run stops where it failed and the next Up resumes.
 	RestoreOnFailure bool
+	// OnExport, when set, is called with the path of the export taken
+	// before the run, under the migration lock, before any migration runs;
+	// an error stops the run. An install records the export in its journal
+	// here, so that the recovery after a kill puts back this export, taken
+	// after any other host's run, and no older one.
+	OnExport func(path string) error
 	// TableLockTimeout bounds how long one statement of a migration waits
 	// for a lock on a table that the application holds (PostgreSQL
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
@@ -133,6 +140,11 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if res.Export, err = db.exportToDir(ctx, q, concerned, db.backupDir(opts.BackupDir)); err != nil {
 				return nil, err
 			}
+			if opts.OnExport != nil {
+				if err := opts.OnExport(res.Export); err != nil {
+					return nil, err
+				}
+			}
 		}
 		run := &runner{db: db, conn: conn, state: state, res: res}
 		if db.d.transactionalDDL() {
@@ -176,7 +188,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
 				var me *MigrationError
 				if opts.RestoreOnFailure && res.Export != "" && errors.As(err, &me) {
-					if me.RestoreErr = db.restoreLocked(ctx, conn, nil, res.Export); me.RestoreErr == nil {
+					if me.RestoreErr = db.undoRunLocked(ctx, conn, nil, res.Export); me.RestoreErr == nil {
 						me.Restored = true
 					}
 				}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check upkeep's CI runs: gofmt, go vet, staticcheck, and the
 # tests with the race detector. It first installs the tools the tests drive (zip, unzip,
-# minisign) when they are missing and it can (as root, through apt-get).
+# minisign, and Debian's chromium for the browser tests of examples/webapp) when
+# they are missing and it can (as root, through apt-get).
 #
 # Tests that need PostgreSQL or MariaDB run when UPKEEP_TEST_POSTGRES and
 # UPKEEP_TEST_MYSQL are set and skip otherwise; UPKEEP_TEST_REQUIRE=1 turns
@@ -13,6 +14,7 @@ missing=()
 for tool in zip unzip minisign; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "installing ${missing[*]}" >&2

@@ -2,6 +2,7 @@ package updates
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/upkeep/upkeep/layout"
@@ -36,9 +37,11 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 // commit: from the instant it commits, recovery finishes the batch instead
 // of undoing it. Where DDL is transactional a failed or killed run leaves
 // nothing behind. Where it is not (MySQL/MariaDB), the packs' tables are
-// exported first and the export is named in the journal before any
-// migration runs, so that a failure, or the recovery after a kill, can put
-// them back (see restoreExport).
+// exported under the database's migration lock, after any other host's
+// run, and the export is named in the journal before any migration runs;
+// a failed run is put back from it under the same lock (packs.UpOptions
+// RestoreOnFailure), and the recovery after a kill puts it back (see
+// restoreExport).
 func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
@@ -49,23 +52,33 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 		return nil, err
 	}
 	defer release()
+	up := packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout}
 	if !db.TransactionalDDL() {
-		if j.Export, err = db.Export(ctx, code, ""); err != nil {
-			return nil, err
-		}
-		if err := b.save(j); err != nil {
-			return nil, err
+		up.NoBackup, up.RestoreOnFailure = false, true
+		up.OnExport = func(path string) error {
+			j.Export = path
+			return b.save(j)
 		}
 	}
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout})
+	res, err := db.Up(ctx, up)
+	var me *packs.MigrationError
+	if errors.As(err, &me) && me.Restored {
+		// Put back under the lock already: doing it again after the lock
+		// is released could undo another host's run.
+		j.Export = ""
+		if serr := b.save(j); serr != nil {
+			return nil, errors.Join(err, serr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return appliedOf(res), nil
 }
 
-// restoreExport puts back the tables exported before the batch's
-// migrations, where the backend needed an export (j.Export).
+// restoreExport puts the database back from the export taken before the
+// batch's migrations, where the backend needed one (j.Export): the
+// exported tables, and tables the run made that no pack lists dropped.
 func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) error {
 	if j.Export == "" {
 		return nil
@@ -75,7 +88,7 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 		return err
 	}
 	defer release()
-	if err := db.RestoreExport(ctx, j.Export); err != nil {
+	if err := db.UndoRun(ctx, j.Export); err != nil {
 		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
 	}
 	return nil
@@ -84,7 +97,7 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 func appliedOf(res *packs.Result) []AppliedMigration {
 	var out []AppliedMigration
 	for _, a := range res.Applied {
-		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name})
+		out = append(out, AppliedMigration{Pack: a.Pack, Version: a.Version, Name: a.Name, DurationMS: a.Duration.Milliseconds()})
 	}
 	return out
 }

@@ -72,6 +72,15 @@ type Options struct {
 	// a bar on a terminal, plain lines otherwise.
 	Progress io.Writer
 
+	// Health is a shell command run after a batch commits (Install mode),
+	// with UPKEEP_ROOT and UPKEEP_DB set; when it fails, the batch is
+	// rolled back from the backup taken before it and Bootstrap returns
+	// an [*InstallError] (Step "health"). It needs the backup: NoBackup
+	// with Health is refused.
+	Health string
+	// HealthTimeout bounds Health; 0 is DefaultHealthTimeout.
+	HealthTimeout time.Duration
+
 	// Fetch, when not nil, fetches what a feed offers into Updates_Pending
 	// (see [Fetch]) after recovery and before the scan (--fetch-updates).
 	// A failed fetch does not stop the start: Report.Fetch.Error says why,
@@ -105,6 +114,9 @@ type Options struct {
 // A nil error means the application may start. The lock is released when
 // Bootstrap returns.
 func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Health != "" && opts.NoBackup && opts.Mode == Install {
+		return nil, ErrHealthNoBackup
+	}
 	root, err := layout.Open(opts.Root)
 	if err != nil {
 		return nil, err
@@ -197,6 +209,11 @@ func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, 
 		batch, err := install(ctx, opts, root, r)
 		if err != nil || batch == nil {
 			return r, err
+		}
+		if opts.Health != "" {
+			if err := checkHealth(ctx, opts, root, batch); err != nil {
+				return r, err
+			}
 		}
 		// Report what is left in Updates_Pending after the batch.
 		left, err := Scan(ctx, opts.ScanOptions)

@@ -29,9 +29,10 @@ type DatabasePack struct {
 
 // AppliedMigration is a migration the start ran.
 type AppliedMigration struct {
-	Pack    string `json:"pack"`
-	Version int    `json:"version"`
-	Name    string `json:"name"`
+	Pack       string `json:"pack"`
+	Version    int    `json:"version"`
+	Name       string `json:"name"`
+	DurationMS int64  `json:"duration_ms"`
 }
 
 // checkDatabase is the last step of the start: every installed pack's

@@ -118,6 +118,10 @@ func (e *ManualError) Hint() string {
 	return "restore the backup taken before the batch: upkeep backups restore " + e.Backup
 }
 
+// ErrHealthNoBackup is returned by [Bootstrap] when a health check is asked
+// for without a backup: a failed check is rolled back from the backup.
+var ErrHealthNoBackup = errors.New("updates: --health needs the backup taken before the batch (drop --no-backup)")
+
 // ErrReadOnlyRoot is returned by [Bootstrap] in install mode when the root
 // is on a read-only file system: installing writes packs/,
 // Updates_Installed/ and .upkeep/ there. Checking and ignoring updates

@@ -24,6 +24,10 @@ type Batch struct {
 	Updates []InstalledZip `json:"updates"`          // in install order
 	// Migrations are the migrations the batch ran, in order.
 	Migrations []AppliedMigration `json:"migrations,omitempty"`
+	// Steps are the batch's steps with the time each took, in order.
+	Steps []StepTime `json:"steps,omitempty"`
+	// Health is the health check run after the commit; nil without one.
+	Health *HealthResult `json:"health,omitempty"`
 }
 
 // InstalledZip is one update of a committed batch.
@@ -52,6 +56,7 @@ type batchRun struct {
 	meter     *progress.Meter
 	keys      *signing.Keyring
 	applied   []AppliedMigration
+	timings   []StepTime
 	committed bool // the database recorded the batch: it is never undone
 }
 
@@ -63,7 +68,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b == nil || err != nil {
 		return nil, err
 	}
-	if s, err := runSteps(ctx, b.steps(), b.faults); err != nil {
+	if s, err := runSteps(ctx, b.timed(b.steps()), b.faults); err != nil {
 		if b.committed {
 			// Nothing to undo: the next start finishes the job.
 			return nil, fmt.Errorf("batch %s is installed, but finishing it failed at %s (the next start will finish it): %w", b.j.Batch, s.name, err)
@@ -73,6 +78,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	forgetFailures(root, b.j)
 	batch := batchOf(b.j, r)
 	batch.Migrations = b.applied
+	batch.Steps = b.timings
 	return batch, nil
 }
 

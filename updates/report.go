@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/upkeep/upkeep/internal/textsafe"
 )
 
 // WriteText writes the report as people read it: one block per update zip,
@@ -24,10 +26,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			if from == "" {
 				from = "new pack"
 			}
-			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", u.Installed)
+			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", textsafe.Name(u.Installed))
 		}
 		if len(b.Migrations) > 0 {
 			p.line("   Migrations: %s", migrationList(b.Migrations))
+		}
+		if b.Health != nil {
+			p.line("   %s (%d ms).", b.Health, b.Health.DurationMS)
 		}
 	}
 	if d := r.Database; d != nil && len(d.Applied) > 0 {
@@ -57,7 +62,7 @@ func (u *Update) WriteText(w io.Writer) error {
 }
 
 func (u *Update) writeText(p *printer) {
-	head := fmt.Sprintf("%s: %s", u.File, u.Status)
+	head := fmt.Sprintf("%s: %s", textsafe.Name(u.File), u.Status)
 	if u.Status == Ready {
 		head = fmt.Sprintf("%d. %s", u.Order, head)
 	}
@@ -123,9 +128,13 @@ type printer struct {
 	err error
 }
 
+// line writes one line of the report. What the zips say (names, titles,
+// what's new, problems quoting them) cannot break it into more lines or
+// reach the terminal as control: control characters and bidirectional
+// overrides are written as escapes (see internal/textsafe).
 func (p *printer) line(format string, args ...any) {
 	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
+		_, p.err = fmt.Fprintf(p.w, "%s\n", textsafe.Clean(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -17,9 +17,26 @@ var Version = "0.1.0-dev"
 // os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)).
 func Main(args []string, stdout, stderr io.Writer) int {
 	args, command := splitCommand(args)
-	app := newApp(stdout, stderr, command)
+	out := &trackedWriter{w: stdout}
+	app := newApp(out, stderr, command)
 	err := app.Run(flagsFirst(app, args))
-	return report(stderr, err)
+	return report(out, stderr, err, wantsJSON(args))
+}
+
+// wantsJSON tells whether --json is among upkeep's own arguments. It is
+// read before the flags are parsed, so that an error in parsing them is a
+// JSON document too.
+func wantsJSON(args []string) bool {
+	asJSON := false
+	for _, a := range args[min(1, len(args)):] {
+		switch a {
+		case "--json", "-json", "--json=true", "-json=true", "--json=1":
+			asJSON = true
+		case "--json=false", "-json=false", "--json=0":
+			asJSON = false
+		}
+	}
+	return asJSON
 }
 
 // splitCommand splits off the application command that follows the first
@@ -33,7 +50,8 @@ func splitCommand(args []string) (upkeepArgs, command []string) {
 	return args, nil
 }
 
-const exitCodesHelp = `EXIT CODES:
+const exitCodesHelp = `
+EXIT CODES:
    0  ok, go on                      4  database updates needed or downgrade refused
    1  error                          5  locked by another process
    2  usage                          6  install failed and was rolled back
@@ -66,11 +84,13 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
 			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
 			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
+			&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
+			&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after this long (then it failed)"},
 			&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
 			&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 			&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` until the updates are installed or the database migrated, then go on"},
 		}, append(tlsFlags(), globalFlags()...)...),
-		Action: func(c *cli.Context) error {
+		Action: action(func(c *cli.Context, g *GlobalOptions) error {
 			if c.Args().Present() {
 				return usageError("unknown command %q", c.Args().First())
 			}
@@ -83,8 +103,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			if n > 1 {
 				return usageError("--check-updates, --install-updates and --ignore-updates exclude each other")
 			}
-			return runStart(c, mode, command)
-		},
+			return runStart(c, g, mode, command)
+		}),
 		Commands: []*cli.Command{
 			updatesCommand(),
 			packCommand(),
@@ -100,7 +120,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
-	cli.AppHelpTemplate = cli.AppHelpTemplate + exitCodesHelp
+	app.CustomAppHelpTemplate = cli.AppHelpTemplate + exitCodesHelp
 	app.Before = func(c *cli.Context) error {
 		if len(command) > 0 && c.Args().Present() {
 			return usageError("-- CMD goes with the start only, not with command %q", c.Args().First())

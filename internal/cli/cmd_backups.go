@@ -26,42 +26,39 @@ func backupsCommand() *cli.Command {
 				Name:   "create",
 				Usage:  "back up the root's files and the database",
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Value: "manual", Usage: "`WORD` in the backup's name"}},
-				Action: runBackupsCreate,
+				Action: action(runBackupsCreate),
 			},
-			{Name: "list", Usage: "the backups, newest first", Action: runBackupsList},
-			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: runBackupsShow},
-			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: runBackupsVerify},
+			{Name: "list", Usage: "the backups, newest first", Action: action(runBackupsList)},
+			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: action(runBackupsShow)},
+			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: action(runBackupsVerify)},
 			{
 				Name:      "restore",
 				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back",
 				ArgsUsage: "ID",
-				Action:    runBackupsRestore,
+				Action:    action(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
 				Usage:  "delete all but the newest backups; the backup of the last install is always kept",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest"}},
-				Action: runBackupsPrune,
+				Action: action(runBackupsPrune),
 			},
 		},
 	}
 }
 
 // rootLock takes the root's lock for a command that changes the root.
-func rootLock(c *cli.Context, what string) (layout.Root, *lock.Lock, error) {
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return root, nil, err
-	}
+func rootLock(c *cli.Context, g *GlobalOptions, what string) (layout.Root, *lock.Lock, error) {
+	root := g.Root
 	if err := root.Ensure(); err != nil {
 		return root, nil, err
 	}
-	l, err := lock.Acquire(c.Context, root.Lock(), what, globalDuration(c, "lock-timeout"))
+	l, err := lock.Acquire(c.Context, root.Lock(), what, g.LockTimeout)
 	return root, l, err
 }
 
-func runBackupsCreate(c *cli.Context) error {
-	root, l, err := rootLock(c, "backups create")
+func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
+	root, l, err := rootLock(c, g, "backups create")
 	if err != nil {
 		return err
 	}
@@ -72,43 +69,45 @@ func runBackupsCreate(c *cli.Context) error {
 			versions[p.Name] = p.Manifest.Version
 		}
 	}
-	opts := backupstore.CreateOptions{Root: root, Reason: c.String("reason"), UpkeepVersion: Version, Packs: versions, DB: globalString(c, "db")}
-	if !globalBool(c, "quiet") {
-		opts.Progress = c.App.ErrWriter
+	opts := backupstore.CreateOptions{Root: root, Reason: c.String("reason"), UpkeepVersion: Version, Packs: versions, DB: g.DB}
+	if !g.Quiet {
+		opts.Progress = g.Stderr
 	}
 	b, err := backupstore.Create(c.Context, opts)
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, b)
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Backup backupDoc `json:"backup"`
+		}{newBackupDoc(*b)})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
 	}
 	return nil
 }
 
-func runBackupsList(c *cli.Context) error {
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return err
-	}
+func runBackupsList(c *cli.Context, g *GlobalOptions) error {
+	root := g.Root
 	list, err := backupstore.List(root)
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		if list == nil {
-			list = []backupstore.Backup{}
+	if g.JSON {
+		docs := []backupDoc{}
+		for _, b := range list {
+			docs = append(docs, newBackupDoc(b))
 		}
-		return writeJSON(c.App.Writer, list)
+		return printJSON(g.Stdout, struct {
+			Backups []backupDoc `json:"backups"`
+		}{docs})
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(c.App.Writer, "No backups in %s.\n", root.Backups())
+		fmt.Fprintf(g.Stdout, "No backups in %s.\n", root.Backups())
 		return nil
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCREATED (UTC)\tKIND\tFILES\tSIZE\tNOTE")
 	for _, b := range list {
 		kind, note := "backup", ""
@@ -130,67 +129,64 @@ func runBackupsList(c *cli.Context) error {
 // or db down, rather than a full backup.
 func isExport(b backupstore.Backup) bool { return strings.HasPrefix(b.Reason, "db-") && b.Err != nil }
 
-func runBackupsShow(c *cli.Context) error {
+func runBackupsShow(c *cli.Context, g *GlobalOptions) error {
 	id, err := oneArg(c, "ID")
 	if err != nil {
 		return err
 	}
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return err
-	}
+	root := g.Root
 	m, err := backupstore.Show(root, id)
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, m)
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			ID     string                `json:"id"`
+			Backup *backupstore.Manifest `json:"backup"`
+		}{id, m})
 	}
 	var total int64
 	for _, f := range m.Files {
 		total += f.Size
 	}
-	fmt.Fprintf(c.App.Writer, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
+	fmt.Fprintf(g.Stdout, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
 	for _, p := range sortedKeys(m.Packs) {
-		fmt.Fprintf(c.App.Writer, "  pack     %s %s\n", p, m.Packs[p])
+		fmt.Fprintf(g.Stdout, "  pack     %s %s\n", p, m.Packs[p])
 	}
 	return nil
 }
 
-func runBackupsVerify(c *cli.Context) error {
+func runBackupsVerify(c *cli.Context, g *GlobalOptions) error {
 	id, err := oneArg(c, "ID")
 	if err != nil {
 		return err
 	}
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return err
-	}
+	root := g.Root
 	if err := backupstore.Verify(root, id); err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "%s: ok: every file matches its size and sha256\n", id)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "%s: ok: every file matches its size and sha256\n", id)
 	}
 	return nil
 }
 
-func runBackupsRestore(c *cli.Context) error {
+func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 	id, err := oneArg(c, "ID")
 	if err != nil {
 		return err
 	}
-	root, l, err := rootLock(c, "backups restore")
+	root, l, err := rootLock(c, g, "backups restore")
 	if err != nil {
 		return err
 	}
 	defer l.Release()
 	if strings.Contains(id, "_db-") {
-		return restoreExport(c, root, id)
+		return restoreExport(c, g, root, id)
 	}
-	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: globalString(c, "db"), UpkeepVersion: Version}
-	if !globalBool(c, "quiet") {
-		opts.Progress = c.App.ErrWriter
+	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version}
+	if !g.Quiet {
+		opts.Progress = g.Stderr
 	}
 	before, err := backupstore.Restore(c.Context, opts)
 	if err != nil {
@@ -200,16 +196,16 @@ func runBackupsRestore(c *cli.Context) error {
 	if err := updates.DiscardBatch(root.Dir); err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "restored %s; the state before the restore is in backup %s\n", id, before.ID)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "restored %s; the state before the restore is in backup %s\n", id, before.ID)
 	}
 	return nil
 }
 
 // restoreExport puts back the packs' tables from an export of db up.
-func restoreExport(c *cli.Context, root layout.Root, id string) error {
+func restoreExport(c *cli.Context, g *GlobalOptions, root layout.Root, id string) error {
 	path := filepath.Join(root.Backups(), id+".zip")
-	db, err := packs.Open(c.Context, globalString(c, "db"), root.Dir)
+	db, err := packs.Open(c.Context, g.DB, root.Dir)
 	if err != nil {
 		return err
 	}
@@ -217,14 +213,14 @@ func restoreExport(c *cli.Context, root layout.Root, id string) error {
 	if err := db.RestoreExport(c.Context, path); err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "restored the packs' tables and settings from %s\n", id)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "restored the packs' tables and settings from %s\n", id)
 	}
 	return nil
 }
 
-func runBackupsPrune(c *cli.Context) error {
-	root, l, err := rootLock(c, "backups prune")
+func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
+	root, l, err := rootLock(c, g, "backups prune")
 	if err != nil {
 		return err
 	}
@@ -237,17 +233,44 @@ func runBackupsPrune(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		if removed == nil {
-			removed = []string{}
-		}
-		return writeJSON(c.App.Writer, removed)
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Removed []string `json:"removed"`
+		}{removed})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "removed %d backup(s)%s\n", len(removed), colonLines(removed))
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "removed %d backup(s)%s\n", len(removed), colonLines(removed))
 	}
 	return nil
 }
 
 // backupID is the backup ID of a zip in Updates_Backups.
 func backupID(path string) string { return strings.TrimSuffix(filepath.Base(path), ".zip") }
+
+// backupDoc is a backup in the JSON documents of backups create and backups
+// list (docs/json.md).
+type backupDoc struct {
+	ID        string    `json:"id"`
+	Path      string    `json:"path"`
+	Size      int64     `json:"size"`
+	Created   time.Time `json:"created"`
+	Reason    string    `json:"reason"`
+	Kind      string    `json:"kind"`      // backup, db export or unreadable
+	Protected bool      `json:"protected"` // the backup of the last install: prune keeps it
+	Files     int       `json:"files"`
+	Bytes     int64     `json:"bytes"`
+	Database  string    `json:"database"`
+	Problem   string    `json:"problem,omitempty"` // why it cannot be read
+}
+
+func newBackupDoc(b backupstore.Backup) backupDoc {
+	d := backupDoc{ID: b.ID, Path: b.Path, Size: b.Size, Created: b.Created, Reason: b.Reason, Kind: "backup",
+		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database}
+	switch {
+	case isExport(b):
+		d.Kind = "db export"
+	case b.Err != nil:
+		d.Kind, d.Problem = "unreadable", b.Err.Error()
+	}
+	return d
+}

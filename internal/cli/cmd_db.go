@@ -23,13 +23,13 @@ func dbCommand() *cli.Command {
 			{
 				Name:   "status",
 				Usage:  "per pack: the schema version its code expects, the database's, pending migrations, drift",
-				Action: runDBStatus,
+				Action: action(runDBStatus),
 			},
 			{
 				Name:   "history",
 				Usage:  "applied and reverted migrations, newest first",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "limit", Value: 50, Usage: "show at most `N` (0: all)"}},
-				Action: runDBHistory,
+				Action: action(runDBHistory),
 			},
 			{
 				Name:  "up",
@@ -39,7 +39,7 @@ func dbCommand() *cli.Command {
 					&cli.IntFlag{Name: "to", Usage: "stop at schema `VERSION` (with --pack)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the packs' tables"},
 				},
-				Action: runDBUp,
+				Action: action(runDBUp),
 			},
 			{
 				Name:  "down",
@@ -49,24 +49,24 @@ func dbCommand() *cli.Command {
 					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
 				},
-				Action: runDBDown,
+				Action: action(runDBDown),
 			},
 			{
 				Name:   "verify",
 				Usage:  "applied migrations whose files changed, and tables that drifted from their record; exit 4 on any",
-				Action: runDBVerify,
+				Action: action(runDBVerify),
 			},
 			{
 				Name:   "accept",
 				Usage:  "accept the changed file of an applied migration: record its new sha256",
 				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the migration's `VERSION`"}},
-				Action: runDBAccept,
+				Action: action(runDBAccept),
 			},
 			{
 				Name:   "baseline",
 				Usage:  "adopt an existing database: record a pack at a schema version without running migrations",
 				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Value: -1, Usage: "the schema `VERSION` the database is at"}},
-				Action: runDBBaseline,
+				Action: action(runDBBaseline),
 			},
 			dbGenerateCommand(),
 			dbDiffCommand(),
@@ -86,14 +86,12 @@ type dbSession struct {
 // openDB opens the root's database and reads its installed packs. Commands
 // that change the database hold the root's lock too, so that no install
 // runs meanwhile.
-func openDB(c *cli.Context, changes string) (*dbSession, error) {
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return nil, err
-	}
+func openDB(c *cli.Context, g *GlobalOptions, changes string) (*dbSession, error) {
+	root := g.Root
 	s := &dbSession{root: root}
+	var err error
 	if changes != "" {
-		if _, s.lock, err = rootLock(c, changes); err != nil {
+		if _, s.lock, err = rootLock(c, g, changes); err != nil {
 			return nil, err
 		}
 	}
@@ -101,7 +99,7 @@ func openDB(c *cli.Context, changes string) (*dbSession, error) {
 		s.close()
 		return nil, err
 	}
-	if s.db, err = packs.Open(c.Context, globalString(c, "db"), root.Dir); err != nil {
+	if s.db, err = packs.Open(c.Context, g.DB, root.Dir); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -115,8 +113,8 @@ func (s *dbSession) close() {
 	s.lock.Release()
 }
 
-func runDBStatus(c *cli.Context) error {
-	s, err := openDB(c, "")
+func runDBStatus(c *cli.Context, g *GlobalOptions) error {
+	s, err := openDB(c, g, "")
 	if err != nil {
 		return err
 	}
@@ -129,20 +127,15 @@ func runDBStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
-			Backend string
-			Packs   []packs.PackStatus
-			Unknown []string
-			Drift   []packs.DriftItem
-		}{s.db.Backend(), st.Packs, st.Unknown, drift})
+	if g.JSON {
+		return printJSON(g.Stdout, newStatusDoc(s.db, st, drift))
 	}
 	driftOf := map[string]int{}
 	for _, d := range drift {
 		driftOf[d.Pack]++
 	}
-	fmt.Fprintf(c.App.Writer, "Database: %s (%s)\n", s.db, s.db.Backend())
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(g.Stdout, "Database: %s (%s)\n", s.db, s.db.Backend())
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACK\tCODE\tDATABASE\tSTATE\tPENDING")
 	for _, p := range st.Packs {
 		state := "up to date"
@@ -161,19 +154,19 @@ func runDBStatus(c *cli.Context) error {
 	}
 	tw.Flush()
 	for _, u := range st.Unknown {
-		fmt.Fprintf(c.App.Writer, "The database has schema records of pack %s, which is not installed.\n", u)
+		fmt.Fprintf(g.Stdout, "The database has schema records of pack %s, which is not installed.\n", u)
 	}
 	for _, err := range problems(st.Err()) {
-		fmt.Fprintf(c.App.Writer, "- %v\n", err)
+		fmt.Fprintf(g.Stdout, "- %v\n", err)
 	}
 	for _, d := range drift {
-		fmt.Fprintf(c.App.Writer, "- drift: %s\n", driftLine(d))
+		fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
 	}
 	return nil
 }
 
-func runDBHistory(c *cli.Context) error {
-	s, err := openDB(c, "")
+func runDBHistory(c *cli.Context, g *GlobalOptions) error {
+	s, err := openDB(c, g, "")
 	if err != nil {
 		return err
 	}
@@ -182,14 +175,16 @@ func runDBHistory(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, hist)
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Migrations []historyDoc `json:"migrations"`
+		}{newHistoryDocs(hist)})
 	}
 	if len(hist) == 0 {
-		fmt.Fprintln(c.App.Writer, "No migration has run on this database.")
+		fmt.Fprintln(g.Stdout, "No migration has run on this database.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN (UTC)\tPACK\tVERSION\tDIRECTION\tNAME\tDURATION")
 	for _, h := range hist {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.AppliedAt.UTC().Format(time.DateTime), h.Pack, h.Version, h.Direction, h.Name, h.Duration.Round(time.Microsecond))
@@ -197,54 +192,54 @@ func runDBHistory(c *cli.Context) error {
 	return tw.Flush()
 }
 
-func runDBUp(c *cli.Context) error {
+func runDBUp(c *cli.Context, g *GlobalOptions) error {
 	if c.IsSet("to") && c.String("pack") == "" {
 		return usageError("db up --to needs --pack")
 	}
-	s, err := openDB(c, "db up")
+	s, err := openDB(c, g, "db up")
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	res, err := s.db.Up(c.Context, packs.UpOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+		NoBackup: c.Bool("no-backup"), LockTimeout: g.LockTimeout,
 	})
-	return reportRun(c, "applied", res, err)
+	return reportRun(c, g, "applied", res, err)
 }
 
-func runDBDown(c *cli.Context) error {
+func runDBDown(c *cli.Context, g *GlobalOptions) error {
 	if c.String("pack") == "" || c.Int("to") < 0 {
 		return usageError("db down needs --pack PACK and --to VERSION")
 	}
-	s, err := openDB(c, "db down")
+	s, err := openDB(c, g, "db down")
 	if err != nil {
 		return err
 	}
 	defer s.close()
 	res, err := s.db.Down(c.Context, packs.DownOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: globalDuration(c, "lock-timeout"),
+		NoBackup: c.Bool("no-backup"), LockTimeout: g.LockTimeout,
 	})
-	return reportRun(c, "reverted", res, err)
+	return reportRun(c, g, "reverted", res, err)
 }
 
 // reportRun prints what a migration run did, also when it failed part way.
-func reportRun(c *cli.Context, did string, res *packs.Result, err error) error {
-	if res != nil && !globalBool(c, "quiet") {
-		if globalBool(c, "json") {
-			if jerr := writeJSON(c.App.Writer, res); jerr != nil {
+func reportRun(c *cli.Context, g *GlobalOptions, did string, res *packs.Result, err error) error {
+	if res != nil && !g.Quiet {
+		if g.JSON {
+			if jerr := printJSON(g.Stdout, newRunDoc(res)); jerr != nil {
 				return jerr
 			}
 		} else {
 			if res.Export != "" {
-				fmt.Fprintf(c.App.Writer, "Exported the packs' tables to %s.\n", res.Export)
+				fmt.Fprintf(g.Stdout, "Exported the packs' tables to %s.\n", res.Export)
 			}
 			for _, a := range res.Applied {
-				fmt.Fprintf(c.App.Writer, "%s %s %d_%s (%s)\n", did, a.Pack, a.Version, a.Name, a.Duration.Round(time.Microsecond))
+				fmt.Fprintf(g.Stdout, "%s %s %d_%s (%s)\n", did, a.Pack, a.Version, a.Name, a.Duration.Round(time.Microsecond))
 			}
 			if len(res.Applied) == 0 && err == nil {
-				fmt.Fprintln(c.App.Writer, "Nothing to do: every pack's database is at the version asked.")
+				fmt.Fprintln(g.Stdout, "Nothing to do: every pack's database is at the version asked.")
 			}
 		}
 	}
@@ -255,8 +250,8 @@ func reportRun(c *cli.Context, did string, res *packs.Result, err error) error {
 	return err
 }
 
-func runDBVerify(c *cli.Context) error {
-	s, err := openDB(c, "")
+func runDBVerify(c *cli.Context, g *GlobalOptions) error {
+	s, err := openDB(c, g, "")
 	if err != nil {
 		return err
 	}
@@ -265,16 +260,16 @@ func runDBVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		if err := writeJSON(c.App.Writer, v); err != nil {
+	if g.JSON {
+		if err := printJSON(g.Stdout, verifyDoc{v.OK(), newChangedDocs(v.Changed), newDriftDocs(v.Drift)}); err != nil {
 			return err
 		}
 	} else {
 		for _, ch := range v.Changed {
-			fmt.Fprintf(c.App.Writer, "- %v\n", ch)
+			fmt.Fprintf(g.Stdout, "- %v\n", ch)
 		}
 		for _, d := range v.Drift {
-			fmt.Fprintf(c.App.Writer, "- drift: %s\n", driftLine(d))
+			fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
 		}
 	}
 	switch {
@@ -283,17 +278,17 @@ func runDBVerify(c *cli.Context) error {
 	case len(v.Drift) > 0:
 		return fmt.Errorf("%d table(s) drifted from their recorded schema: %w", len(v.Drift), packs.ErrChecksumChanged)
 	}
-	if !globalBool(c, "quiet") && !globalBool(c, "json") {
-		fmt.Fprintln(c.App.Writer, "ok: every applied migration is as it ran, and every table is as recorded")
+	if !g.Quiet && !g.JSON {
+		fmt.Fprintln(g.Stdout, "ok: every applied migration is as it ran, and every table is as recorded")
 	}
 	return nil
 }
 
-func runDBAccept(c *cli.Context) error {
+func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 	if c.String("pack") == "" || c.Int("version") <= 0 {
 		return usageError("db accept needs --pack PACK and --version VERSION")
 	}
-	s, err := openDB(c, "db accept")
+	s, err := openDB(c, g, "db accept")
 	if err != nil {
 		return err
 	}
@@ -301,27 +296,27 @@ func runDBAccept(c *cli.Context) error {
 	if err := s.db.AcceptChanged(c.Context, s.packs, c.String("pack"), c.Int("version")); err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "accepted the new file of %s migration %d\n", c.String("pack"), c.Int("version"))
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "accepted the new file of %s migration %d\n", c.String("pack"), c.Int("version"))
 	}
 	return nil
 }
 
-func runDBBaseline(c *cli.Context) error {
+func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 	if c.String("pack") == "" || c.Int("version") < 0 {
 		return usageError("db baseline needs --pack PACK and --version VERSION")
 	}
-	s, err := openDB(c, "db baseline")
+	s, err := openDB(c, g, "db baseline")
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: s.packs, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: globalDuration(c, "lock-timeout")})
+	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: s.packs, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: g.LockTimeout})
 	if err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ func dbGenerateCommand() *cli.Command {
 			devDBFlag(),
 			&cli.BoolFlag{Name: "allow-destructive", Usage: "write a migration that drops tables or columns or narrows types"},
 		},
-		Action: runDBGenerate,
+		Action: action(runDBGenerate),
 	}
 }
 
@@ -47,11 +47,11 @@ func dbDiffCommand() *cli.Command {
 			"the installed pack ships schema.sql, the SQL that would make the live tables match\n" +
 			"it. Nothing is run. On PostgreSQL and MySQL, comparing with schema.sql needs --dev-db.",
 		Flags:  []cli.Flag{&cli.StringFlag{Name: "pack", Usage: "only `PACK`"}, devDBFlag()},
-		Action: runDBDiff,
+		Action: action(runDBDiff),
 	}
 }
 
-func runDBGenerate(c *cli.Context) error {
+func runDBGenerate(c *cli.Context, g *GlobalOptions) error {
 	dir, err := oneArg(c, "DIR")
 	if err != nil {
 		return err
@@ -60,33 +60,33 @@ func runDBGenerate(c *cli.Context) error {
 	if msg == "" {
 		return usageError("db generate needs -m MESSAGE")
 	}
-	g, err := packs.Generate(c.Context, packs.GenerateOptions{
-		DesiredOptions:   packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")},
+	gen, err := packs.Generate(c.Context, packs.GenerateOptions{
+		DesiredOptions:   packs.DesiredOptions{DevDB: c.String("dev-db"), Production: g.DB, Root: g.Root.Dir},
 		Dir:              dir,
 		Message:          msg,
 		AllowDestructive: c.Bool("allow-destructive"),
 	})
-	if err != nil && g == nil {
+	if err != nil && gen == nil {
 		return desiredHint(err, dir)
 	}
-	if globalBool(c, "json") {
+	if g.JSON {
 		if err != nil {
 			return desiredHint(err, dir)
 		}
-		return writeJSON(c.App.Writer, g)
+		return printJSON(g.Stdout, gen)
 	}
-	w := c.App.Writer
-	printComparison(w, &g.Comparison, "")
+	w := g.Stdout
+	printComparison(w, &gen.Comparison, "")
 	if err != nil {
 		return desiredHint(err, dir)
 	}
-	if g.UpFile == "" {
-		if !globalBool(c, "quiet") {
+	if gen.UpFile == "" {
+		if !g.Quiet {
 			fmt.Fprintf(w, "no difference between the migrations and %s: nothing written\n", packs.DesiredFile)
 		}
 		return nil
 	}
-	fmt.Fprintf(w, "wrote %s\nwrote %s\n", g.UpFile, g.DownFile)
+	fmt.Fprintf(w, "wrote %s\nwrote %s\n", gen.UpFile, gen.DownFile)
 	return nil
 }
 
@@ -117,8 +117,8 @@ func desiredHint(err error, dir string) error {
 	return err
 }
 
-func runDBDiff(c *cli.Context) error {
-	s, err := openDB(c, "")
+func runDBDiff(c *cli.Context, g *GlobalOptions) error {
+	s, err := openDB(c, g, "")
 	if err != nil {
 		return err
 	}
@@ -131,13 +131,13 @@ func runDBDiff(c *cli.Context) error {
 	if err != nil {
 		return desiredHint(err, "")
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
 			Backend string           `json:"backend"`
 			Packs   []packs.PackDiff `json:"packs"`
 		}{s.db.Backend(), diffs})
 	}
-	w := c.App.Writer
+	w := g.Stdout
 	for _, d := range diffs {
 		fmt.Fprintf(w, "pack %s:\n", d.Pack)
 		if len(d.Drift) == 0 {

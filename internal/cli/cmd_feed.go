@@ -40,7 +40,7 @@ func feedCommand() *cli.Command {
 					&cli.StringFlag{Name: "expires", Value: "14d", Usage: "the index is refused this `DURATION` after the build (like 14d, 36h)"},
 					&cli.StringFlag{Name: "app", Usage: "the application's `NAME` (default: the previous index's, or FEEDDIR's name)"},
 				},
-				Action: runFeedBuild,
+				Action: action(runFeedBuild),
 			},
 			{
 				Name:  "fetch",
@@ -61,13 +61,13 @@ func feedCommand() *cli.Command {
 					&cli.DurationFlag{Name: "stall-timeout", Value: feed.DefaultStallTimeout, Usage: "give up on a transfer that receives nothing for this long"},
 					&cli.IntFlag{Name: "retries", Value: feed.DefaultRetries, Usage: "attempts in a row without progress before a download gives up"},
 				},
-				Action: runFeedFetch,
+				Action: action(runFeedFetch),
 			},
 		},
 	}
 }
 
-func runFeedBuild(c *cli.Context) error {
+func runFeedBuild(c *cli.Context, g *GlobalOptions) error {
 	dir, err := oneArg(c, "ZIPDIR")
 	if err != nil {
 		return err
@@ -93,8 +93,8 @@ func runFeedBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
 			Dir     string       `json:"dir"`
 			App     string       `json:"app"`
 			Serial  int64        `json:"serial"`
@@ -103,14 +103,14 @@ func runFeedBuild(c *cli.Context) error {
 			Updates []feed.Entry `json:"updates"`
 		}{out, ix.App, ix.Serial, ix.Expires, c.String("sign") != "", ix.Updates})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s/%s: app %s, serial %d, %d updates, expires %s\n",
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote %s/%s: app %s, serial %d, %d updates, expires %s\n",
 			out, feed.IndexName, ix.App, ix.Serial, len(ix.Updates), ix.Expires.Format(time.RFC3339))
 		for _, e := range ix.Updates {
-			fmt.Fprintf(c.App.Writer, "  %s %s  %s  %s\n", e.Pack, e.Version, e.URL, progress.FormatBytes(e.Size))
+			fmt.Fprintf(g.Stdout, "  %s %s  %s  %s\n", e.Pack, e.Version, e.URL, progress.FormatBytes(e.Size))
 		}
 		if c.String("sign") == "" {
-			fmt.Fprintf(c.App.Writer, "not signed: roots refuse it until index.json.minisig is there (--sign KEY)\n")
+			fmt.Fprintf(g.Stdout, "not signed: roots refuse it until index.json.minisig is there (--sign KEY)\n")
 		}
 	}
 	return nil
@@ -133,7 +133,7 @@ func parseExpiry(s string) (time.Duration, error) {
 }
 
 // feedOptions reads the fetch flags of a command.
-func feedOptions(c *cli.Context) (updates.FeedOptions, error) {
+func feedOptions(c *cli.Context, g *GlobalOptions) (updates.FeedOptions, error) {
 	url := c.String("feed")
 	if url == "" {
 		return updates.FeedOptions{}, usageError("name the feed with --feed URL or UPKEEP_FEED")
@@ -141,32 +141,29 @@ func feedOptions(c *cli.Context) (updates.FeedOptions, error) {
 	fo := updates.FeedOptions{Feed: url, Packs: c.StringSlice("pack"), AllowExpired: c.Bool("allow-expired")}
 	fo.Client.StallTimeout = c.Duration("stall-timeout")
 	fo.Client.Retries = c.Int("retries")
-	if !globalBool(c, "quiet") && !globalBool(c, "json") {
-		fo.Progress = c.App.ErrWriter
+	if !g.Quiet && !g.JSON {
+		fo.Progress = g.Stderr
 	}
 	return fo, nil
 }
 
-func runFeedFetch(c *cli.Context) error {
+func runFeedFetch(c *cli.Context, g *GlobalOptions) error {
 	if c.Args().Present() {
 		return usageError("feed fetch takes no arguments; name the feed with --feed URL")
 	}
-	scan, err := scanOptions(c)
+	scan := g.scanOptions()
+	fo, err := feedOptions(c, g)
 	if err != nil {
 		return err
 	}
-	fo, err := feedOptions(c)
-	if err != nil {
-		return err
-	}
-	res, err := updates.Fetch(c.Context, updates.FetchOptions{ScanOptions: scan, FeedOptions: fo, LockTimeout: globalDuration(c, "lock-timeout")})
+	res, err := updates.Fetch(c.Context, updates.FetchOptions{ScanOptions: scan, FeedOptions: fo, LockTimeout: g.LockTimeout})
 	if res != nil {
-		if globalBool(c, "json") {
-			if jerr := writeJSON(c.App.Writer, res); jerr != nil {
+		if g.JSON {
+			if jerr := printJSON(g.Stdout, res); jerr != nil {
 				return jerr
 			}
-		} else if !globalBool(c, "quiet") {
-			writeFetchText(c.App.Writer, res)
+		} else if !g.Quiet {
+			writeFetchText(g.Stdout, res)
 		}
 	}
 	var refused *feed.RefusedError

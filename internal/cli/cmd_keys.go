@@ -22,24 +22,24 @@ func keysCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "name", Value: "upkeep", Usage: "write `NAME`.pub and NAME.key"},
 				},
-				Action: runKeysGenerate,
+				Action: action(runKeysGenerate),
 			},
 			{
 				Name:      "trust",
 				Usage:     "trust a minisign public key: copy it into ROOT/.upkeep/trusted/",
 				ArgsUsage: "FILE",
-				Action:    runKeysTrust,
+				Action:    action(runKeysTrust),
 			},
 			{
 				Name:   "list",
 				Usage:  "the IDs of the trusted keys",
-				Action: runKeysList,
+				Action: action(runKeysList),
 			},
 		},
 	}
 }
 
-func runKeysGenerate(c *cli.Context) error {
+func runKeysGenerate(c *cli.Context, g *GlobalOptions) error {
 	if c.Args().Present() {
 		return usageError("keys generate takes no arguments")
 	}
@@ -49,52 +49,50 @@ func runKeysGenerate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s and %s (key %s)\n", pub, sec, id)
-		fmt.Fprintf(c.App.Writer, "Keep %s secret. On each root that should trust it: upkeep keys trust %s\n", sec, filepath.Base(pub))
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote %s and %s (key %s)\n", pub, sec, id)
+		fmt.Fprintf(g.Stdout, "Keep %s secret. On each root that should trust it: upkeep keys trust %s\n", sec, filepath.Base(pub))
 	}
 	return nil
 }
 
-func runKeysTrust(c *cli.Context) error {
+func runKeysTrust(c *cli.Context, g *GlobalOptions) error {
 	file, err := oneArg(c, "FILE")
 	if err != nil {
 		return err
 	}
-	opts, err := scanOptions(c)
+	id, err := signing.Trust(file, g.Root.Trusted())
 	if err != nil {
 		return err
 	}
-	id, err := signing.Trust(file, rootOf(opts).Trusted())
-	if err != nil {
-		return err
-	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "trusted key %s; from now on unsigned update zips are refused\n", id)
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "trusted key %s; from now on unsigned update zips are refused\n", id)
 	}
 	return nil
 }
 
-func runKeysList(c *cli.Context) error {
-	opts, err := scanOptions(c)
+func runKeysList(c *cli.Context, g *GlobalOptions) error {
+	opts := g.scanOptions()
+	kr, err := signing.LoadKeyring(g.Root.Trusted(), opts.TrustedKeys)
 	if err != nil {
 		return err
 	}
-	kr, err := signing.LoadKeyring(rootOf(opts).Trusted(), opts.TrustedKeys)
-	if err != nil {
-		return err
-	}
-	if globalBool(c, "json") {
-		ids := kr.IDs()
-		if ids == nil {
-			ids = []string{}
+	if g.JSON {
+		type keyDoc struct {
+			ID string `json:"id"`
 		}
-		return writeJSON(c.App.Writer, ids)
+		keys := []keyDoc{}
+		for _, id := range kr.IDs() {
+			keys = append(keys, keyDoc{id})
+		}
+		return printJSON(g.Stdout, struct {
+			Keys []keyDoc `json:"keys"`
+		}{keys})
 	}
 	if kr.Len() == 0 {
-		fmt.Fprintln(c.App.Writer, "No key is trusted: update zips need no signature.")
+		fmt.Fprintln(g.Stdout, "No key is trusted: update zips need no signature.")
 		return nil
 	}
-	fmt.Fprintln(c.App.Writer, strings.Join(kr.IDs(), "\n"))
+	fmt.Fprintln(g.Stdout, strings.Join(kr.IDs(), "\n"))
 	return nil
 }

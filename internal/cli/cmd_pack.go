@@ -30,11 +30,11 @@ func packCommand() *cli.Command {
 			&cli.StringFlag{Name: "sign", Usage: "sign with the minisign secret key in `KEY`"},
 			devDBFlag(),
 		},
-		Action: runPack,
+		Action: action(runPack),
 	}
 }
 
-func runPack(c *cli.Context) error {
+func runPack(c *cli.Context, g *GlobalOptions) error {
 	dir, err := oneArg(c, "DIR")
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func runPack(c *cli.Context) error {
 	if out == "" {
 		return usageError("pack needs -o OUT.zip")
 	}
-	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: globalString(c, "db"), Root: globalString(c, "root")}); err != nil {
+	if _, err := packs.CheckDesired(c.Context, dir, packs.DesiredOptions{DevDB: c.String("dev-db"), Production: g.DB, Root: g.Root.Dir}); err != nil {
 		return desiredHint(err, dir)
 	}
 	var m *manifest.Manifest
@@ -62,17 +62,17 @@ func runPack(c *cli.Context) error {
 			return err
 		}
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, struct {
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
 			Zip       string             `json:"zip"`
 			Signature string             `json:"signature,omitempty"`
 			Manifest  *manifest.Manifest `json:"manifest"`
 		}{out, sig, m})
 	}
-	if !globalBool(c, "quiet") {
-		fmt.Fprintf(c.App.Writer, "wrote %s: %s %s, %d files, schema version %d\n", out, m.Pack, m.Version, len(m.Files), m.SchemaVersion())
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote %s: %s %s, %d files, schema version %d\n", out, m.Pack, m.Version, len(m.Files), m.SchemaVersion())
 		if sig != "" {
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", sig)
+			fmt.Fprintf(g.Stdout, "wrote %s\n", sig)
 		}
 	}
 	return nil

@@ -35,7 +35,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: admin.DefaultListen, Usage: "serve on `ADDR` (host:port)"},
 			&cli.BoolFlag{Name: "poll", Usage: "poll Updates_Pending instead of watching it (network file systems)"},
 		}, tlsFlags()...),
-		Action: runServe,
+		Action: action(runServe),
 	}
 }
 
@@ -44,11 +44,11 @@ func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 }
 
-func runServe(c *cli.Context) error {
+func runServe(c *cli.Context, g *GlobalOptions) error {
 	if c.Args().Present() {
 		return usageError("serve takes no arguments")
 	}
-	opts, err := adminOptions(c, updates.Options{})
+	opts, err := adminOptions(g, updates.Options{})
 	if err != nil {
 		return err
 	}
@@ -60,15 +60,11 @@ func runServe(c *cli.Context) error {
 
 // adminOptions are the admin pages' options: the start's, from the
 // global flags.
-func adminOptions(c *cli.Context, bo updates.Options) (admin.Options, error) {
+func adminOptions(g *GlobalOptions, bo updates.Options) (admin.Options, error) {
 	if bo.Root == "" {
-		so, err := scanOptions(c)
-		if err != nil {
-			return admin.Options{}, err
-		}
-		bo.ScanOptions = so
-		bo.DB = globalString(c, "db")
-		bo.LockTimeout = globalDuration(c, "lock-timeout")
+		bo.ScanOptions = g.scanOptions()
+		bo.DB = g.DB
+		bo.LockTimeout = g.LockTimeout
 		bo.UpkeepVersion = Version
 	}
 	if err := requireRoot(bo.Root); err != nil {

@@ -15,25 +15,27 @@ import (
 )
 
 // runStart is the application's start: bootstrap, then go on.
-func runStart(c *cli.Context, mode updates.Mode, command []string) error {
-	opts, err := scanOptions(c)
-	if err != nil {
-		return err
-	}
+func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []string) error {
+	opts := g.scanOptions()
 	bo := updates.Options{
 		ScanOptions:   opts,
 		Mode:          mode,
-		LockTimeout:   globalDuration(c, "lock-timeout"),
+		LockTimeout:   g.LockTimeout,
 		NoBackup:      c.Bool("no-backup"),
-		DB:            globalString(c, "db"),
+		DB:            g.DB,
 		MigrateDB:     c.Bool("migrate-db"),
 		UpkeepVersion: Version,
+		Health:        c.String("health"),
+		HealthTimeout: c.Duration("health-timeout"),
 	}
-	if !globalBool(c, "quiet") {
-		bo.Progress = c.App.ErrWriter
+	if bo.Health != "" && mode != updates.Install {
+		return usageError("--health goes with --install-updates")
+	}
+	if !g.Quiet {
+		bo.Progress = g.Stderr
 	}
 	if (mode == updates.Install || bo.MigrateDB) && bo.NoBackup {
-		fmt.Fprintln(c.App.ErrWriter, "upkeep: warning: no backup is taken (--no-backup)")
+		fmt.Fprintln(g.Stderr, "upkeep: warning: no backup is taken (--no-backup)")
 	}
 	if c.Bool("fetch-updates") {
 		url := c.String("feed")
@@ -41,42 +43,42 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 			return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
 		}
 		bo.Fetch = &updates.FeedOptions{Feed: url}
-		if !globalBool(c, "quiet") && !globalBool(c, "json") {
-			bo.Fetch.Progress = c.App.ErrWriter
+		if !g.Quiet && !g.JSON {
+			bo.Fetch.Progress = g.Stderr
 		}
 	}
 	r, err := updates.Bootstrap(c.Context, bo)
-	if r != nil && r.Fetch != nil && !globalBool(c, "json") {
+	if r != nil && r.Fetch != nil && !g.JSON {
 		if r.Fetch.Error != "" {
-			fmt.Fprintf(c.App.ErrWriter, "upkeep: warning: %s; going on with what Updates_Pending holds\n", r.Fetch.Error)
+			fmt.Fprintf(g.Stderr, "upkeep: warning: %s; going on with what Updates_Pending holds\n", r.Fetch.Error)
 		}
-		if r.Fetch.Result != nil && !globalBool(c, "quiet") {
-			writeFetchText(c.App.ErrWriter, r.Fetch.Result)
+		if r.Fetch.Result != nil && !g.Quiet {
+			writeFetchText(g.Stderr, r.Fetch.Result)
 		}
 	}
 	if r != nil {
-		if perr := printReport(c, r, mode, err == nil); perr != nil {
+		if perr := printReport(c, g, r, mode, err == nil); perr != nil {
 			return perr
 		}
 	}
 	if addr := c.String("admin-listen"); addr != "" && admin.Limits(err) {
 		// The limited mode: serve the admin pages until the start can go on.
-		fmt.Fprintf(c.App.ErrWriter, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
+		fmt.Fprintf(g.Stderr, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
 		ctx, stop := signalContext(c)
 		defer stop()
-		opts, aerr := adminOptions(c, bo)
+		opts, aerr := adminOptions(g, bo)
 		if aerr != nil {
 			return aerr
 		}
 		r, err = admin.Limited(ctx, opts, serveOptions(c, addr))
 		if r != nil {
-			if perr := printReport(c, r, mode, err == nil); perr != nil {
+			if perr := printReport(c, g, r, mode, err == nil); perr != nil {
 				return perr
 			}
 		}
 	}
 	if errors.Is(err, updates.ErrPending) {
-		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", rootOf(opts).Pending())
+		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", g.Root.Pending())
 	}
 	var manual *updates.ManualError
 	if errors.As(err, &manual) {
@@ -94,20 +96,20 @@ func runStart(c *cli.Context, mode updates.Mode, command []string) error {
 // printReport writes r as JSON with --json, else as text; a report that
 // lets the start go on is left out with --quiet. With --ignore-updates only
 // a recovery is reported.
-func printReport(c *cli.Context, r *updates.Report, mode updates.Mode, goOn bool) error {
-	if goOn && globalBool(c, "quiet") && !globalBool(c, "json") {
+func printReport(c *cli.Context, g *GlobalOptions, r *updates.Report, mode updates.Mode, goOn bool) error {
+	if goOn && g.Quiet && !g.JSON {
 		return nil
 	}
-	if mode == updates.Ignore && !globalBool(c, "json") {
+	if mode == updates.Ignore && !g.JSON {
 		if r.Recovery != nil {
-			fmt.Fprintf(c.App.Writer, "upkeep %s.\n", r.Recovery)
+			fmt.Fprintf(g.Stdout, "upkeep %s.\n", r.Recovery)
 		}
 		return nil
 	}
-	w := bufio.NewWriter(c.App.Writer)
+	w := bufio.NewWriter(g.Stdout)
 	var err error
-	if globalBool(c, "json") {
-		err = writeJSON(w, r)
+	if g.JSON {
+		err = printJSON(w, r)
 	} else {
 		err = r.WriteText(w)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/textsafe"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -17,93 +18,84 @@ func updatesCommand() *cli.Command {
 			{
 				Name:   "list",
 				Usage:  "one line per update zip: file, status, pack, installed -> new version",
-				Action: runUpdatesList,
+				Action: action(runUpdatesList),
 			},
 			{
 				Name:      "show",
 				Usage:     "everything known about one update zip, and what stands in its way",
 				ArgsUsage: "ZIP",
-				Action:    runUpdatesShow,
+				Action:    action(runUpdatesShow),
 			},
 			{
 				Name:      "verify",
 				Usage:     "check one update zip in full, the sha256 of every file included; exit 1 on any problem",
 				ArgsUsage: "ZIP",
-				Action:    runUpdatesVerify,
+				Action:    action(runUpdatesVerify),
 			},
 			updatesWatchCommand(),
 		},
 	}
 }
 
-func runUpdatesList(c *cli.Context) error {
+func runUpdatesList(c *cli.Context, g *GlobalOptions) error {
 	if c.Args().Present() {
 		return usageError("updates list takes no arguments")
 	}
-	opts, err := scanOptions(c)
-	if err != nil {
-		return err
-	}
+	opts := g.scanOptions()
 	r, err := updates.Scan(c.Context, opts)
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, r)
+	if g.JSON {
+		return printJSON(g.Stdout, r)
 	}
 	if len(r.Updates) == 0 {
-		if !globalBool(c, "quiet") {
-			fmt.Fprintf(c.App.Writer, "No updates pending in %s.\n", rootOf(opts).Pending())
+		if !g.Quiet {
+			fmt.Fprintf(g.Stdout, "No updates pending in %s.\n", g.Root.Pending())
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tSTATUS\tPACK\tINSTALLED\tNEW")
 	for _, u := range r.Updates {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.File, u.Status, dash(u.Pack), dash(u.InstalledVersion), dash(u.Version))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Name(u.File), u.Status, dash(u.Pack), dash(u.InstalledVersion), dash(u.Version))
 	}
 	return tw.Flush()
 }
 
-func runUpdatesShow(c *cli.Context) error {
+func runUpdatesShow(c *cli.Context, g *GlobalOptions) error {
 	zip, err := oneArg(c, "ZIP")
 	if err != nil {
 		return err
 	}
-	opts, err := scanOptions(c)
-	if err != nil {
-		return err
-	}
+	opts := g.scanOptions()
 	u, err := updates.ScanOne(c.Context, opts, zip)
 	if err != nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		return writeJSON(c.App.Writer, u)
+	if g.JSON {
+		return printJSON(g.Stdout, u)
 	}
-	return u.WriteText(c.App.Writer)
+	return u.WriteText(g.Stdout)
 }
 
-func runUpdatesVerify(c *cli.Context) error {
+func runUpdatesVerify(c *cli.Context, g *GlobalOptions) error {
 	zip, err := oneArg(c, "ZIP")
 	if err != nil {
 		return err
 	}
-	opts, err := scanOptions(c)
-	if err != nil {
-		return err
-	}
+	opts := g.scanOptions()
 	u, err := updates.Verify(c.Context, opts, zip)
 	if u == nil {
 		return err
 	}
-	if globalBool(c, "json") {
-		if jerr := writeJSON(c.App.Writer, u); jerr != nil {
+	if g.JSON {
+		if jerr := printJSON(g.Stdout, u); jerr != nil {
 			return jerr
 		}
-	} else if err == nil && !globalBool(c, "quiet") {
+	} else if err == nil && !g.Quiet {
 		m := u.Manifest()
-		fmt.Fprintf(c.App.Writer, "%s: ok: %s %s, %d files match their size and sha256; signature %s\n",
+		fmt.Fprintf(g.Stdout, "%s: ok: %s %s, %d files match their size and sha256; signature %s\n",
 			zip, m.Pack, m.Version, len(m.Files), u.Signature.State)
 	}
 	return err

@@ -19,7 +19,7 @@ func updatesWatchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "poll", Usage: "poll the folder instead of watching it (network file systems)"},
 		},
-		Action: runUpdatesWatch,
+		Action: action(runUpdatesWatch),
 	}
 }
 
@@ -33,20 +33,17 @@ type watchLine struct {
 	Error   string `json:"error,omitempty"`
 }
 
-func runUpdatesWatch(c *cli.Context) error {
+func runUpdatesWatch(c *cli.Context, g *GlobalOptions) error {
 	if c.Args().Present() {
 		return usageError("updates watch takes no arguments")
 	}
-	opts, err := scanOptions(c)
-	if err != nil {
-		return err
-	}
+	opts := g.scanOptions()
 	if err := requireRoot(opts.Root); err != nil {
 		return err
 	}
 	ctx, stop := signalContext(c)
 	defer stop()
-	asJSON := globalBool(c, "json")
+	asJSON := g.JSON
 	w := c.App.Writer
 	first, polling := true, false
 	return updates.Watch(ctx, updates.WatchOptions{ScanOptions: opts, Poll: c.Bool("poll")}, func(ch updates.Change) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/internal/textsafe"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -66,26 +67,57 @@ func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 }
 
-// report prints err the way a person can act on it and returns the exit code.
-func report(stderr io.Writer, err error) int {
+// report prints err the way a person can act on it and returns the exit
+// code: "upkeep: error: ..." and "upkeep: hint: ..." lines on stderr and,
+// with --json (asJSON), also the error document on stdout, unless the
+// command already printed its document there:
+//
+//	{"json_format": 1, "error": {"message": "...", "hint": "...", "exit_code": N}}
+func report(stdout *trackedWriter, stderr io.Writer, err error, asJSON bool) int {
 	code := exitCode(err)
 	if err == nil {
 		return code
 	}
+	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
 	switch code {
 	case exitPending:
-		fmt.Fprintf(stderr, "upkeep: %v\n", err)
+		fmt.Fprintf(stderr, "upkeep: %s\n", textsafe.Clean(err.Error()))
 	default:
-		msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
 		for _, line := range strings.Split(msg, "\n") {
-			fmt.Fprintf(stderr, "upkeep: error: %s\n", line)
+			fmt.Fprintf(stderr, "upkeep: error: %s\n", textsafe.Clean(line))
 		}
 	}
+	hint := ""
 	var h *hinted
 	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "upkeep: hint: %s\n", h.hint)
+		hint = h.hint
 	} else if code == exitUsage {
-		fmt.Fprintf(stderr, "upkeep: hint: run 'upkeep --help' for usage\n")
+		hint = "run 'upkeep --help' for usage"
+	}
+	if hint != "" {
+		fmt.Fprintf(stderr, "upkeep: hint: %s\n", textsafe.Clean(hint))
+	}
+	if asJSON && !stdout.wrote {
+		type jsonError struct {
+			Message  string `json:"message"`
+			Hint     string `json:"hint,omitempty"`
+			ExitCode int    `json:"exit_code"`
+		}
+		printJSON(stdout, struct {
+			Error jsonError `json:"error"`
+		}{jsonError{msg, hint, code}})
 	}
 	return code
+}
+
+// trackedWriter remembers whether anything was written through it, so
+// that an error after a command's JSON document adds no second document.
+type trackedWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (t *trackedWriter) Write(p []byte) (int, error) {
+	t.wrote = t.wrote || len(p) > 0
+	return t.w.Write(p)
 }

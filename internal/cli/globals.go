@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -8,6 +9,22 @@ import (
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
+
+// GlobalOptions are the global flags, parsed once per run (by [action])
+// from wherever they were given: before the command, after it, or in the
+// environment. Every command receives them; none looks a global flag up by
+// its name.
+type GlobalOptions struct {
+	Root        layout.Root   // --root DIR, env UPKEEP_ROOT, default "."; absolute
+	DB          string        // --db URL, env UPKEEP_DB; "" is sqlite:data/app.db in the root
+	JSON        bool          // --json: one JSON document on stdout, written by printJSON
+	Quiet       bool          // --quiet: print only problems
+	TrustedKeys []string      // --trusted-key FILE (repeatable), besides .upkeep/trusted/*.pub
+	LockTimeout time.Duration // --lock-timeout DURATION
+
+	Stdout io.Writer // the command's output: text, or the JSON document
+	Stderr io.Writer // progress, warnings and errors
+}
 
 // globalFlags are accepted before or after any command.
 func globalFlags() []cli.Flag {
@@ -31,6 +48,46 @@ func addGlobalFlags(cmd *cli.Command) {
 	}
 }
 
+// action adapts a command's run function to urfave/cli: it parses the
+// global flags once and hands them over.
+//
+//	Action: action(runUpdatesList)
+//	func runUpdatesList(c *cli.Context, g *GlobalOptions) error
+func action(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		g, err := parseGlobals(c)
+		if err != nil {
+			return err
+		}
+		return run(c, g)
+	}
+}
+
+// parseGlobals reads the global flags from the nearest context (command,
+// then its parents, then the app) that sets each; the innermost wins, and
+// --trusted-key collects every one given.
+func parseGlobals(c *cli.Context) (*GlobalOptions, error) {
+	root, err := layout.Open(setIn(c, "root").String("root"))
+	if err != nil {
+		return nil, err
+	}
+	g := &GlobalOptions{
+		Root:        root,
+		DB:          setIn(c, "db").String("db"),
+		JSON:        setIn(c, "json").Bool("json"),
+		Quiet:       setIn(c, "quiet").Bool("quiet"),
+		LockTimeout: setIn(c, "lock-timeout").Duration("lock-timeout"),
+		Stdout:      c.App.Writer,
+		Stderr:      c.App.ErrWriter,
+	}
+	for _, lc := range c.Lineage() {
+		if lc.IsSet("trusted-key") {
+			g.TrustedKeys = append(g.TrustedKeys, lc.StringSlice("trusted-key")...)
+		}
+	}
+	return g, nil
+}
+
 // setIn returns the nearest context in which the global flag name was set,
 // or c when it was set nowhere.
 func setIn(c *cli.Context, name string) *cli.Context {
@@ -44,31 +101,7 @@ func setIn(c *cli.Context, name string) *cli.Context {
 	return c
 }
 
-func globalString(c *cli.Context, name string) string { return setIn(c, name).String(name) }
-
-func globalBool(c *cli.Context, name string) bool { return setIn(c, name).Bool(name) }
-
-func globalDuration(c *cli.Context, name string) time.Duration {
-	return setIn(c, name).Duration(name)
+// scanOptions are the options of updates.Scan and its kin.
+func (g *GlobalOptions) scanOptions() updates.ScanOptions {
+	return updates.ScanOptions{Root: g.Root.Dir, TrustedKeys: g.TrustedKeys}
 }
-
-func globalStrings(c *cli.Context, name string) []string {
-	var out []string
-	for _, lc := range c.Lineage() {
-		if lc.IsSet(name) {
-			out = append(out, lc.StringSlice(name)...)
-		}
-	}
-	return out
-}
-
-func scanOptions(c *cli.Context) (updates.ScanOptions, error) {
-	root, err := layout.Open(globalString(c, "root"))
-	if err != nil {
-		return updates.ScanOptions{}, err
-	}
-	return updates.ScanOptions{Root: root.Dir, TrustedKeys: globalStrings(c, "trusted-key")}, nil
-}
-
-// rootOf is the root the options name.
-func rootOf(opts updates.ScanOptions) layout.Root { return layout.Root{Dir: opts.Root} }

@@ -7,12 +7,6 @@ import (
 	"strings"
 )
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func dash(s string) string {
 	if s == "" {
 		return "-"

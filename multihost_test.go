@@ -1,0 +1,125 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/upkeep/upkeep/internal/testdb"
+)
+
+// Several hosts, each with its own root, on one PostgreSQL or MariaDB
+// database (DESIGN.md, "Several hosts, one database").
+
+// sharedRoots makes n roots on one fresh database of kind, each with blog
+// 1.1.0 (schema 2, table posts) installed; the first installs it and
+// migrates, the others install the files only.
+func sharedRoots(t *testing.T, kind string, n int) (dsn string, roots []*trial) {
+	t.Helper()
+	dsn = testdb.Fresh(t, kind)
+	zip := filepath.Join(t.TempDir(), "blog-1.1.0.zip")
+	run(t, ".", "pack", source(t, "blog", "1.1.0", map[string]string{
+		"index.html":                  "<p>blog 1.1.0</p>\n",
+		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, title VARCHAR(100));\nINSERT INTO posts (id, title) VALUES (1, 'Hello');\n",
+		"migrations/0002_slug.up.sql":  "ALTER TABLE posts ADD COLUMN slug VARCHAR(100);\n",
+	}, nil, "posts", "tags"), "-o", zip).want(t, 0, nil, nil)
+	for range n {
+		tr := &trial{dir: t.TempDir(), dsn: dsn}
+		os.MkdirAll(filepath.Join(tr.dir, "Updates_Pending"), 0o755)
+		data, _ := os.ReadFile(zip)
+		os.WriteFile(filepath.Join(tr.dir, "Updates_Pending", "blog-1.1.0.zip"), data, 0o644)
+		tr.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+		roots = append(roots, tr)
+	}
+	return dsn, roots
+}
+
+// blogZip packs blog at version with migrations 1 and 2 of 1.1.0 and the
+// given later ones (file name -> SQL) into root's Updates_Pending.
+func blogZip(t *testing.T, tr *trial, version string, later map[string]string) {
+	t.Helper()
+	files := map[string]string{
+		"index.html":                  "<p>blog " + version + "</p>\n",
+		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, title VARCHAR(100));\nINSERT INTO posts (id, title) VALUES (1, 'Hello');\n",
+		"migrations/0002_slug.up.sql":  "ALTER TABLE posts ADD COLUMN slug VARCHAR(100);\n",
+	}
+	for k, v := range later {
+		files[k] = v
+	}
+	run(t, ".", "pack", source(t, "blog", version, files, nil, "posts", "tags"), "-o",
+		filepath.Join(tr.dir, "Updates_Pending", "blog-"+version+".zip")).want(t, 0, nil, nil)
+}
+
+func sleepSQL(kind string, seconds int) string {
+	if kind == "postgres" {
+		return "SELECT pg_sleep(" + string(rune('0'+seconds)) + ");\n"
+	}
+	return "SELECT SLEEP(" + string(rune('0'+seconds)) + ");\n"
+}
+
+// Defect 2 of issue "Several hosts": A installs 1.2.0 (a slow migration 3
+// that makes table tags); B, a second later, installs 1.2.9 (the same
+// migration 3 and a failing 4). A exits 0; B exits 6 and puts back what it
+// did, not A's migration: tags stays, the database records 1.2.0 at
+// schema 3, and A's next start exits 0.
+func TestSharedDBFailedInstallKeepsOtherHostsMigration(t *testing.T) {
+	for _, kind := range []string{"postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			dsn, roots := sharedRoots(t, kind, 2)
+			a, b := roots[0], roots[1]
+			tags := sleepSQL(kind, 2) + "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\nINSERT INTO tags (id, name) VALUES (1, 'go');\n"
+			blogZip(t, a, "1.2.0", map[string]string{"migrations/0003_tags.up.sql": tags})
+			blogZip(t, b, "1.2.9", map[string]string{"migrations/0003_tags.up.sql": tags, "migrations/0004_bad.up.sql": "INSERT INTO no_such_table VALUES (1);\n"})
+			var wg sync.WaitGroup
+			var ra, rb result
+			wg.Go(func() { ra = a.run(t, "--install-updates", "--no-backup") })
+			time.Sleep(time.Second)
+			wg.Go(func() { rb = b.run(t, "--install-updates", "--no-backup") })
+			wg.Wait()
+			ra.want(t, 0, []string{"Installed 1 update"}, nil)
+			rb.want(t, 6, nil, []string{"install failed", "blog-1.2.9.zip", "no_such_table", "everything was put back as it was"})
+			dump := testdb.Dump(t, dsn, a.dir)
+			if dump["pack blog"] != "1.2.0 schema 3" || dump["rows tags"] != "[[1 go]]" {
+				t.Fatalf("after B's failure the database holds %v; want A's 1.2.0 at schema 3 with its tags", dump)
+			}
+			a.run(t, "--check-updates").want(t, 0, nil, nil)
+		})
+	}
+}
+
+// On every backend, a failed run leaves the tables and their columns
+// exactly as before it, tables the pack does not list in database.tables
+// included; the mended update then installs (no "already exists").
+func TestFailedRunLeavesNoUnlistedTable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, kind string) {
+		dsn, roots := sharedRoots(t, kind, 1)
+		a := roots[0]
+		before := testdb.Dump(t, dsn, a.dir)
+		scratch := "CREATE TABLE scratch (id INTEGER);\nALTER TABLE posts ADD COLUMN body VARCHAR(100);\n"
+		blogZip(t, a, "1.2.0", map[string]string{"migrations/0003_scratch.up.sql": scratch, "migrations/0004_bad.up.sql": "INSERT INTO no_such_table VALUES (1);\n"})
+		a.run(t, "--install-updates", "--no-backup").want(t, 6, nil, []string{"everything was put back as it was"})
+		if after := testdb.Dump(t, dsn, a.dir); !mapsEqual(after, before) {
+			t.Fatalf("after the failed run the database holds\n %v\nbefore it\n %v", after, before)
+		}
+		blogZip(t, a, "1.2.0", map[string]string{"migrations/0003_scratch.up.sql": scratch, "migrations/0004_good.up.sql": "INSERT INTO scratch (id) VALUES (4);\n"})
+		a.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+		if d := testdb.Dump(t, dsn, a.dir); d["rows scratch"] != "[[4]]" || !strings.Contains(d["table posts"], "body") {
+			t.Fatalf("the mended update did not install: %v", d)
+		}
+	})
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
