@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +55,8 @@ type Server struct {
 	action    *Action // the running action, or the last one
 	cache     map[string]*cached
 
-	refreshMu sync.Mutex // one refresh at a time
+	refreshMu  sync.Mutex // one refresh at a time
+	backupsKey string     // Updates_Backups's listing when s.backups was read
 }
 
 // cached is a rendered page or document of one version of the state.
@@ -361,9 +363,19 @@ func (s *Server) snap(ctx context.Context) snapshot {
 	}
 	s.mu.Lock()
 	stale := time.Since(s.refreshed) > s.opts.Refresh
+	never := s.status == nil
 	s.mu.Unlock()
-	if stale {
+	switch {
+	case never:
 		s.refresh(ctx, false)
+	case stale && s.refreshMu.TryLock():
+		// The state is read again in the background: this request and the
+		// others serve what there is, and pages see the new state by the
+		// next version (an event tells them).
+		go func() {
+			defer s.refreshMu.Unlock()
+			s.refreshLocked(context.Background(), false)
+		}()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -380,6 +392,11 @@ func (s *Server) snap(ctx context.Context) snapshot {
 func (s *Server) refresh(ctx context.Context, force bool) {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
+	s.refreshLocked(ctx, force)
+}
+
+// refreshLocked is refresh with refreshMu held.
+func (s *Server) refreshLocked(ctx context.Context, force bool) {
 	s.mu.Lock()
 	fresh := time.Since(s.refreshed) <= s.opts.Refresh
 	s.mu.Unlock()
@@ -390,7 +407,7 @@ func (s *Server) refresh(ctx context.Context, force bool) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	st := readStatus(ctx, s.opts.Options, s.root)
-	bk := readBackups(s.root)
+	bk := s.readBackups()
 	hi := readHistory(ctx, s.opts.Options, s.root)
 	s.mu.Lock()
 	changed := !sameJSON(s.status, st) || !sameJSON(s.backups, bk) || !sameJSON(s.history, hi)
@@ -403,6 +420,38 @@ func (s *Server) refresh(ctx context.Context, force bool) {
 	if changed {
 		s.hub.publish("state", map[string]any{"version": v})
 	}
+}
+
+// readBackups lists Updates_Backups again only when its files changed:
+// listing reads every backup's manifest.
+func (s *Server) readBackups() *BackupsDoc {
+	key := listing(s.root.Backups())
+	s.mu.Lock()
+	old, oldKey := s.backups, s.backupsKey
+	s.mu.Unlock()
+	if old != nil && key == oldKey && key != "" {
+		return old
+	}
+	d := readBackups(s.root)
+	s.mu.Lock()
+	s.backupsKey = key
+	s.mu.Unlock()
+	return d
+}
+
+// listing is a fingerprint of a folder: names, sizes and times.
+func listing(dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			fmt.Fprintf(&b, "%s\x00%d\x00%d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return b.String()
 }
 
 func sameJSON(a, b any) bool {
