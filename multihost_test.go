@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +23,7 @@ func sharedRoots(t *testing.T, kind string, n int) (dsn string, roots []*trial) 
 	dsn = testdb.Fresh(t, kind)
 	zip := filepath.Join(t.TempDir(), "blog-1.1.0.zip")
 	run(t, ".", "pack", source(t, "blog", "1.1.0", map[string]string{
-		"index.html":                  "<p>blog 1.1.0</p>\n",
+		"index.html":                   "<p>blog 1.1.0</p>\n",
 		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, title VARCHAR(100));\nINSERT INTO posts (id, title) VALUES (1, 'Hello');\n",
 		"migrations/0002_slug.up.sql":  "ALTER TABLE posts ADD COLUMN slug VARCHAR(100);\n",
 	}, nil, "posts", "tags"), "-o", zip).want(t, 0, nil, nil)
@@ -42,7 +43,7 @@ func sharedRoots(t *testing.T, kind string, n int) (dsn string, roots []*trial) 
 func blogZip(t *testing.T, tr *trial, version string, later map[string]string) {
 	t.Helper()
 	files := map[string]string{
-		"index.html":                  "<p>blog " + version + "</p>\n",
+		"index.html":                   "<p>blog " + version + "</p>\n",
 		"migrations/0001_posts.up.sql": "CREATE TABLE posts (id INTEGER PRIMARY KEY, title VARCHAR(100));\nINSERT INTO posts (id, title) VALUES (1, 'Hello');\n",
 		"migrations/0002_slug.up.sql":  "ALTER TABLE posts ADD COLUMN slug VARCHAR(100);\n",
 	}
@@ -122,4 +123,89 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// stateOnly fails unless .upkeep of root holds only upkeep's state files:
+// no journal, batch folder or temporary file.
+func stateOnly(t *testing.T, root string) {
+	t.Helper()
+	entries, _ := os.ReadDir(filepath.Join(root, ".upkeep"))
+	for _, e := range entries {
+		switch e.Name() {
+		case "lock", "host-id", "failed.json", "protected-backups", "trusted":
+		default:
+			t.Fatalf(".upkeep holds %s after the start", e.Name())
+		}
+	}
+}
+
+// oneOf fails unless zip is in exactly one of Updates_Pending and
+// Updates_Installed of root (installed names carry a time stamp).
+func oneOf(t *testing.T, root, zip string) {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(root, "Updates_Pending", zip))
+	installed, _ := filepath.Glob(filepath.Join(root, "Updates_Installed", strings.TrimSuffix(zip, ".zip")+"_*.zip"))
+	if (err == nil) == (len(installed) == 1) || len(installed) > 1 {
+		t.Fatalf("%s: in Updates_Pending %v, in Updates_Installed %v; want exactly one", zip, err == nil, installed)
+	}
+}
+
+// Defect 1 of issue "Several hosts", and the crash tests across hosts:
+// hosts A and B at 1.1.0, 1.5.0 pending on both; B is killed at each step
+// boundary of its batch; A installs 1.5.0; B's next start leaves B's
+// packs/blog byte-identical to the zip (or as before, and then installs it,
+// files only), each zip in exactly one of Pending and Installed, and
+// .upkeep holding only its state files.
+func TestSharedDBHostKilledWhileOtherCommits(t *testing.T) {
+	steps := []string{"journal", "stage:blog", "staged", "swapping", "swap-out:blog", "swap-in:blog", "swapped",
+		"migrate", "migrated", "commit", "protect", "move:blog-1.5.0.zip", "moved", "clean"}
+	for _, kind := range []string{"postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			for _, step := range steps {
+				t.Run(step, func(t *testing.T) {
+					dsn, roots := sharedRoots(t, kind, 2)
+					a, b := roots[0], roots[1]
+					tags := map[string]string{"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n"}
+					blogZip(t, a, "1.5.0", tags)
+					blogZip(t, b, "1.5.0", tags)
+					r := runEnv(t, b.dir, []string{"UPKEEP_TEST_FAULT=crash@" + step}, b.args("--install-updates", "--no-backup")...)
+					if r.code != -9 {
+						t.Fatalf("B was not killed at %s: exit %d\n%s%s", step, r.code, r.stdout, r.stderr)
+					}
+					a.run(t, "--install-updates", "--no-backup").want(t, 0, nil, nil)
+					r = b.run(t, "--check-updates")
+					if r.code != 0 && r.code != 3 {
+						t.Fatalf("B's start after the kill exited %d\n%s%s", r.code, r.stdout, r.stderr)
+					}
+					want := fingerprintContent(t, filepath.Join(a.dir, "packs"))
+					got := fingerprintContent(t, filepath.Join(b.dir, "packs"))
+					if r.code == 3 {
+						// Undone: as before; the install then puts the files in.
+						b.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+						got = fingerprintContent(t, filepath.Join(b.dir, "packs"))
+					}
+					if !reflect.DeepEqual(relKeys(a.dir, want), relKeys(b.dir, got)) {
+						t.Fatalf("B's packs/ is not A's (the zip's):\n B %v\n A %v", relKeys(b.dir, got), relKeys(a.dir, want))
+					}
+					oneOf(t, b.dir, "blog-1.5.0.zip")
+					stateOnly(t, b.dir)
+					if d := testdb.Dump(t, dsn, a.dir); d["pack blog"] != "1.5.0 schema 3" {
+						t.Fatalf("the database records %q", d["pack blog"])
+					}
+					a.run(t, "--check-updates").want(t, 0, nil, nil)
+					b.run(t, "--check-updates").want(t, 0, nil, nil)
+				})
+			}
+		})
+	}
+}
+
+// relKeys makes a fingerprint's keys relative to root, to compare roots.
+func relKeys(root string, fp map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range fp {
+		rel, _ := filepath.Rel(root, k)
+		out[rel] = v
+	}
+	return out
 }

@@ -160,6 +160,10 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A rehearsal killed outright left its copy (and a scratch database's
+	// contents): remove them. One still running is left alone, and a
+	// failure to clean does not stop the application.
+	_ = cleanRehearsal(ctx, root, opts.DB)
 	if restored != nil {
 		rec = restoreRecovery(restored)
 	}

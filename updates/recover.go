@@ -93,6 +93,9 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 	}
 	if committed {
 		rec.Action = Finished
+		if err := settleFolders(opts, b, j); err != nil {
+			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted after it committed"), Err: err}
+		}
 		if err := finish(ctx, b, j); err != nil {
 			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)
 		}

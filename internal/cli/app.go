@@ -110,6 +110,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			packCommand(),
 			packsCommand(),
 			dbCommand(),
+			rehearseCommand(),
 			backupsCommand(),
 			keysCommand(),
 			feedCommand(),

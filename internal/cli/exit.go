@@ -32,6 +32,10 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, new(errInterrupted)):
+		var ie errInterrupted
+		errors.As(err, &ie)
+		return 128 + int(ie.sig)
 	case errors.Is(err, errUsage):
 		return exitUsage
 	case errors.Is(err, updates.ErrPending):
@@ -42,7 +46,7 @@ func exitCode(err error) int {
 		return exitDatabase
 	case errors.Is(err, updates.ErrManual):
 		return exitManual
-	case errors.Is(err, updates.ErrInstallFailed):
+	case errors.Is(err, updates.ErrInstallFailed), errors.Is(err, updates.ErrRehearsalFailed):
 		return exitRolledBack
 	default:
 		return exitError
