@@ -465,3 +465,30 @@ func mustPacks(t *testing.T, root string) []packs.Pack {
 	}
 	return p
 }
+
+// An interrupted batch shows on the lock and journal page with what the
+// next start will do with it, and Guard keeps the application closed.
+func TestStatePageShowsAnInterruptedBatch(t *testing.T) {
+	root := newRoot(t)
+	journal := `{"batch": "20261121T080000Z", "phase": "staging", "started": "2026-11-21T08:00:00Z",
+ "packs": [{"pack": "core", "version": "2.1.0", "zip": "core-2.1.0.zip", "installed": "core-2.1.0_20261121T080000Z.zip", "had_old": false}]}`
+	if err := os.WriteFile(filepath.Join(root, ".upkeep", "journal.json"), []byte(journal), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, root, "")
+	var st StatusDoc
+	ts.getJSON(t, "/api/status", &st)
+	b := st.State.Batch
+	if b == nil || b.ID != "20261121T080000Z" || b.Phase != "staging" || b.Running || b.NextStart != "undo" || b.Packs[0] != "core 2.1.0" {
+		t.Fatalf("batch state: %+v", b)
+	}
+	c := ts.login(t)
+	_, body, _ := do(t, c, "GET", ts.url("/state"), nil, nil)
+	if !strings.Contains(body, "It was interrupted. The next start will undo it") || !strings.Contains(body, "Batch 20261121T080000Z") {
+		t.Fatalf("state page:\n%s", body)
+	}
+	g := Guard(Options{Options: updates.Options{ScanOptions: updates.ScanOptions{Root: root}}}, http.NotFoundHandler())
+	if rec := httpDo(g, "GET", "/"); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "interrupted") {
+		t.Fatalf("guard: %d %s", rec.Code, rec.Body)
+	}
+}

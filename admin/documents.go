@@ -169,9 +169,7 @@ func readStatus(ctx context.Context, opts updates.Options, root layout.Root) *St
 	}
 	d.Unknown = append(d.Unknown, st.Unknown...)
 	if err := st.Err(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			d.Problems = append(d.Problems, line)
-		}
+		d.Problems = append(d.Problems, strings.Split(err.Error(), "\n")...)
 	}
 	drift, err := db.Drift(ctx)
 	if err != nil {

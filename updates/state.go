@@ -3,6 +3,7 @@ package updates
 import (
 	"time"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/layout"
 )
@@ -13,6 +14,20 @@ import (
 type State struct {
 	Lock  LockState   `json:"lock"`
 	Batch *BatchState `json:"batch"` // nil when no batch is under way or interrupted
+	// Restore is a restore of a backup under way or interrupted; nil when
+	// there is none.
+	Restore *RestoreState `json:"restore"`
+}
+
+// RestoreState is a restore the restore journal records.
+type RestoreState struct {
+	Backup  string    `json:"backup"`
+	State   string    `json:"state"`
+	Started time.Time `json:"started"`
+	Running bool      `json:"running"`
+	// NextStart says what the next start does with an interrupted restore:
+	// "finish" (its files and database are in place) or "undo".
+	NextStart string `json:"next_start,omitempty"`
 }
 
 // LockState is the root's lock.
@@ -47,6 +62,18 @@ func ReadState(rootDir string) (*State, error) {
 	st.Lock.Held, st.Lock.Holder, err = lock.Probe(root.Lock())
 	if err != nil {
 		return nil, err
+	}
+	if rj, err := backupstore.ReadJournal(root); err != nil {
+		return nil, err
+	} else if rj != nil {
+		rs := &RestoreState{Backup: rj.Backup, State: string(rj.State), Started: rj.Started, Running: st.Lock.Held}
+		if !rs.Running {
+			rs.NextStart = "undo"
+			if rj.State == backupstore.StateCleanup {
+				rs.NextStart = "finish"
+			}
+		}
+		st.Restore = rs
 	}
 	j, err := batchPaths{root}.load()
 	if err != nil || j == nil {

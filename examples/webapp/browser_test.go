@@ -214,6 +214,7 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	screenshot(t, ctx, "pending.png")
 	if !marker {
 		t.Fatal("the page was reloaded; it should have changed by itself")
 	}
@@ -238,6 +239,7 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 	if result, err = chromedp.Run(ctx, chromedp.Text(`#result`)); err != nil {
 		t.Fatal(err)
 	}
+	screenshot(t, ctx, "action.png")
 	if state != "done" || !strings.Contains(progress, "backup") || !strings.Contains(result, `"pack": "core"`) || !strings.Contains(result, `"to": "2.1.0"`) {
 		t.Fatalf("install: state %q\nprogress %s\nresult %s", state, progress, result)
 	}
@@ -251,5 +253,24 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 	err = chromedp.Do(ctx, chromedp.Navigate(base+"/admin/pending"), chromedp.WaitVisible(`li.none`))
 	if err != nil {
 		t.Fatalf("pending after install: %v", err)
+	}
+}
+
+// screenshot saves the page as a phone shows it into the folder named by
+// UPKEEP_TEST_SCREENSHOTS, when set, for a person to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("UPKEEP_TEST_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
