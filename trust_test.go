@@ -263,3 +263,31 @@ func rewriteJSON(t *testing.T, path string, edit func(map[string]any)) {
 		t.Fatal(err)
 	}
 }
+
+// `upkeep pack` and the scan agree on the limits, and a pack of 100,000
+// files (made here, at run time) packs, checks and installs. Before, its
+// 15 MB manifest was over the scan's fixed 4 MiB.
+func TestHundredThousandFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 100,000 files")
+	}
+	src := source(t, "big", "1.0.0", map[string]string{}, nil)
+	for i := range 100000 {
+		dir := filepath.Join(src, "files", fmt.Sprintf("%03d", i/1000))
+		if i%1000 == 0 {
+			os.MkdirAll(dir, 0o755)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%06d.txt", i)), []byte(fmt.Sprintf("%d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := t.TempDir()
+	pend := filepath.Join(root, "Updates_Pending")
+	os.MkdirAll(pend, 0o755)
+	run(t, ".", "pack", src, "-o", filepath.Join(pend, "big.zip")).want(t, 0, []string{"big 1.0.0, 100000 files"}, nil)
+	run(t, root, "--check-updates").want(t, 3, []string{"1. big.zip: ready"}, nil)
+	run(t, root, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+	if data, err := os.ReadFile(filepath.Join(root, "packs", "big", "files", "099", "file-099999.txt")); err != nil || string(data) != "99999\n" {
+		t.Fatalf("the last file: %q, %v", data, err)
+	}
+}

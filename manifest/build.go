@@ -113,6 +113,17 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 		return nil, fmt.Errorf("build update from %s: %w", dir, err)
 	}
 	out := js.Bytes()
+	// The zip must pass the limits upkeep reads it with: the same checks,
+	// the same messages.
+	lim := DefaultLimits()
+	if n := len(srcs) + 1; n > lim.MaxEntries {
+		ps.add(dir, "", ErrLimit, "%s", tooManyEntries(n, lim))
+		return nil, ps.err()
+	}
+	if n := len(out); int64(n) > lim.ManifestLimit(len(srcs)+1) {
+		ps.add(dir, FileName, ErrLimit, "%s", manifestTooLarge(int64(n), lim, len(srcs)+1))
+		return nil, ps.err()
+	}
 
 	b := newBuilder(w)
 	defer b.close()
@@ -201,7 +212,7 @@ func walkSource(dir string) ([]source, problems, error) {
 	folded := make(map[string]string, len(srcs))
 	for _, s := range srcs {
 		if prev, dup := folded[foldName(s.path)]; dup {
-			ps.add(dir, s.path, ErrBuild, "name differs only by case from %s", quote(prev))
+			ps.add(dir, s.path, ErrBuild, "name %s %s", clashWhy(s.path, prev), quote(prev))
 		}
 		folded[foldName(s.path)] = s.path
 	}

@@ -284,6 +284,32 @@ var zipCases = []zipCase{
 		e := ent{name: "zeros.bin", body: strings.Repeat("\x00", 2<<20), method: zip.Deflate}
 		return mkzip(listed(nil, a, e), a, e)
 	}, Limits{}, []string{`entry "zeros.bin": expands 1021 times (2097152 bytes from 2053), more than the limit of 100`}, ErrLimit},
+	{"ratio-bomb-split", func() []byte {
+		// Eight entries of 1 MiB of zeros each: none is over the threshold
+		// of the entry check, the zip as a whole expands ~1000 times.
+		es := []ent{a}
+		for i := range 8 {
+			es = append(es, ent{name: fmt.Sprintf("zeros%d.bin", i), body: strings.Repeat("\x00", 1<<20), method: zip.Deflate})
+		}
+		return mkzip(listed(nil, es...), es...)
+	}, Limits{}, []string{"expands 880 times in all (8390198 bytes from a zip of 9534), more than the limit of 100"}, ErrLimit},
+	{"nfc-nfd-clash", func() []byte {
+		nfc := ent{name: "caf\u00e9.txt", body: "precomposed"}
+		nfd := ent{name: "cafe\u0301.txt", body: "decomposed"}
+		return mkzip(listed(nil, a, nfc, nfd), a, nfc, nfd)
+	}, Limits{}, []string{"entry \"cafe\u0301.txt\": name is the same name, once case and Unicode normalization are ignored, as \"caf\u00e9.txt\"",
+		"manifest.json: files[2].path \"cafe\u0301.txt\": is the same name, once case and Unicode normalization are ignored, as \"caf\u00e9.txt\""}, nil},
+	{"final-sigma-clash", func() []byte {
+		s1 := ent{name: "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c3.txt", body: "sigma"}
+		s2 := ent{name: "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2.txt", body: "final sigma"}
+		return mkzip(listed(nil, a, s1, s2), a, s1, s2)
+	}, Limits{}, []string{"entry \"\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2.txt\": name is the same name, once case and Unicode normalization are ignored, as \"\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c3.txt\"",
+		"manifest.json: files[2].path \"\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2.txt\": is the same name, once case and Unicode normalization are ignored, as \"\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c3.txt\""}, nil},
+	{"name-too-long", func() []byte {
+		long := ent{name: "b/" + strings.Repeat("x", 256) + ".txt", body: "long"}
+		return mkzip(listed(nil, a, long), a, long)
+	}, Limits{}, []string{"entry \"b/" + strings.Repeat("x", 256) + ".txt\": unsafe name: has a path component of 260 bytes, more than the 255 a file system allows",
+		"manifest.json: files[1].path \"b/" + strings.Repeat("x", 98) + "\"...: unsafe path: has a path component of 260 bytes, more than the 255 a file system allows"}, nil},
 	{"file-and-folder", func() []byte {
 		f := ent{name: "b", body: "b is a file"}
 		return mkzip(listed(nil, a, b, f), a, b, f)

@@ -297,7 +297,7 @@ func checkFiles(files []File, c checks) problems {
 					if prev == f.Path {
 						bad("files[%d].path %s: listed twice", i, quote(f.Path))
 					} else {
-						bad("files[%d].path %s: differs only by case from %s", i, quote(f.Path), quote(prev))
+						bad("files[%d].path %s: %s %s", i, quote(f.Path), clashWhy(f.Path, prev), quote(prev))
 					}
 				} else {
 					seen[k] = f.Path

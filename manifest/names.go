@@ -1,8 +1,16 @@
 package manifest
 
 import (
+	"fmt"
 	"strings"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
+
+// nameMax is the longest file name (one path component), in bytes, that
+// the usual file systems store (NAME_MAX on Linux, and ext4, XFS, APFS).
+const nameMax = 255
 
 // unsafePath says why name is not a safe, local, slash-separated path of a
 // file inside a pack, or returns "" when it is one. The rules are those of
@@ -31,6 +39,9 @@ func unsafePath(name string) string {
 		case "..":
 			return `has a ".." path component`
 		}
+		if len(c) > nameMax {
+			return fmt.Sprintf("has a path component of %d bytes, more than the %d a file system allows", len(c), nameMax)
+		}
 	}
 	return ""
 }
@@ -39,9 +50,21 @@ func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-// foldName is the key under which two names that differ only by case
-// collide on a case-insensitive file system.
-func foldName(name string) string { return strings.ToLower(name) }
+// foldName is the key under which two names collide on a file system that
+// ignores case (NTFS, APFS and HFS+ by default) or Unicode normalization
+// (APFS, HFS+): full Unicode case folding (so σ and ς, ß and ss meet) of
+// the NFC form (so "café" precomposed and decomposed meet).
+func foldName(name string) string {
+	return norm.NFC.String(cases.Fold().String(norm.NFC.String(name)))
+}
+
+// clashWhy says how two names with the same [foldName] differ.
+func clashWhy(a, b string) string {
+	if strings.ToLower(a) == strings.ToLower(b) {
+		return "differs only by case from"
+	}
+	return "is the same name, once case and Unicode normalization are ignored, as"
+}
 
 // validPackName reports whether s is a pack name: lowercase letters, digits,
 // '-' and '_', starting with a letter, at most 64 characters.

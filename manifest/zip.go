@@ -25,24 +25,46 @@ import (
 // Limits bound what a zip may hold before it is opened further. A zero
 // field means the value of [DefaultLimits].
 type Limits struct {
-	MaxEntries      int    // entries in the central directory
-	MaxManifestSize int64  // bytes of manifest.json, uncompressed
+	MaxEntries int // entries in the central directory
+	// MaxManifestSize is the most bytes of manifest.json, uncompressed; 0
+	// is 4 MiB plus 512 bytes for each entry of the zip (see
+	// [Limits.ManifestLimit]).
+	MaxManifestSize int64
 	MaxTotalSize    uint64 // bytes of all entries, uncompressed
-	MaxRatio        uint64 // uncompressed/compressed of one entry, for entries over 1 MiB
+	// MaxRatio bounds uncompressed/compressed of one entry over 1 MiB, and
+	// of the whole zip once it unpacks to more than 1 MiB.
+	MaxRatio uint64
+}
+
+// Manifest size: what a manifest needs grows with the files it lists, one
+// entry of "files" each: {"path": ..., "size": ..., "sha256": 64 hex
+// digits, "mode": "0644"}, indented as `upkeep pack` writes it, is about
+// 150 bytes plus the path. 512 bytes an entry leaves room for paths of
+// 350 bytes; with MaxEntries entries the manifest can reach about 100 MiB,
+// which bounds what a hostile zip can make upkeep read into memory.
+const (
+	manifestBase     = 4 << 20
+	manifestPerEntry = 512
+)
+
+// ManifestLimit is the most bytes manifest.json may have in a zip of
+// entries entries (manifest.json included), under l.
+func (l Limits) ManifestLimit(entries int) int64 {
+	if l.MaxManifestSize > 0 {
+		return l.MaxManifestSize
+	}
+	return manifestBase + manifestPerEntry*int64(entries)
 }
 
 // DefaultLimits are the limits upkeep applies unless told otherwise.
 func DefaultLimits() Limits {
-	return Limits{MaxEntries: 100000, MaxManifestSize: 4 << 20, MaxTotalSize: 8 << 30, MaxRatio: 100}
+	return Limits{MaxEntries: 200000, MaxTotalSize: 8 << 30, MaxRatio: 100}
 }
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxEntries <= 0 {
 		l.MaxEntries = d.MaxEntries
-	}
-	if l.MaxManifestSize <= 0 {
-		l.MaxManifestSize = d.MaxManifestSize
 	}
 	if l.MaxTotalSize == 0 {
 		l.MaxTotalSize = d.MaxTotalSize
@@ -140,7 +162,7 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 	}
 	files := z.r.File
 	if len(files) > lim.MaxEntries {
-		ps.add(name, "", ErrLimit, "%d entries, more than the limit of %d", len(files), lim.MaxEntries)
+		ps.add(name, "", ErrLimit, "%s", tooManyEntries(len(files), lim))
 		return ps
 	}
 
@@ -154,6 +176,7 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 	z.entries = make(map[string]*zip.File, len(files))
 	var manifestFile *zip.File
 	var total uint64
+	entryRatioBad := false
 	offsets := t.headerOffsets(len(files))
 	for i, f := range files {
 		n := f.Name
@@ -167,7 +190,7 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 			entryBad(n, ErrUnsafeEntry, "duplicate entry name")
 			good = false
 		} else if prev, dup := folded[foldName(n)]; dup {
-			entryBad(n, ErrUnsafeEntry, "name differs only by case from %s", quote(prev))
+			entryBad(n, ErrUnsafeEntry, "name %s %s", clashWhy(n, prev), quote(prev))
 			good = false
 		} else {
 			byName[n] = true
@@ -217,6 +240,7 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 			if ratio > lim.MaxRatio {
 				entryBad(n, ErrLimit, "expands %d times (%d bytes from %d), more than the limit of %d", ratio, f.UncompressedSize64, f.CompressedSize64, lim.MaxRatio)
 				good = false
+				entryRatioBad = true
 			}
 		}
 		if total += f.UncompressedSize64; total < f.UncompressedSize64 {
@@ -255,6 +279,13 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 	if total > lim.MaxTotalSize {
 		ps.add(name, "", ErrLimit, "%d bytes uncompressed in all, more than the limit of %d", total, lim.MaxTotalSize)
 	}
+	// A bomb split into entries under the threshold: the ratio of the
+	// whole zip, once it unpacks to more than the threshold.
+	if total > ratioThreshold && !entryRatioBad {
+		if ratio := total / uint64(max(size, 1)); ratio > lim.MaxRatio {
+			ps.add(name, "", ErrLimit, "expands %d times in all (%d bytes from a zip of %d), more than the limit of %d", ratio, total, size, lim.MaxRatio)
+		}
+	}
 
 	// Overlapping entries: the data of one entry must end before the local
 	// header of the next one starts. Entries sharing data are how a
@@ -289,11 +320,12 @@ func (z *Zip) check(t *tailReader, size int64, lim Limits) problems {
 	if manifestFile == nil {
 		return ps // its problems are reported above
 	}
-	if manifestFile.UncompressedSize64 > uint64(lim.MaxManifestSize) {
-		ps.add(name, FileName, ErrLimit, "%d bytes, more than the limit of %d", manifestFile.UncompressedSize64, lim.MaxManifestSize)
+	maxManifest := lim.ManifestLimit(len(files))
+	if manifestFile.UncompressedSize64 > uint64(maxManifest) {
+		ps.add(name, FileName, ErrLimit, "%s", manifestTooLarge(int64(manifestFile.UncompressedSize64), lim, len(files)))
 		return ps
 	}
-	raw, err := readAll(manifestFile, lim.MaxManifestSize)
+	raw, err := readAll(manifestFile, maxManifest)
 	if err != nil {
 		ps.add(name, FileName, ErrInvalidZip, "cannot read it: %v", err)
 		return ps
@@ -684,4 +716,19 @@ func (z *Zip) Close() error {
 		return nil
 	}
 	return z.closer.Close()
+}
+
+// manifestTooLarge is the message, one for `upkeep pack` and for reading a
+// zip, of a manifest of n bytes over the limit for entries entries.
+func manifestTooLarge(n int64, lim Limits, entries int) string {
+	if lim.MaxManifestSize > 0 {
+		return fmt.Sprintf("%d bytes, more than the limit of %d", n, lim.MaxManifestSize)
+	}
+	return fmt.Sprintf("%d bytes, more than the limit of %d (4 MiB and %d bytes for each of the zip's %d entries)", n, lim.ManifestLimit(entries), manifestPerEntry, entries)
+}
+
+// tooManyEntries is the message, one for `upkeep pack` and for reading a
+// zip, of a zip of n entries over the limit.
+func tooManyEntries(n int, lim Limits) string {
+	return fmt.Sprintf("%d entries, more than the limit of %d", n, lim.MaxEntries)
 }
