@@ -17,6 +17,7 @@ lint:
 bench:
 	go run ./bench/checkupdates
 	go run ./bench/migrate
+	go run ./bench/fetch
 	go run ./bench/admin
 	go test -run '^$$' -bench . -benchmem ./manifest
 

@@ -14,6 +14,9 @@
 //     (examples/webapp is one).
 //   - [github.com/upkeep/upkeep/updates]: the bootstrap: scan Updates_Pending,
 //     classify and order the updates, report them.
+//   - [github.com/upkeep/upkeep/feed]: feeds: the signed index.json format,
+//     building a feed folder, and fetching from one into Updates_Pending
+//     (resumable, verified downloads); updates.Fetch adds the root's lock.
 //   - [github.com/upkeep/upkeep/backupstore]: backups of files and database.
 //   - [github.com/upkeep/upkeep/packs]: installed packs and their database
 //     schemas.
@@ -25,7 +28,7 @@
 //     and signatures), internal/atomicfile (crash-safe writes): helpers, not
 //     API.
 //
-// main -> internal/cli -> admin -> updates -> backupstore, packs -> manifest, layout;
+// main -> internal/cli -> admin -> updates -> feed, backupstore, packs -> manifest, layout;
 // internal packages may be imported from any level and import none of the
 // above but manifest and layout.
 package main

@@ -69,7 +69,7 @@ func TestFeedFetchSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("trial %d: Updates_Pending holds %s", trial, name)
 			}
 		}
-		if info, err := os.Stat(filepath.Join(pending, ".incoming", "big-1.0.0.zip.part")); err == nil && info.Size() > 0 {
+		if info, err := os.Stat(filepath.Join(pending, ".incoming", "big-1.0.0.zip.part")); err == nil && info.Size() > 0 && !completed {
 			midway = true
 		}
 		return completed, midway

@@ -34,6 +34,9 @@ const (
 	maxBackoff          = 30 * time.Second
 	chunkSize           = 1 << 20 // bytes read from the network at once
 	chunks              = 8       // chunks in flight: the pipeline's memory is chunks*chunkSize
+	// writeSize is the size of each write(2): on Linux page-cache writes of
+	// 1 MiB were measured 3 to 5 times slower than writes of 128 KiB.
+	writeSize = 128 << 10
 )
 
 // errRedirects is returned by the default client's CheckRedirect.
@@ -559,9 +562,12 @@ func newPipeline(f *os.File, v *signing.Verifier, meter *progress.Meter) *pipeli
 		p.pool <- make([]byte, chunkSize)
 	}
 	p.add(func(b []byte) error {
-		_, err := p.f.Write(b)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", p.f.Name(), err)
+		for len(b) > 0 {
+			n := min(len(b), writeSize)
+			if _, err := p.f.Write(b[:n]); err != nil {
+				return fmt.Errorf("write %s: %w", p.f.Name(), err)
+			}
+			b = b[n:]
 		}
 		return nil
 	})

@@ -132,6 +132,7 @@ func Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 	if err := os.MkdirAll(opts.Root.Incoming(), 0o755); err != nil {
 		return res, fmt.Errorf("create %s: %w", opts.Root.Incoming(), err)
 	}
+	removeStaleTemps(opts.Root.Incoming())
 
 	var todo []Entry
 	var total int64
@@ -298,12 +299,17 @@ func fetchOne(ctx context.Context, opts *FetchOptions, base *url.URL, e Entry) (
 	}
 	dest := filepath.Join(opts.Root.Pending(), name)
 	// The signature first: a lone .minisig is ignored by scans; the zip
-	// appears whole, by rename, after it.
-	if err := atomicfile.Write(dest+signing.SigExt, 0o644, func(w io.Writer) error {
+	// appears whole, by rename, after it. Both are written in .incoming and
+	// renamed, so a kill leaves no temporary file in Updates_Pending.
+	sigTmp := filepath.Join(opts.Root.Incoming(), name+signing.SigExt)
+	if err := atomicfile.Write(sigTmp, 0o644, func(w io.Writer) error {
 		_, err := w.Write(sig)
 		return err
 	}); err != nil {
 		return fail(err)
+	}
+	if err := os.Rename(sigTmp, dest+signing.SigExt); err != nil {
+		return fail(fmt.Errorf("move into %s: %w", opts.Root.Pending(), err))
 	}
 	if err := os.Rename(part, dest); err != nil {
 		return fail(fmt.Errorf("move into %s: %w", opts.Root.Pending(), err))
@@ -357,4 +363,16 @@ func checkManifest(f *os.File, e Entry, lim manifest.Limits) error {
 		return fmt.Errorf("its manifest disagrees with the index: %s", strings.Join(diffs, ", "))
 	}
 	return nil
+}
+
+// removeStaleTemps removes the temporary files (".NAME.*.tmp") a killed
+// fetch left in .incoming; the caller holds the root's lock, so no other
+// fetch is writing them.
+func removeStaleTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
