@@ -176,11 +176,24 @@ func protectBackup(root layout.Root, id string) error {
 		return err
 	}
 	for _, old := range ids {
-		if old != id && strings.HasSuffix(old, "_install") {
+		if old != id && installBackup(old) {
 			if err := backupstore.Unprotect(root, old); err != nil {
 				return err
 			}
 		}
 	}
 	return backupstore.MarkProtected(root, id)
+}
+
+// installBackup reports whether id is the backup of an install: reason
+// "install", with the -N that backups taken in the same second get.
+func installBackup(id string) bool {
+	_, reason, ok := strings.Cut(id, "_")
+	if !ok {
+		return false
+	}
+	if n, ok := strings.CutPrefix(reason, "install-"); ok {
+		return n != "" && strings.Trim(n, "0123456789") == ""
+	}
+	return reason == "install"
 }
