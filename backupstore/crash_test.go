@@ -1,3 +1,7 @@
+//go:build unix
+
+// Killing a process with SIGKILL is a Unix test.
+
 package backupstore
 
 import (

@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -173,7 +172,7 @@ func (w *worker) process(ctx context.Context, j *job) {
 		j.err = err
 		return
 	}
-	f, err := os.OpenFile(j.e.abs, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(j.e.abs, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		j.err = fmt.Errorf("backupstore: read %s: %w", j.e.abs, err)
 		return
@@ -320,7 +319,7 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 // stream copies a large file that does not compress straight into the zip,
 // hashing it on the way.
 func (p *pipeline) stream(ctx context.Context, e *entry, prefix string, zw *zip.Writer) (File, error) {
-	f, err := os.OpenFile(e.abs, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(e.abs, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return File{}, fmt.Errorf("backupstore: read %s: %w", e.abs, err)
 	}

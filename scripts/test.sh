@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check upkeep's CI runs: gofmt, go vet, staticcheck, and the
+# Runs every check upkeep's CI runs: gofmt, go vet (also for darwin, freebsd
+# and windows), staticcheck, and the
 # tests with the race detector. It first installs the tools the tests drive (zip, unzip,
 # minisign, and Debian's chromium for the browser tests of examples/webapp) when
 # they are missing and it can (as root, through apt-get).
@@ -32,6 +33,13 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# Portability: upkeep builds and vets on the platforms people run it on
+# (the tests run on Linux). Platform calls live in _unix.go / _windows.go
+# files.
+for goos in darwin freebsd windows; do
+	GOOS=$goos GOARCH=amd64 CGO_ENABLED=0 go build ./... || { echo "GOOS=$goos go build fails" >&2; exit 1; }
+	GOOS=$goos GOARCH=amd64 CGO_ENABLED=0 go vet ./... || { echo "GOOS=$goos go vet fails" >&2; exit 1; }
+done
 # staticcheck, pinned; installed into GOPATH/bin from the module proxy when missing.
 staticcheck=$(go env GOPATH)/bin/staticcheck
 [ -x "$staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -43,7 +43,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
@@ -300,7 +299,7 @@ func pairs(runs int, sides []side) []result {
 			// Flush what preparing and the last cleanup left dirty (a
 			// copied root, deleted files, dropped databases), so that no
 			// side pays for the write-back of another's setup.
-			syscall.Sync()
+			syncAll()
 			ms, rss, out, err := timed(args)
 			if err != nil {
 				die(fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out))

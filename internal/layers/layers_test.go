@@ -15,6 +15,7 @@ const module = "github.com/upkeep/upkeep"
 var level = map[string]int{
 	"":             8, // main
 	"bench":        8, // bench/... (benchmark commands)
+	"examples":     8, // examples/... (applications that embed upkeep)
 	"internal/cli": 7,
 	"admin":        6,
 	"updates":      5,
@@ -30,8 +31,10 @@ var level = map[string]int{
 const helper = -1
 
 func levelOf(rel string) (int, bool) {
-	if rel == "bench" || strings.HasPrefix(rel, "bench/") {
-		return level["bench"], true
+	for _, top := range []string{"bench", "examples"} {
+		if rel == top || strings.HasPrefix(rel, top+"/") {
+			return level[top], true
+		}
 	}
 	if l, ok := level[rel]; ok {
 		return l, true
@@ -115,7 +118,7 @@ func violations(pkgs []pkg) []string {
 				// helpers may be imported from any level
 			case toLevel > fromLevel:
 				bad = append(bad, p.ImportPath+" imports "+d+", which is above it")
-			case toLevel == fromLevel && fromLevel != level["packs"] && fromLevel != level["bench"]:
+			case toLevel == fromLevel && fromLevel != level["packs"] && fromLevel != level["bench"] && fromLevel != level["examples"]:
 				bad = append(bad, p.ImportPath+" imports "+d+", which is at its own level")
 			}
 		}

@@ -176,13 +176,12 @@ func Probe(path string) (held bool, holder string, err error) {
 	defer f.Close()
 	// A shared lock conflicts with the holder's exclusive one; taken, it
 	// is dropped at once, so a waiting Acquire loses one poll at most.
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-	if err == nil {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		return false, "", nil
+	busy, err := tryShared(f)
+	if err != nil {
+		return false, "", fmt.Errorf("lock %s: %w", path, err)
 	}
-	if errors.Is(err, syscall.EWOULDBLOCK) {
+	if busy {
 		return true, readHolder(path), nil
 	}
-	return false, "", fmt.Errorf("lock %s: %w", path, err)
+	return false, "", nil
 }

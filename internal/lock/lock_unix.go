@@ -19,3 +19,16 @@ func tryLock(f *os.File) (busy bool, err error) {
 }
 
 func unlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// tryShared takes a shared flock(2) on f and drops it at once; busy says
+// that another process holds the exclusive one.
+func tryShared(f *os.File) (busy bool, err error) {
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	if err == nil {
+		return false, syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return true, nil
+	}
+	return false, err
+}

@@ -5,7 +5,6 @@ package paired
 import (
 	"os/exec"
 	"sort"
-	"syscall"
 	"time"
 )
 
@@ -17,7 +16,7 @@ func Run(cmd *exec.Cmd) (time.Duration, int64, error) {
 	elapsed := time.Since(start)
 	var rss int64
 	if cmd.ProcessState != nil {
-		rss = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+		rss = maxRSS(cmd.ProcessState)
 	}
 	return elapsed, rss, err
 }
