@@ -15,8 +15,9 @@ func TestInstallBackupNames(t *testing.T) {
 		"20261206T101010Z_before-restore": false,
 		"20261206T101010Z_manual":         false,
 		"install":                         false,
+		"20261206T101010Z_reinstall":      false,
 	} {
-		if got := installBackup(id); got != want {
+		if got := installBackupID.MatchString(id); got != want {
 			t.Errorf("installBackup(%q) = %v, want %v", id, got, want)
 		}
 	}
