@@ -209,3 +209,40 @@ func relKeys(root string, fp map[string]string) map[string]string {
 	}
 	return out
 }
+
+// Old code on a newer shared database is refused (exit 4) with the version
+// to install named; a host that lacks a pack the database records is
+// refused the same way; and a fresh host installs what the database
+// already has: files only, one migration row per migration.
+func TestSharedDBOldOrMissingCodeRefused(t *testing.T) {
+	for _, kind := range []string{"postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			dsn, roots := sharedRoots(t, kind, 2)
+			a, b := roots[0], roots[1]
+			tags := map[string]string{"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n"}
+			blogZip(t, a, "1.5.0", tags)
+			a.run(t, "--install-updates", "--no-backup").want(t, 0, nil, nil)
+			b.run(t, "--check-updates").want(t, 4, nil, []string{"pack blog: the database is at schema version 3 but the installed code knows only up to 2; install the newer version of blog, blog 1.5.0 (the version the database records)"})
+
+			c := &trial{dir: t.TempDir(), dsn: dsn}
+			os.MkdirAll(filepath.Join(c.dir, "Updates_Pending"), 0o755)
+			c.run(t, "--check-updates").want(t, 4, nil, []string{"the database records pack blog 1.5.0 at schema version 3, but this host does not have it", "install blog 1.5.0"})
+
+			blogZip(t, c, "1.5.0", tags)
+			c.run(t, "--install-updates", "--no-backup").want(t, 0, []string{"Installed 1 update"}, nil)
+			if got, want := relKeys(c.dir, fingerprintContent(t, filepath.Join(c.dir, "packs"))), relKeys(a.dir, fingerprintContent(t, filepath.Join(a.dir, "packs"))); !reflect.DeepEqual(got, want) {
+				t.Fatalf("C's packs/ %v, A's %v", got, want)
+			}
+			db, err := testdb.Open(dsn, c.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM upkeep_migrations WHERE pack = 'blog' AND version = 3").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("migration 3 of blog has %d rows (%v), want 1", n, err)
+			}
+			c.run(t, "--check-updates").want(t, 0, nil, nil)
+		})
+	}
+}

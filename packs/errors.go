@@ -117,13 +117,18 @@ func (e *BehindError) Unwrap() error { return ErrDatabaseBehind }
 // DowngradeError says that a pack's database schema is newer than its code.
 type DowngradeError struct {
 	Pack     string
-	Database int // schema version in the database
-	Code     int // schema version of the installed code
+	Database int    // schema version in the database
+	Code     int    // schema version of the installed code
+	Version  string // the pack's version the database records, "" when unknown
 }
 
 func (e *DowngradeError) Error() string {
-	return fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install the newer version of %s, or restore a backup taken before the database was updated",
-		e.Pack, e.Database, e.Code, e.Pack)
+	install := "the newer version of " + e.Pack
+	if e.Version != "" {
+		install = fmt.Sprintf("the newer version of %s, %s %s (the version the database records)", e.Pack, e.Pack, e.Version)
+	}
+	return fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install %s, or restore a backup taken before the database was updated",
+		e.Pack, e.Database, e.Code, install)
 }
 
 // Unwrap returns ErrDowngrade.

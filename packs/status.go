@@ -47,7 +47,7 @@ type Progress struct {
 func (ps PackStatus) Err() error {
 	switch {
 	case ps.Database > ps.Code:
-		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code}
+		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code, Version: ps.Version}
 	case len(ps.Changed) > 0:
 		return ps.Changed[0]
 	case ps.Database < ps.Code:

@@ -64,6 +64,9 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	}
 	fill(st)
 	err = st.Err()
+	if merr := missingPacks(ctx, db, root, st.Unknown); merr != nil {
+		return rep, errors.Join(err, merr)
+	}
 	if err == nil || !opts.MigrateDB || !onlyBehind(err) {
 		return rep, err
 	}
@@ -140,4 +143,27 @@ func CodePacks(opts Options) ([]packs.Pack, error) {
 		return nil, err
 	}
 	return codePacks(opts, root)
+}
+
+// missingPacks refuses a root that lacks packs the database records at a
+// schema version above 0 (unknown: not among the code's packs).
+func missingPacks(ctx context.Context, db *packs.DB, root layout.Root, unknown []string) error {
+	if len(unknown) == 0 {
+		return nil
+	}
+	var names []packs.Pack
+	for _, n := range unknown {
+		names = append(names, packs.Pack{Name: n})
+	}
+	st, err := db.Status(ctx, names)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ps := range st.Packs {
+		if ps.Database > 0 {
+			errs = append(errs, &MissingPackError{Pack: ps.Pack, Version: ps.Version, Database: ps.Database, Dir: root.Pack(ps.Pack)})
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/upkeep/upkeep/internal/diskspace"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // ErrPending is matched by the error [Bootstrap] returns in check mode when
@@ -50,6 +51,29 @@ var ErrRefused = errors.New("updates: signature refused")
 // the staged batch; the error is a *diskspace.NoSpaceError, as
 // backupstore's (this is backupstore.ErrNoSpace too).
 var ErrNoSpace = diskspace.ErrNoSpace
+
+// MissingPackError stops a start whose root lacks a pack that the
+// database records at a schema version above 0: the code of this host does
+// not know the tables another host (or an earlier install) made. It matches
+// packs.ErrDowngrade: the CLI exits 4.
+type MissingPackError struct {
+	Pack     string
+	Version  string // the version the database records, "" when unknown
+	Database int    // its schema version in the database
+	Dir      string // where the pack's folder would be
+}
+
+func (e *MissingPackError) Error() string {
+	v := e.Version
+	if v == "" {
+		v = "(the version that has schema version " + fmt.Sprint(e.Database) + ")"
+	}
+	return fmt.Sprintf("updates: the database records pack %s %s at schema version %d, but this host does not have it (%s is missing); install %s %s: put its zip into Updates_Pending and run --install-updates",
+		e.Pack, v, e.Database, e.Dir, e.Pack, v)
+}
+
+// Is makes errors.Is(err, packs.ErrDowngrade) true.
+func (e *MissingPackError) Is(target error) bool { return target == packs.ErrDowngrade }
 
 // InstallError says which step of which batch failed, for which zip.
 type InstallError struct {
