@@ -291,3 +291,17 @@ func TestHundredThousandFiles(t *testing.T) {
 		t.Fatalf("the last file: %q, %v", data, err)
 	}
 }
+
+// A backup killed before it finished leaves .tmp-backup-*.partial in
+// Updates_Backups: every start removes it, not only prune.
+func TestStartRemovesPartialBackup(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755)
+	os.MkdirAll(filepath.Join(root, "Updates_Backups"), 0o755)
+	partial := filepath.Join(root, "Updates_Backups", ".tmp-backup-123456.partial")
+	os.WriteFile(partial, []byte("PK\x03\x04 half a backup"), 0o644)
+	run(t, root, "--ignore-updates").want(t, 0, nil, nil)
+	if _, err := os.Stat(partial); err == nil {
+		t.Fatal("the partial backup is still there after a start")
+	}
+}

@@ -102,13 +102,7 @@ func Prune(root layout.Root, keep int, protect []string) (removed []string, err 
 	if err != nil {
 		return nil, err
 	}
-	if des, err := os.ReadDir(root.Backups()); err == nil {
-		for _, d := range des {
-			if strings.HasPrefix(d.Name(), tmpPrefix) && !d.IsDir() {
-				os.Remove(filepath.Join(root.Backups(), d.Name()))
-			}
-		}
-	}
+	RemoveTemp(root)
 	kept := 0
 	for _, b := range all {
 		if slices.Contains(protect, b.ID) || slices.Contains(marked, b.ID) {
@@ -129,4 +123,20 @@ func Prune(root layout.Root, keep int, protect []string) (removed []string, err 
 		}
 	}
 	return removed, nil
+}
+
+// RemoveTemp removes what a backup killed before it finished left in
+// Updates_Backups: its .tmp-backup-*.partial zip and spill files. Nothing
+// refers to them. Every start calls it, under the root's lock; errors are
+// ignored (a read-only root keeps them until it is writable).
+func RemoveTemp(root layout.Root) {
+	des, err := os.ReadDir(root.Backups())
+	if err != nil {
+		return
+	}
+	for _, d := range des {
+		if strings.HasPrefix(d.Name(), tmpPrefix) && !d.IsDir() {
+			os.Remove(filepath.Join(root.Backups(), d.Name()))
+		}
+	}
 }

@@ -168,6 +168,7 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	defer conn.close()
 	opts.conn = conn
 
+	backupstore.RemoveTemp(root) // a backup killed before it finished
 	restored, err := backupstore.Recover(ctx, root, opts.DB)
 	if err != nil {
 		return nil, fmt.Errorf("recover the interrupted restore: %w", err)
