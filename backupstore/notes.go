@@ -12,14 +12,13 @@ import (
 	"github.com/upkeep/upkeep/layout"
 )
 
-// NotesFile is where [SetNote] keeps a line about a backup, such as "the
-// install it was taken for failed": .upkeep/backup-notes.json, a JSON
-// object of backup ID to note. [List] reads it into [Backup.Note].
-const NotesFile = "backup-notes.json"
+// [SetNote] keeps a line about a backup, such as "the install it was taken
+// for failed", in [layout.Root.BackupNotes]: a JSON object of backup ID to
+// note. [List] reads it into [Backup.Note].
 
 // Notes returns the notes [SetNote] recorded, by backup ID.
 func Notes(root layout.Root) (map[string]string, error) {
-	path := filepath.Join(root.State(), NotesFile)
+	path := root.BackupNotes()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
@@ -58,5 +57,5 @@ func SetNote(root layout.Root, id, note string) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(root.State(), NotesFile), append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(root.BackupNotes(), append(data, '\n'), 0o644)
 }

@@ -98,6 +98,14 @@ func (r Root) Failures() string { return r.state("failed.json") }
 // database several hosts share.
 func (r Root) HostID() string { return r.state("host-id") }
 
+// BackupNotes keeps a line about a backup, such as the install it was
+// taken for and how that install ended (package backupstore).
+func (r Root) BackupNotes() string { return r.state("backup-notes.json") }
+
+// Rehearsal is the folder that holds a rehearsal's copy of the root while
+// it runs; a start removes one a killed rehearsal left.
+func (r Root) Rehearsal() string { return r.state("rehearsal") }
+
 // AdminToken holds the token of the admin pages (mode 0600).
 func (r Root) AdminToken() string { return r.state("admin-token") }
 

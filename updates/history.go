@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,15 +18,10 @@ import (
 	"github.com/upkeep/upkeep/packs"
 )
 
-// hostIDFile, in .upkeep/, holds the root's host id: made once, never
-// changed, so that every batch and every start of this root is told apart
-// from other hosts' in a shared database.
-const hostIDFile = "host-id"
-
 // HostID returns the root's host id, read from .upkeep/host-id; "" when
 // the root has none yet (read-only commands do not make one).
 func HostID(root layout.Root) (string, error) {
-	data, err := os.ReadFile(filepath.Join(root.State(), hostIDFile))
+	data, err := os.ReadFile(root.HostID())
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -36,7 +30,7 @@ func HostID(root layout.Root) (string, error) {
 	}
 	id := strings.TrimSpace(string(data))
 	if !validHostID(id) {
-		return "", fmt.Errorf("%s: not a host id (want 32 hex digits): %q", filepath.Join(root.State(), hostIDFile), id)
+		return "", fmt.Errorf("%s: not a host id (want 32 hex digits): %q", root.HostID(), id)
 	}
 	return id, nil
 }
@@ -52,7 +46,7 @@ func EnsureHostID(root layout.Root) (string, error) {
 		return "", err
 	}
 	id := hex.EncodeToString(b[:])
-	err := atomicfile.Write(filepath.Join(root.State(), hostIDFile), 0o644, func(w io.Writer) error {
+	err := atomicfile.Write(root.HostID(), 0o644, func(w io.Writer) error {
 		_, err := io.WriteString(w, id+"\n")
 		return err
 	})

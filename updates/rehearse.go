@@ -19,12 +19,6 @@ import (
 	"github.com/upkeep/upkeep/packs"
 )
 
-// RehearsalDir is the folder of the root's .upkeep that holds a rehearsal's
-// copy while it runs: ROOT/.upkeep/rehearsal (its root copy in root/, its
-// lock, and state.json naming the scratch database). Only a rehearsal
-// writes it, and the next start removes one a killed rehearsal left.
-const RehearsalDir = "rehearsal"
-
 // ErrRehearsalFailed is matched by a [*RehearsalError]: the pending batch
 // failed to install on the copy, or the health command failed there.
 // Production was not changed. The CLI exits 6.
@@ -155,7 +149,7 @@ func Rehearse(ctx context.Context, opts RehearseOptions) (*Rehearsal, error) {
 		return nil, fmt.Errorf("%w: --scratch-db is for PostgreSQL and MySQL; a SQLite database is copied into the rehearsal's folder", packs.ErrBadDevDB)
 	}
 
-	dir := filepath.Join(root.State(), RehearsalDir)
+	dir := root.Rehearsal()
 	if err := cleanRehearsal(ctx, root, opts.DB); err != nil {
 		return nil, err
 	}
@@ -281,7 +275,7 @@ func prefixed(p string, steps []StepTime) []StepTime {
 // root: its folder, and the contents of its scratch database. A running
 // rehearsal (its lock held) is left alone.
 func cleanRehearsal(ctx context.Context, root layout.Root, prodDB string) error {
-	dir := filepath.Join(root.State(), RehearsalDir)
+	dir := root.Rehearsal()
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -319,10 +313,10 @@ func discard(ctx context.Context, dir, scratchDB, prodDB, rootDir string) error 
 // rehearsal folder, and the SQLite database files (snapshotted apart).
 func copyRoot(ctx context.Context, root layout.Root, dst string, prod dbaddr.Addr) error {
 	skip := map[string]bool{
-		layout.BackupsDir:                               true,
-		layout.InstalledDir:                             true,
-		filepath.Join(layout.StateDir, RehearsalDir):    true,
-		filepath.Join(layout.StateDir, layout.LockFile): true,
+		layout.BackupsDir:   true,
+		layout.InstalledDir: true,
+		filepath.Join(layout.StateDir, filepath.Base(root.Rehearsal())): true,
+		filepath.Join(layout.StateDir, layout.LockFile):                 true,
 	}
 	if prod.Kind == dbaddr.SQLite {
 		if rel, err := filepath.Rel(root.Dir, prod.Path); err == nil && filepath.IsLocal(rel) {
