@@ -197,7 +197,8 @@ func fingerprintContent(t *testing.T, dir string) map[string]string {
 // assertClean checks what must hold after any start: the state is the
 // one before or the one after the batch, each zip is in exactly one of
 // Updates_Pending and Updates_Installed, and .upkeep holds nothing but the
-// lock (and the record of a failure, when failed is true).
+// lock and the host id (and the records of a failure, when failed is
+// true).
 func (f *batchFixture) assertClean(t *testing.T, tr *trial, failed bool) (sameAsBefore bool) {
 	t.Helper()
 	root := tr.dir
@@ -219,7 +220,7 @@ func (f *batchFixture) assertClean(t *testing.T, tr *trial, failed bool) (sameAs
 	}
 	entries, _ := os.ReadDir(filepath.Join(root, ".upkeep"))
 	for _, e := range entries {
-		if e.Name() != "lock" && !(failed && e.Name() == "failed.json") {
+		if e.Name() != "lock" && e.Name() != "host-id" && !(failed && (e.Name() == "failed.json" || e.Name() == "backup-notes.json")) {
 			t.Fatalf(".upkeep holds %s after the start, want only the lock", e.Name())
 		}
 	}
@@ -361,7 +362,7 @@ func TestInstallFailureRollsBack(t *testing.T) {
 				}
 				if tc.zip != "" {
 					r = tr.run(t, "--check-updates")
-					r.want(t, 3, []string{tc.zip + ": ready", "Failed last time: install failed", tc.cause}, nil)
+					r.want(t, 3, []string{tc.zip + ": failed", "Failed last time: install failed", tc.cause}, nil)
 				}
 			})
 		}

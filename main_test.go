@@ -160,7 +160,7 @@ func TestStartReportsPending(t *testing.T) {
 		"   - broken.zip:",
 	}, []string{
 		"upkeep: 3 update zips pending in " + pend + "; nothing was changed",
-		"upkeep: hint: install them with --install-updates, or remove them from " + pend + ", or start with --ignore-updates",
+		"upkeep: hint: install the 2 ready with --install-updates (the other stays in " + pend + "), or start with --ignore-updates",
 	})
 	if after := fingerprint(t, pend); !reflect.DeepEqual(before, after) {
 		t.Errorf("the check changed files:\nbefore %v\nafter  %v", before, after)

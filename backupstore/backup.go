@@ -87,9 +87,10 @@ type Backup struct {
 	Size      int64  // bytes of the zip
 	Created   time.Time
 	Reason    string
-	Protected bool  // see [MarkProtected]
-	Files     int   // entries under files/
-	Bytes     int64 // bytes of the files, uncompressed
+	Protected bool   // see [MarkProtected]
+	Note      string // see [SetNote]: e.g. the install it was taken for failed
+	Files     int    // entries under files/
+	Bytes     int64  // bytes of the files, uncompressed
 	Database  string
 	// Err is set by [List] when backup.json could not be read; Created and
 	// Reason then come from the name.

@@ -112,7 +112,19 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	zw := zip.NewWriter(bw)
 
-	meter := progress.New(opts.Progress, "backup", len(entries), total+dbSize, progress.Options{})
+	// The totals count what is written: the entries and, once taken, the
+	// database snapshot as it is on disk (not the estimate made before).
+	var snapInfo os.FileInfo
+	if snapPath != "" {
+		if snapInfo, err = os.Stat(snapPath); err != nil {
+			return nil, fmt.Errorf("backupstore: database snapshot: %w", err)
+		}
+	}
+	meterFiles, meterBytes := len(entries), total
+	if snapInfo != nil {
+		meterFiles, meterBytes = meterFiles+1, meterBytes+snapInfo.Size()
+	}
+	meter := progress.New(opts.Progress, "backup", meterFiles, meterBytes, progress.Options{})
 	p := newPipeline(ctx, opts.Workers, opts.Level, dir, tmpName)
 	files, err := p.run(entries, FilesDir, zw, meter)
 	if err != nil {
@@ -120,10 +132,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	man.Files = files
 	if snapPath != "" {
-		fi, err := os.Stat(snapPath)
-		if err != nil {
-			return nil, fmt.Errorf("backupstore: database snapshot: %w", err)
-		}
+		fi := snapInfo
 		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, info: fi}
 		snap, err := p.run([]entry{e}, "", zw, meter)
 		if err != nil {

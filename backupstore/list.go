@@ -34,13 +34,17 @@ func List(root layout.Root) ([]Backup, error) {
 	if err != nil {
 		return nil, err
 	}
+	notes, err := Notes(root)
+	if err != nil {
+		return nil, err
+	}
 	var out []Backup
 	for _, d := range des {
 		id, ok := strings.CutSuffix(d.Name(), ".zip")
 		if !ok || d.IsDir() || checkID(id) != nil {
 			continue
 		}
-		b := Backup{ID: id, Path: filepath.Join(dir, d.Name()), Protected: slices.Contains(protected, id)}
+		b := Backup{ID: id, Path: filepath.Join(dir, d.Name()), Protected: slices.Contains(protected, id), Note: notes[id]}
 		if fi, err := d.Info(); err == nil {
 			b.Size = fi.Size()
 		}

@@ -12,13 +12,17 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/upkeep/upkeep/internal/progress"
 )
 
 // Build writes to w the update zip of the pack whose source folder is dir:
@@ -37,6 +41,51 @@ import (
 // (when any execute bit is set) or 0644: the same folder always gives the
 // same bytes.
 func Build(dir string, w io.Writer) (*Manifest, error) {
+	res, err := BuildWith(dir, w, BuildOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Manifest, nil
+}
+
+// BuildOptions tunes [BuildWith].
+type BuildOptions struct {
+	// Exclude are globs of files and folders to leave out, as in a
+	// .upkeepignore file (see [IgnoreFile]), added to that file's.
+	Exclude []string
+	// Skip are absolute paths (or filepath.Match patterns of them) to leave
+	// out: the zip being written and its temporary file, when they are
+	// inside the folder.
+	Skip []string
+	// Progress, when not nil, shows the progress of hashing and writing
+	// the files: a bar on a terminal, lines otherwise.
+	Progress io.Writer
+}
+
+// BuildResult is what [BuildWith] wrote, and what it has to say.
+type BuildResult struct {
+	Manifest *Manifest
+	// Notes name the files of migrations/ that are not migrations: they
+	// are packed as files, never run.
+	Notes []string
+	// Warnings name near-miss migration names (ignored), and tables the
+	// migrations create, alter or drop that database.tables does not list.
+	Warnings []string
+	// Excluded counts the files left out by Exclude, .upkeepignore and
+	// Skip.
+	Excluded int
+}
+
+// IgnoreFile, in a pack's source folder, lists globs of files and folders
+// [Build] leaves out, one a line; blank lines and lines starting with #
+// are skipped. A glob without a slash matches a file or folder name at
+// any depth ("*.log", "node_modules"); one with a slash matches the path
+// from the folder ("docs/drafts", "/build"). The file itself is not packed.
+const IgnoreFile = ".upkeepignore"
+
+// BuildWith is [Build] with options.
+func BuildWith(dir string, w io.Writer, opts BuildOptions) (*BuildResult, error) {
+	res := &BuildResult{}
 	data, err := os.ReadFile(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, fmt.Errorf("build update from %s: %w", dir, err)
@@ -48,19 +97,49 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 	}
 	ps = append(ps, mps...)
 
-	srcs, walkPs, err := walkSource(dir)
+	ign, err := readIgnore(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("build update from %s: %w", dir, err)
+	}
+	srcs, walkPs, err := walkSource(dir, ign)
 	if err != nil {
 		return nil, fmt.Errorf("build update from %s: %w", dir, err)
 	}
 	ps = append(ps, walkPs...)
+	res.Excluded = ign.count
 
 	var migrations []string
+	migSrc := map[string]source{}
 	for _, s := range srcs {
-		if rest, ok := strings.CutPrefix(s.path, MigrationsDir+"/"); ok {
+		if rest, ok := strings.CutPrefix(s.path, MigrationsDir+"/"); ok && !strings.Contains(rest, "/") {
 			migrations = append(migrations, rest)
+			migSrc[rest] = s
 		}
 	}
-	ms, err := ParseMigrations(migrations)
+	set, err := ScanMigrations(migrations)
+	var ms []Migration
+	if set != nil {
+		ms = set.Migrations
+		for _, n := range set.Ignored {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s/%s: %s; packed as a file, never run", MigrationsDir, n.File, n.Note))
+		}
+		for _, n := range set.Warnings {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s/%s: %s", MigrationsDir, n.File, n.Note))
+		}
+		touched := map[string]string{} // table -> the first migration that touches it
+		var order []string
+		for _, mg := range ms {
+			tables, cps := checkMigrationSource(dir, migSrc, mg)
+			ps = append(ps, cps...)
+			for _, t := range tables {
+				if _, ok := touched[t]; !ok {
+					touched[t] = mg.Up
+					order = append(order, t)
+				}
+			}
+		}
+		res.Warnings = append(res.Warnings, unlistedTables(m, order, touched)...)
+	}
 	if err != nil {
 		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 			e.(*Problem).Zip = dir
@@ -75,7 +154,7 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 			}
 		case !info.schemaGiven:
 			m.Database.SchemaVersion = hi
-		case m.Database.SchemaVersion != hi && hi == 0:
+		case m.Database.SchemaVersion != hi && len(ms) == 0:
 			ps.add(dir, FileName, ErrBuild, "database.schema_version %d, but there are no migrations in %s/", m.Database.SchemaVersion, MigrationsDir)
 		case m.Database.SchemaVersion != hi:
 			ps.add(dir, FileName, ErrBuild, "database.schema_version %d, but the highest migration is %s (version %d)",
@@ -90,6 +169,11 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 	}
 
 	// First pass: sizes and sha256 for the manifest, which comes first.
+	var total int64
+	for _, s := range srcs {
+		total += s.size
+	}
+	meter := progress.New(opts.Progress, "pack: checksums", len(srcs), total, progress.Options{})
 	m.Files = make([]File, len(srcs))
 	for i, s := range srcs {
 		sum, n, err := hashFile(s.abs)
@@ -97,6 +181,12 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 			return nil, fmt.Errorf("build update from %s: %w", dir, err)
 		}
 		m.Files[i] = File{Path: s.path, Size: n, SHA256: sum, Mode: fmt.Sprintf("%04o", s.mode)}
+		meter.Add(1, n)
+	}
+	meter.Done()
+	total = 0
+	for _, f := range m.Files {
+		total += f.Size
 	}
 	if err := m.Validate(); err != nil {
 		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
@@ -132,6 +222,7 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("build update from %s: %w", dir, err)
 	}
+	meter = progress.New(opts.Progress, "pack: zip", len(srcs), total, progress.Options{})
 	for i, s := range srcs {
 		sum, err := b.add(s.path, s.mode, func() (io.ReadCloser, error) { return os.Open(s.abs) })
 		if err != nil {
@@ -141,11 +232,14 @@ func Build(dir string, w io.Writer) (*Manifest, error) {
 			ps.add(dir, s.path, ErrBuild, "changed while being packed")
 			return nil, ps.err()
 		}
+		meter.Add(1, m.Files[i].Size)
 	}
 	if err := b.zw.Close(); err != nil {
 		return nil, fmt.Errorf("build update from %s: %w", dir, err)
 	}
-	return m, nil
+	meter.Done()
+	res.Manifest = m
+	return res, nil
 }
 
 // source is one file of a pack's source folder.
@@ -153,6 +247,151 @@ type source struct {
 	path string // slash path relative to the folder
 	abs  string
 	mode uint32 // 0644 or 0755
+	size int64
+}
+
+// ignorer decides what [BuildWith] leaves out besides the fixed names:
+// the globs of Exclude and .upkeepignore, and the Skip paths.
+type ignorer struct {
+	names []string // globs matched against each path component
+	paths []string // globs matched against the slash path from the folder
+	skip  []string // absolute path globs
+	count int
+}
+
+func readIgnore(dir string, opts BuildOptions) (*ignorer, error) {
+	ig := &ignorer{skip: opts.Skip}
+	globs := append([]string(nil), opts.Exclude...)
+	data, err := os.ReadFile(filepath.Join(dir, IgnoreFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for line := range strings.Lines(string(data)) {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			globs = append(globs, l)
+		}
+	}
+	for _, g := range globs {
+		g = strings.TrimSuffix(filepath.ToSlash(g), "/")
+		if _, err := path.Match(g, ""); err != nil || g == "" {
+			return nil, fmt.Errorf("exclude %q: not a valid glob", g)
+		}
+		if strings.Contains(g, "/") {
+			ig.paths = append(ig.paths, strings.TrimPrefix(g, "/"))
+		} else {
+			ig.names = append(ig.names, g)
+		}
+	}
+	return ig, nil
+}
+
+// excluded reports whether the file or folder at rel (abs) is left out.
+func (ig *ignorer) excluded(rel, abs string) bool {
+	if ig == nil {
+		return false
+	}
+	if rel == IgnoreFile {
+		return true
+	}
+	for _, g := range ig.skip {
+		if ok, _ := filepath.Match(g, abs); ok {
+			return true
+		}
+	}
+	for _, g := range ig.paths {
+		if ok, _ := path.Match(g, rel); ok {
+			return true
+		}
+	}
+	base := path.Base(rel)
+	for _, g := range ig.names {
+		if ok, _ := path.Match(g, base); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// checkMigrationSource reads a migration's file: goose annotations in a
+// golang-migrate file and a malformed goose file are problems; it returns
+// the tables its up part creates, alters or drops.
+func checkMigrationSource(dir string, srcs map[string]source, mg Migration) ([]string, problems) {
+	var ps problems
+	s, ok := srcs[mg.Up]
+	if !ok {
+		return nil, nil
+	}
+	data, err := os.ReadFile(s.abs)
+	if err != nil {
+		ps.add(dir, s.path, ErrBuild, "%v", err)
+		return nil, ps
+	}
+	text := string(data)
+	if mg.Goose {
+		g, err := ParseGoose(s.path, text)
+		if err != nil {
+			ps.add(dir, s.path, ErrBuild, "%s", strings.TrimPrefix(err.Error(), s.path+" "))
+			return nil, ps
+		}
+		var b strings.Builder
+		for _, c := range g.Up {
+			b.WriteString(c.Text + "\n;\n")
+		}
+		text = b.String()
+	} else if n := GooseMarkerLine(text); n > 0 {
+		ps.add(dir, s.path, ErrBuild, "line %d: a goose annotation in a golang-migrate file (its Up and Down sections would run together); name a goose file VERSION_name.sql", n)
+		return nil, ps
+	}
+	return tablesTouched(text), nil
+}
+
+// tableStmt finds the table of CREATE TABLE, ALTER TABLE and DROP TABLE,
+// quoted or not, with IF [NOT] EXISTS and a schema prefix.
+var tableStmt = regexp.MustCompile("(?is)\\b(?:create\\s+(?:(?:global\\s+|local\\s+)?(?:temporary|temp)\\s+|unlogged\\s+)?table|alter\\s+table|drop\\s+table)\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?(?:only\\s+)?((?:[\"`\\[]?[\\w$]+[\"`\\]]?\\.)?[\"`\\[]?[\\w$]+[\"`\\]]?)")
+
+func tablesTouched(text string) []string {
+	var out []string
+	for _, m := range tableStmt.FindAllStringSubmatch(stripSQLComments(text), -1) {
+		name := m[1]
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		name = strings.Trim(name, "\"`[]")
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// stripSQLComments removes -- line comments, so that a commented-out
+// statement is not read as one.
+func stripSQLComments(text string) string {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i] + "\n"
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// unlistedTables warns about the tables mg touches that database.tables
+// does not list: they are not exported before migrations, nor checked for
+// drift.
+func unlistedTables(m *Manifest, tables []string, first map[string]string) []string {
+	var listed []string
+	if m != nil && m.Database != nil {
+		listed = m.Database.Tables
+	}
+	var out []string
+	for _, t := range tables {
+		if !slices.ContainsFunc(listed, func(l string) bool { return strings.EqualFold(l, t) }) {
+			out = append(out, fmt.Sprintf("%s: the migrations touch table %s (first in %s/%s), which database.tables does not list: it is not exported before migrations, nor checked for drift", FileName, t, MigrationsDir, first[t]))
+		}
+	}
+	return out
 }
 
 // skipped are names Build leaves out wherever they are.
@@ -161,11 +400,14 @@ var skippedFiles = map[string]bool{".DS_Store": true, "Thumbs.db": true}
 
 // walkSource lists the regular files under dir, sorted by path, and a
 // problem for each file that cannot be packed.
-func walkSource(dir string) ([]source, problems, error) {
+func walkSource(dir string, ign *ignorer) ([]source, problems, error) {
 	var srcs []source
 	var ps problems
 	root, err := filepath.EvalSymlinks(dir) // the folder itself may be a link
 	if err != nil {
+		return nil, nil, err
+	}
+	if root, err = filepath.Abs(root); err != nil {
 		return nil, nil, err
 	}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -184,9 +426,17 @@ func walkSource(dir string) ([]source, problems, error) {
 			if skippedDirs[d.Name()] {
 				return filepath.SkipDir
 			}
+			if ign.excluded(rel, p) {
+				ign.count++
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		if skippedFiles[d.Name()] || rel == FileName {
+			return nil
+		}
+		if ign.excluded(rel, p) {
+			ign.count++
 			return nil
 		}
 		if t := d.Type(); t != 0 {
@@ -205,7 +455,7 @@ func walkSource(dir string) ([]source, problems, error) {
 		if fi.Mode().Perm()&0o111 != 0 {
 			mode = 0o755
 		}
-		srcs = append(srcs, source{path: rel, abs: p, mode: mode})
+		srcs = append(srcs, source{path: rel, abs: p, mode: mode, size: fi.Size()})
 		return nil
 	})
 	slices.SortFunc(srcs, func(a, b source) int { return strings.Compare(a.path, b.path) })

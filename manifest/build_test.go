@@ -205,10 +205,9 @@ func TestBuildErrors(t *testing.T) {
 			`manifest.json: pack "Blog": not a valid pack name (lowercase letters, digits, '-' and '_', starting with a letter, at most 64 characters)`,
 		}, ErrInvalidManifest},
 		{"bad-migrations", func(t *testing.T, dir string) {
-			writeTree(t, dir, map[string]string{"migrations/0004_x.up.sql": "", "migrations/notes.txt": ""})
+			writeTree(t, dir, map[string]string{"migrations/0004_x.up.sql": "", "migrations/4_y.up.sql": "", "migrations/notes.txt": ""})
 		}, []string{
-			`migration "notes.txt": not named VERSION_name.up.sql or VERSION_name.down.sql`,
-			`migrations: version 3 is missing (between "0002_slug.up.sql" and "0004_x.up.sql")`,
+			`migrations "0004_x.up.sql" and "4_y.up.sql": both have version 4`,
 		}, ErrMigration},
 		{"case-duplicates", func(t *testing.T, dir string) {
 			writeTree(t, dir, map[string]string{"static/LOGO.bin": "x"})

@@ -320,13 +320,15 @@ var zipCases = []zipCase{
 		return mkzip(listed(func(m *Manifest) { m.Database = &Database{SchemaVersion: 1} }, a, m1, m2), a, m1, m2)
 	}, Limits{}, []string{`manifest.json: database.schema_version 1, but the highest migration is "migrations/0002_slug.up.sql"`}, ErrMismatch},
 	{"bad-migrations", func() []byte {
+		// A gap and a README are fine (golang-migrate allows them); two
+		// migrations with one version are not.
 		m1 := ent{name: "migrations/0001_init.up.sql", body: "create table posts (id int);"}
 		m3 := ent{name: "migrations/0003_tags.up.sql", body: "create table tags (id int);"}
+		g3 := ent{name: "migrations/3_tags.sql", body: "-- +goose Up\ncreate table tags (id int);"}
 		r := ent{name: "migrations/README", body: "read me"}
-		return mkzip(listed(func(m *Manifest) { m.Database = &Database{SchemaVersion: 3} }, m1, m3, r), m1, m3, r)
+		return mkzip(listed(func(m *Manifest) { m.Database = &Database{SchemaVersion: 3} }, m1, m3, g3, r), m1, m3, g3, r)
 	}, Limits{}, []string{
-		`migration "README": not named VERSION_name.up.sql or VERSION_name.down.sql`,
-		`migrations: version 2 is missing (between "0001_init.up.sql" and "0003_tags.up.sql")`,
+		`migrations "0003_tags.up.sql" and "3_tags.sql": both have version 3`,
 	}, ErrMigration},
 	{"many-problems", func() []byte {
 		es := []ent{

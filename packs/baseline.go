@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,8 +30,8 @@ func (db *DB) Baseline(ctx context.Context, opts BaselineOptions) error {
 		return fmt.Errorf("packs: baseline needs a pack")
 	}
 	p := sel[0]
-	if opts.Version < 0 || opts.Version > len(p.Migrations) {
-		return fmt.Errorf("packs: baseline of pack %s: version %d is not between 0 and %d", p.Name, opts.Version, len(p.Migrations))
+	if _, ok := p.index(opts.Version); !ok && opts.Version != p.None() {
+		return fmt.Errorf("packs: baseline of pack %s: %d is not the version of one of its migrations (%s)", p.Name, opts.Version, versionList(p))
 	}
 	_, err = db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
 		if tx == nil {
@@ -43,8 +45,8 @@ func (db *DB) Baseline(ctx context.Context, opts BaselineOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		if v := state.version[p.Name]; v != 0 {
-			return nil, fmt.Errorf("packs: baseline of pack %s: the database already has it at schema version %d", p.Name, v)
+		if state.known[p.Name] && state.version[p.Name] > p.None() {
+			return nil, fmt.Errorf("packs: baseline of pack %s: the database already has it at schema version %d", p.Name, state.version[p.Name])
 		}
 		run := &runner{db: db, conn: conn, state: state, res: &Result{}}
 		stmt, err := tx.PrepareContext(ctx, db.q(insertMigrationSQL))
@@ -52,9 +54,8 @@ func (db *DB) Baseline(ctx context.Context, opts BaselineOptions) error {
 			return nil, err
 		}
 		defer stmt.Close()
-		for v := 1; v <= opts.Version; v++ {
-			m := p.migration(v)
-			if _, err := stmt.ExecContext(ctx, p.Name, v, m.Name, m.SHA256, "baseline", db.timestamp(), 0); err != nil {
+		for _, m := range p.between(p.None(), opts.Version) {
+			if _, err := stmt.ExecContext(ctx, p.Name, m.Version, m.Name, m.SHA256, "baseline", db.timestamp(), 0); err != nil {
 				return nil, fmt.Errorf("packs: baseline of pack %s: %w", p.Name, err)
 			}
 		}
@@ -88,7 +89,7 @@ func (db *DB) AcceptChanged(ctx context.Context, packs []Pack, pack string, vers
 		if c.Version != version {
 			continue
 		}
-		m := sel[0].migration(version)
+		m := sel[0].migration(c.Version)
 		_, err := db.db.ExecContext(ctx, db.q(insertMigrationSQL), pack, version, m.Name, m.SHA256, "accept", db.timestamp(), 0)
 		if err != nil {
 			return fmt.Errorf("packs: accept changed migration %s of pack %s: %w", m.UpFile, pack, err)
@@ -96,4 +97,22 @@ func (db *DB) AcceptChanged(ctx context.Context, packs []Pack, pack string, vers
 		return nil
 	}
 	return fmt.Errorf("packs: pack %s: migration %d is not an applied migration whose file changed", pack, version)
+}
+
+// versionList names the versions of p's migrations, shortened when long.
+func versionList(p Pack) string {
+	var vs []string
+	for i, m := range p.Migrations {
+		if len(p.Migrations) > 8 && i == 3 {
+			vs = append(vs, "...")
+		}
+		if len(p.Migrations) > 8 && i >= 3 && i < len(p.Migrations)-3 {
+			continue
+		}
+		vs = append(vs, strconv.Itoa(m.Version))
+	}
+	if len(vs) == 0 {
+		return "it has none"
+	}
+	return strings.Join(vs, ", ")
 }

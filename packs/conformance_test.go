@@ -124,7 +124,7 @@ func runConformance(t *testing.T, b backend) {
 	t.Run("UpkeepTables", func(t *testing.T) {
 		t.Parallel()
 		db, dsn, root := fresh(t)
-		for _, tb := range []string{"upkeep_packs", "upkeep_settings", "upkeep_migrations", "upkeep_schema", "upkeep_progress"} {
+		for _, tb := range []string{"upkeep_packs", "upkeep_settings", "upkeep_migrations", "upkeep_schema", "upkeep_progress", "upkeep_batches"} {
 			if !tableExists(t, db, tb) {
 				t.Errorf("table %s missing", tb)
 			}

@@ -42,13 +42,44 @@ func (mysqlDialect) foreignKeyChecks(ctx context.Context, conn *sql.Conn, on boo
 
 func (mysqlDialect) setup(ctx context.Context, db *sql.DB) error {
 	for _, s := range []string{
-		"CREATE TABLE IF NOT EXISTS upkeep_packs (pack VARCHAR(191) NOT NULL PRIMARY KEY, version VARCHAR(191) NOT NULL DEFAULT '', schema_version INT NOT NULL DEFAULT 0, installed_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS upkeep_packs (pack VARCHAR(191) NOT NULL PRIMARY KEY, version VARCHAR(191) NOT NULL DEFAULT '', schema_version BIGINT NOT NULL DEFAULT 0, installed_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS upkeep_settings (pack VARCHAR(191) NOT NULL, `key` VARCHAR(191) NOT NULL, value TEXT NOT NULL, PRIMARY KEY (pack, `key`))",
-		"CREATE TABLE IF NOT EXISTS upkeep_migrations (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, pack VARCHAR(191) NOT NULL, version INT NOT NULL, name VARCHAR(255) NOT NULL, sha256 VARCHAR(64) NOT NULL, direction VARCHAR(16) NOT NULL, applied_at VARCHAR(32) NOT NULL, duration_ms BIGINT NOT NULL, INDEX upkeep_migrations_pack (pack, version))",
-		"CREATE TABLE IF NOT EXISTS upkeep_schema (pack VARCHAR(191) NOT NULL, table_name VARCHAR(191) NOT NULL, table_version INT NOT NULL, schema_text MEDIUMTEXT NOT NULL, PRIMARY KEY (pack, table_name))",
-		"CREATE TABLE IF NOT EXISTS upkeep_progress (pack VARCHAR(191) NOT NULL PRIMARY KEY, version INT NOT NULL, file VARCHAR(255) NOT NULL, statements_done INT NOT NULL, done_sha256 VARCHAR(64) NOT NULL, updated_at VARCHAR(32) NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS upkeep_migrations (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, pack VARCHAR(191) NOT NULL, version BIGINT NOT NULL, name VARCHAR(255) NOT NULL, sha256 VARCHAR(64) NOT NULL, direction VARCHAR(16) NOT NULL, applied_at VARCHAR(32) NOT NULL, duration_ms BIGINT NOT NULL, INDEX upkeep_migrations_pack (pack, version))",
+		"CREATE TABLE IF NOT EXISTS upkeep_schema (pack VARCHAR(191) NOT NULL, table_name VARCHAR(191) NOT NULL, table_version BIGINT NOT NULL, schema_text MEDIUMTEXT NOT NULL, PRIMARY KEY (pack, table_name))",
+		"CREATE TABLE IF NOT EXISTS upkeep_progress (pack VARCHAR(191) NOT NULL PRIMARY KEY, version BIGINT NOT NULL, file VARCHAR(255) NOT NULL, statements_done INT NOT NULL, done_sha256 VARCHAR(64) NOT NULL, updated_at VARCHAR(32) NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS upkeep_batches (batch_id VARCHAR(64) NOT NULL, host_id VARCHAR(64) NOT NULL, hostname VARCHAR(255) NOT NULL, packs MEDIUMTEXT NOT NULL, phase VARCHAR(16) NOT NULL, outcome VARCHAR(16) NOT NULL, reason TEXT NOT NULL, backup_id VARCHAR(191) NOT NULL, zips MEDIUMTEXT NOT NULL, migrations MEDIUMTEXT NOT NULL, started_at VARCHAR(32) NOT NULL, committed_at VARCHAR(32) NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (host_id, batch_id))",
 	} {
 		if _, err := db.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	// Databases made before versions could be timestamps have INT version
+	// columns: widen them.
+	rows, err := db.QueryContext(ctx, `SELECT TABLE_NAME, COLUMN_NAME, IS_NULLABLE, COLUMN_DEFAULT FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = DATABASE() AND DATA_TYPE = 'int' AND (TABLE_NAME, COLUMN_NAME) IN
+		(('upkeep_packs', 'schema_version'), ('upkeep_migrations', 'version'), ('upkeep_schema', 'table_version'), ('upkeep_progress', 'version'))`)
+	if err != nil {
+		return err
+	}
+	var alter []string
+	for rows.Next() {
+		var t, c, nullable string
+		var def sql.NullString
+		if err := rows.Scan(&t, &c, &nullable, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		a := fmt.Sprintf("ALTER TABLE %s MODIFY %s BIGINT NOT NULL", t, c)
+		if c == "schema_version" {
+			a += " DEFAULT 0"
+		}
+		alter = append(alter, a)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, a := range alter {
+		if _, err := db.ExecContext(ctx, a); err != nil {
 			return err
 		}
 	}

@@ -45,14 +45,40 @@ func (postgresDialect) setup(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	for _, s := range []string{
-		`CREATE TABLE IF NOT EXISTS upkeep_packs (pack TEXT PRIMARY KEY, version TEXT NOT NULL DEFAULT '', schema_version INTEGER NOT NULL DEFAULT 0, installed_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS upkeep_packs (pack TEXT PRIMARY KEY, version TEXT NOT NULL DEFAULT '', schema_version BIGINT NOT NULL DEFAULT 0, installed_at TEXT NOT NULL, updated_at TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS upkeep_settings (pack TEXT NOT NULL, "key" TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (pack, "key"))`,
-		`CREATE TABLE IF NOT EXISTS upkeep_migrations (id BIGSERIAL PRIMARY KEY, pack TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, direction TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms BIGINT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS upkeep_migrations (id BIGSERIAL PRIMARY KEY, pack TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, direction TEXT NOT NULL, applied_at TEXT NOT NULL, duration_ms BIGINT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS upkeep_migrations_pack ON upkeep_migrations (pack, version)`,
-		`CREATE TABLE IF NOT EXISTS upkeep_schema (pack TEXT NOT NULL, table_name TEXT NOT NULL, table_version INTEGER NOT NULL, schema_text TEXT NOT NULL, PRIMARY KEY (pack, table_name))`,
-		`CREATE TABLE IF NOT EXISTS upkeep_progress (pack TEXT PRIMARY KEY, version INTEGER NOT NULL, file TEXT NOT NULL, statements_done INTEGER NOT NULL, done_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS upkeep_schema (pack TEXT NOT NULL, table_name TEXT NOT NULL, table_version BIGINT NOT NULL, schema_text TEXT NOT NULL, PRIMARY KEY (pack, table_name))`,
+		`CREATE TABLE IF NOT EXISTS upkeep_progress (pack TEXT PRIMARY KEY, version BIGINT NOT NULL, file TEXT NOT NULL, statements_done INTEGER NOT NULL, done_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS upkeep_batches (batch_id TEXT NOT NULL, host_id TEXT NOT NULL, hostname TEXT NOT NULL, packs TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, backup_id TEXT NOT NULL, zips TEXT NOT NULL, migrations TEXT NOT NULL, started_at TEXT NOT NULL, committed_at TEXT NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (host_id, batch_id))`,
 	} {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	// Databases made before versions could be timestamps have INTEGER
+	// version columns: widen them.
+	rows, err := tx.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND data_type = 'integer' AND (table_name, column_name) IN
+		(('upkeep_packs', 'schema_version'), ('upkeep_migrations', 'version'), ('upkeep_schema', 'table_version'), ('upkeep_progress', 'version'))`)
+	if err != nil {
+		return err
+	}
+	var alter []string
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			rows.Close()
+			return err
+		}
+		alter = append(alter, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE BIGINT", t, c))
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, a := range alter {
+		if _, err := tx.ExecContext(ctx, a); err != nil {
 			return err
 		}
 	}

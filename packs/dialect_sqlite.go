@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS upkeep_migrations (id INTEGER PRIMARY KEY AUTOINCREME
 CREATE INDEX IF NOT EXISTS upkeep_migrations_pack ON upkeep_migrations (pack, version);
 CREATE TABLE IF NOT EXISTS upkeep_schema (pack TEXT NOT NULL, table_name TEXT NOT NULL, table_version INTEGER NOT NULL, schema_text TEXT NOT NULL, PRIMARY KEY (pack, table_name));
 CREATE TABLE IF NOT EXISTS upkeep_progress (pack TEXT PRIMARY KEY, version INTEGER NOT NULL, file TEXT NOT NULL, statements_done INTEGER NOT NULL, done_sha256 TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS upkeep_batches (batch_id TEXT NOT NULL, host_id TEXT NOT NULL, hostname TEXT NOT NULL, packs TEXT NOT NULL, phase TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL, backup_id TEXT NOT NULL, zips TEXT NOT NULL, migrations TEXT NOT NULL, started_at TEXT NOT NULL, committed_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, PRIMARY KEY (host_id, batch_id));
 `)
 	return err
 }

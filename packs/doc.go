@@ -10,8 +10,9 @@
 // [Open] takes sqlite:PATH (the default, root/data/app.db), postgres://...
 // or mysql://user:pass@host:port/db and creates upkeep's tables when they
 // are missing: upkeep_packs, upkeep_settings, upkeep_migrations,
-// upkeep_schema, and upkeep_progress (where a migration stopped part way on
-// a backend whose DDL is not transactional). What differs between backends
+// upkeep_schema, upkeep_progress (where a migration stopped part way on
+// a backend whose DDL is not transactional) and upkeep_batches (every
+// install batch: [DB.RecordBatch], [DB.Batches], [UpOptions.Batch]). What differs between backends
 // is one unexported interface, dialect (see dialect.go for the checklist to
 // add one); the conformance suite in conformance_test.go runs on all.
 //

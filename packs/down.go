@@ -34,8 +34,8 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		return nil, err
 	}
 	p := sel[0]
-	if opts.To < 0 {
-		return nil, fmt.Errorf("packs: down: target version %d", opts.To)
+	if opts.To < p.None() {
+		return nil, fmt.Errorf("packs: down: target version %d (the lowest is %d, no migration applied)", opts.To, p.None())
 	}
 	return db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
 		var q querier = conn
@@ -47,21 +47,29 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 			return nil, err
 		}
 		ps := packStatus(p, state, p.CodeVersion())
-		if ps.Database > len(p.Migrations) {
+		if ps.Database > ps.Code {
 			return nil, ps.Err()
 		}
 		if opts.To > ps.Database {
 			return nil, fmt.Errorf("packs: pack %s is at schema version %d, below the target %d; use Up", p.Name, ps.Database, opts.To)
 		}
-		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.migration(ir.Version).DownFile) {
+		if ir := ps.Interrupted; ir != nil && !(ir.Version == ps.Database && ir.File == p.downFileOf(ir.Version)) {
 			return nil, fmt.Errorf("packs: pack %s: %s stopped after statement %d; finish it with Up, or restore the last export, before reverting", p.Name, ir.File, ir.StatementsDone)
 		}
 		// Every revert is checked and read before the first one runs.
 		p.Migrations = slices.Clone(p.Migrations)
-		for v := ps.Database; v > opts.To; v-- {
-			m := &p.Migrations[v-1]
+		var reverts []Migration
+		for i := len(p.Migrations) - 1; i >= 0; i-- {
+			m := &p.Migrations[i]
+			if m.Version > ps.Database || m.Version <= opts.To {
+				continue
+			}
 			if !m.hasDown() {
-				return nil, fmt.Errorf("%w: pack %s: migration %s has no .down.sql; cannot go below schema version %d", ErrNoDown, p.Name, m.Source(), v)
+				what := "has no .down.sql"
+				if m.Goose {
+					what = "has no \"-- +goose Down\" section"
+				}
+				return nil, fmt.Errorf("%w: pack %s: migration %s %s; cannot go below schema version %d", ErrNoDown, p.Name, m.Source(), what, m.Version)
 			}
 			if m.Down == nil {
 				text, err := m.DownText()
@@ -69,13 +77,14 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 					return nil, fmt.Errorf("packs: pack %s: %w", p.Name, err)
 				}
 				m.DownSQL = text
-				if _, _, err := checkFile(db.d.flavor(), p.Name, m.DownFile, text); err != nil {
+				if _, _, err := checkMigration(db.d.flavor(), p.Name, *m, "down", text, m.DownFile); err != nil {
 					return nil, err
 				}
 			}
+			reverts = append(reverts, *m)
 		}
 		res := &Result{}
-		if ps.Database == opts.To {
+		if len(reverts) == 0 {
 			return res, nil
 		}
 		if !opts.NoBackup {
@@ -97,9 +106,9 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if run.watch, err = db.d.watch(ctx, conn, tx); err != nil {
 			return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
 		}
-		defer run.watch.close()
-		for v := ps.Database; v > opts.To; v-- {
-			m := p.migration(v)
+		defer func() { run.watch.close() }()
+		for _, m := range reverts {
+			v := m.Version
 			start := time.Now()
 			runDown := func(tx *sql.Tx, q querier) error {
 				if m.Down != nil {
@@ -114,7 +123,35 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				}
 				return run.execFile(ctx, q, p, m, "down", text, m.DownFile, transactional, nil)
 			}
+			alone := transactional && m.noTransaction("down", m.DownSQL)
+			if alone {
+				// Commit what ran, revert this one alone, go on in a
+				// new transaction.
+				if err := run.setPack(ctx, tx, p, v); err != nil {
+					return res, err
+				}
+				if err := db.recordSchemas(ctx, tx, p, v); err != nil {
+					return res, err
+				}
+				run.watch.close() // upkeep's own commit
+				if err := tx.Commit(); err != nil {
+					return res, fmt.Errorf("packs: commit: %w", err)
+				}
+				run.committed = len(res.Applied)
+				run.watch = nopWatch{}
+			}
 			switch {
+			case alone:
+				if err = run.fileSteps(ctx, p, m, "down", start); err == nil {
+					run.committed = len(res.Applied)
+					if tx, err = conn.BeginTx(ctx, nil); err != nil {
+						return res, fmt.Errorf("packs: begin transaction: %w", err)
+					}
+					defer tx.Rollback()
+					if run.watch, err = db.d.watch(ctx, conn, tx); err == nil {
+						err = db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout)
+					}
+				}
 			case transactional:
 				if err = runDown(tx, tx); err == nil {
 					err = run.finishStep(ctx, tx, p, m, "down", v, time.Since(start))
@@ -134,7 +171,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				return res, err
 			}
 		}
-		final := opts.To
+		final := p.below(reverts[len(reverts)-1].Version)
 		if err := db.recordSchemas(ctx, txOr(tx, conn), p, final); err != nil {
 			return nil, err
 		}

@@ -46,6 +46,16 @@ var (
 	// the files.
 	ErrBadMigrations = errors.New("packs: bad migrations")
 
+	// ErrDrift is returned by the CLI's db verify and db status
+	// --exit-code when a table's live schema differs from its record in
+	// upkeep_schema. Exit code 4.
+	ErrDrift = errors.New("packs: tables drifted from their recorded schema")
+
+	// ErrDirty is returned by [DB.Adopt] when golang-migrate's table marks
+	// its version dirty: a migration failed part way, and a person must
+	// check the database before upkeep takes it over.
+	ErrDirty = errors.New("packs: dirty migration state")
+
 	// ErrNoDown is returned by [DB.Down] before anything runs when a
 	// migration to revert has no .down.sql (or no Go down function); the
 	// message names the migration.
@@ -170,6 +180,16 @@ type Applied struct {
 	Duration  time.Duration
 }
 
+// String names the migration as reports do: "pack VERSION_name", with
+// " (down)" for a revert.
+func (a Applied) String() string {
+	s := fmt.Sprintf("%s %d_%s", a.Pack, a.Version, a.Name)
+	if a.Direction == "down" {
+		s += " (down)"
+	}
+	return s
+}
+
 // MigrationError says which statement of which migration failed, what ran
 // before it and what state the database is left in. Like goose's
 // PartialError, it carries what a caller needs to report and recover.
@@ -185,9 +205,14 @@ type MigrationError struct {
 	// failure. When RolledBack is true none of them is left in the
 	// database.
 	Before []Applied
-	// RolledBack is true on backends with transactional DDL: the whole run
-	// was rolled back and the database is as it was before it.
+	// RolledBack is true on backends with transactional DDL: the run's
+	// transaction was rolled back. The database is as it was before the
+	// run, except for Kept.
 	RolledBack bool
+	// Kept are the migrations of the run committed before its
+	// transaction because one of them ran outside a transaction
+	// ([Migration.NoTransaction]): they stay applied.
+	Kept []Applied
 	// StatementsDone is, without transactional DDL, how many statements
 	// of File ran and stay in the database; the next Up resumes after them
 	// once the file is fixed.
@@ -217,6 +242,15 @@ func (e *MigrationError) Error() string {
 		fmt.Fprintf(&b, "; completed before it in this run: %s", strings.Join(names, ", "))
 	}
 	switch {
+	case e.RolledBack && len(e.Kept) > 0:
+		var names []string
+		for _, a := range e.Kept {
+			names = append(names, a.String())
+		}
+		fmt.Fprintf(&b, "; its transaction was rolled back, but %s ran outside a transaction and stay applied; fix the file and run Up again to go on from there", strings.Join(names, ", "))
+		if e.Export != "" {
+			fmt.Fprintf(&b, ", or restore the pack's tables from %s", e.Export)
+		}
 	case e.RolledBack:
 		b.WriteString("; the whole run was rolled back, the database is as it was before it")
 	case e.Restored:

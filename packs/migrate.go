@@ -48,6 +48,11 @@ type UpOptions struct {
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
 	// instead of queueing every query behind it; 0 is no bound.
 	TableLockTimeout time.Duration
+	// Batch, when set, is written to upkeep_batches as the run commits:
+	// in the run's transaction where DDL is transactional, so that the row
+	// says "committed" exactly when the migrations did; after the last
+	// migration elsewhere. Committed is set to the time of the commit.
+	Batch *BatchRecord
 }
 
 // Result is what a run did.
@@ -125,12 +130,15 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 		}
 		res := &Result{}
 		if len(plan) == 0 {
+			if opts.Batch != nil {
+				return res, db.commitBatch(ctx, q, res, opts.Batch)
+			}
 			return res, nil
 		}
 		for _, pl := range plan {
-			for v := pl.from + 1; v <= pl.target; v++ {
-				if m := pl.p.migration(v); m.Up == nil {
-					if _, _, err := checkFile(db.d.flavor(), pl.p.Name, m.UpFile, m.UpSQL); err != nil {
+			for _, m := range pl.p.between(pl.from, pl.target) {
+				if m.Up == nil {
+					if _, _, err := checkMigration(db.d.flavor(), pl.p.Name, m, "up", m.UpSQL, m.UpFile); err != nil {
 						return nil, err
 					}
 				}
@@ -157,7 +165,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if run.watch, err = db.d.watch(ctx, conn, tx); err != nil {
 				return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
 			}
-			defer run.watch.close()
+			defer func() { run.watch.close() }()
 			if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
 				return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 			}
@@ -165,9 +173,20 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				return nil, err
 			}
 			defer run.close()
+			run.tableLockTimeout = opts.TableLockTimeout
 			for _, pl := range plan {
-				if err := run.upTx(ctx, tx, pl.p, pl.from, pl.target); err != nil {
-					tx.Rollback()
+				if tx, err = run.upTx(ctx, tx, pl.p, pl.from, pl.target); err != nil {
+					if tx != nil {
+						tx.Rollback()
+					}
+					if run.committed > 0 {
+						return res, err
+					}
+					return nil, err
+				}
+			}
+			if opts.Batch != nil {
+				if err := db.commitBatch(ctx, tx, res, opts.Batch); err != nil {
 					return nil, err
 				}
 			}
@@ -195,8 +214,26 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				return res, err
 			}
 		}
+		if opts.Batch != nil {
+			if err := db.commitBatch(ctx, conn, res, opts.Batch); err != nil {
+				return res, err
+			}
+		}
 		return res, nil
 	})
+}
+
+// commitBatch records b as committed on q, with the migrations of res.
+func (db *DB) commitBatch(ctx context.Context, q querier, res *Result, b *BatchRecord) error {
+	b.Phase, b.Outcome, b.Committed = "committed", OutcomeCommitted, db.now().UTC()
+	b.Migrations = b.Migrations[:0]
+	for _, a := range res.Applied {
+		b.Migrations = append(b.Migrations, a.String())
+	}
+	if !b.Started.IsZero() {
+		b.Duration = b.Committed.Sub(b.Started)
+	}
+	return db.recordBatch(ctx, q, *b)
 }
 
 func (db *DB) backupDir(dir string) string {
@@ -236,6 +273,12 @@ type runner struct {
 	watch txWatch // never nil once the run started; see [dialect.watch]
 
 	insMigration *sql.Stmt
+
+	// committed counts the migrations of res.Applied committed before the
+	// run's transaction, by a migration that ran alone; a failure after
+	// it does not undo them.
+	committed        int
+	tableLockTimeout time.Duration
 }
 
 const insertMigrationSQL = `INSERT INTO upkeep_migrations (pack, version, name, sha256, direction, applied_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`
@@ -252,6 +295,7 @@ func (r *runner) prepare(ctx context.Context, tx *sql.Tx) error {
 func (r *runner) close() {
 	if r.insMigration != nil {
 		r.insMigration.Close()
+		r.insMigration = nil
 	}
 }
 
@@ -273,17 +317,29 @@ func (r *runner) setPack(ctx context.Context, q querier, p Pack, version int) er
 	return nil
 }
 
-// upTx applies migrations from+1..to of p inside tx.
-func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) error {
-	for v := from + 1; v <= to; v++ {
-		m := p.migration(v)
+// upTx applies migrations from+1..to of p inside tx. A migration that
+// runs outside a transaction ([Migration.NoTransaction]) ends tx: what ran
+// before it is committed, it runs alone as on MySQL/MariaDB, and the run
+// goes on in a new transaction, which upTx returns.
+func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) (*sql.Tx, error) {
+	done := from
+	for _, m := range p.between(from, to) {
+		v := m.Version
 		start := time.Now()
+		if m.noTransaction("up", m.UpSQL) {
+			var err error
+			if tx, err = r.alone(ctx, tx, p, m, done, start); err != nil {
+				return tx, err
+			}
+			done = v
+			continue
+		}
 		if m.Up != nil {
 			if err := m.Up(ctx, tx); err != nil {
-				return r.failed(p, m, "up", nil, 0, err, true)
+				return tx, r.failed(p, m, "up", nil, 0, err, true)
 			}
 			if err := r.checkTx(ctx, tx, p, m.Source()); err != nil {
-				return err
+				return tx, err
 			}
 		} else {
 			err := r.execFile(ctx, tx, p, m, "up", m.UpSQL, m.UpFile, true, func(stmt int) {
@@ -292,19 +348,67 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 				}
 			})
 			if err != nil {
-				return err
+				return tx, err
 			}
 		}
 		d := time.Since(start)
 		if _, err := r.insMigration.ExecContext(ctx, p.Name, v, m.Name, m.SHA256, "up", r.db.timestamp(), d.Milliseconds()); err != nil {
-			return fmt.Errorf("packs: record migration %s of pack %s: %w", m.Source(), p.Name, err)
+			return tx, fmt.Errorf("packs: record migration %s of pack %s: %w", m.Source(), p.Name, err)
 		}
 		r.res.Applied = append(r.res.Applied, Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: "up", Duration: d})
+		done = v
 	}
 	if err := r.setPack(ctx, tx, p, to); err != nil {
-		return err
+		return tx, err
 	}
-	return r.db.recordSchemas(ctx, tx, p, to)
+	return tx, r.db.recordSchemas(ctx, tx, p, to)
+}
+
+// alone runs m outside any transaction: it commits tx (recording p at
+// done, what tx applied of it), runs m's statements one by one with their
+// progress as [runner.upSteps] does, and begins the transaction the run
+// goes on in.
+func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, done int, start time.Time) (*sql.Tx, error) {
+	db := r.db
+	if err := r.setPack(ctx, tx, p, done); err != nil {
+		return tx, err
+	}
+	if err := db.recordSchemas(ctx, tx, p, done); err != nil {
+		return tx, err
+	}
+	r.close()
+	r.watch.close() // upkeep's own commit
+	if err := tx.Commit(); err != nil {
+		return tx, fmt.Errorf("packs: commit migrations before %s: %w", m.Source(), err)
+	}
+	r.committed = len(r.res.Applied)
+	// Each statement commits on its own: there is no transaction of the
+	// run to watch; the statements were checked before the run.
+	r.watch = nopWatch{}
+	if err := r.fileSteps(ctx, p, m, "up", start); err != nil {
+		return nil, err
+	}
+	r.committed = len(r.res.Applied)
+	if err := db.recordSchemas(ctx, r.conn, p, m.Version); err != nil {
+		return nil, err
+	}
+	tx, err := r.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("packs: begin transaction: %w", err)
+	}
+	if r.watch, err = db.d.watch(ctx, r.conn, tx); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("packs: watch the run's transaction: %w", err)
+	}
+	if err := db.d.tableLockWait(ctx, r.conn, tx, r.tableLockTimeout); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
+	}
+	if err := r.prepare(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
 }
 
 // execFile runs the statements of one migration file (text, named file)
@@ -314,7 +418,7 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) err
 // caller's transaction undoes what ran before it. Once the file ran, the
 // run's transaction must still be the one upkeep opened.
 func (r *runner) execFile(ctx context.Context, q querier, p Pack, m Migration, dir, text, file string, rolled bool, after func(stmt int)) error {
-	stmts, skip, err := checkFile(r.db.d.flavor(), p.Name, file, text)
+	stmts, skip, err := r.checkMigration(p, m, dir, text, file)
 	if err != nil {
 		return err
 	}
@@ -368,6 +472,9 @@ func (r *runner) failed(p Pack, m Migration, dir string, s *sqlsplit.Statement, 
 	if !rolled && idx > 0 {
 		e.StatementsDone = idx - 1
 	}
+	if rolled && r.committed > 0 {
+		e.Kept = r.res.Applied[:r.committed:r.committed]
+	}
 	return e
 }
 
@@ -391,8 +498,8 @@ func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
 			return err
 		}
 	}
-	for v := from + 1; v <= to; v++ {
-		m := p.migration(v)
+	for _, m := range p.between(from, to) {
+		v := m.Version
 		start := time.Now()
 		var err error
 		if m.Up != nil {
@@ -436,7 +543,7 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 			return fmt.Errorf("packs: pack %s: %w", p.Name, err)
 		}
 	}
-	stmts, skipStmt, err := checkFile(r.db.d.flavor(), p.Name, file, text)
+	stmts, skipStmt, err := r.checkMigration(p, m, dir, text, file)
 	if err != nil {
 		return err
 	}
@@ -512,7 +619,7 @@ func (r *runner) finishStep(ctx context.Context, tx *sql.Tx, p Pack, m Migration
 	db := r.db
 	newVersion := v
 	if dir == "down" {
-		newVersion = v - 1
+		newVersion = p.below(v)
 	}
 	if _, err := tx.ExecContext(ctx, db.q(insertMigrationSQL), p.Name, v, m.Name, m.SHA256, dir, db.timestamp(), d.Milliseconds()); err != nil {
 		return fmt.Errorf("packs: record migration %s of pack %s: %w", m.Source(), p.Name, err)
@@ -529,3 +636,13 @@ func (r *runner) finishStep(ctx context.Context, tx *sql.Tx, p Pack, m Migration
 	r.res.Applied = append(r.res.Applied, Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: dir, Duration: d})
 	return nil
 }
+
+// nopWatch watches nothing: for a file that runs outside any transaction
+// ([Migration.NoTransaction]) on a backend whose watch is of the run's
+// transaction.
+type nopWatch struct{}
+
+func (nopWatch) enter()                               {}
+func (nopWatch) leave()                               {}
+func (nopWatch) close()                               {}
+func (nopWatch) check(context.Context, querier) error { return nil }

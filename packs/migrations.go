@@ -12,9 +12,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 
+	"github.com/upkeep/upkeep/internal/sqlsplit"
 	"github.com/upkeep/upkeep/manifest"
 )
 
@@ -41,6 +41,16 @@ type Migration struct {
 	SHA256  string // hex sha256 of the .up.sql; "" for a Go migration
 	Up      GoFunc // set for a Go migration
 	Down    GoFunc // the Go migration's down step, or nil
+	// Goose is set for a goose file (VERSION_name.sql): UpSQL is the whole
+	// file, its Up and Down sections run as goose runs them, and DownFile
+	// is the same file when it has a Down section.
+	Goose bool
+	// NoTransaction runs the up file alone, outside the run's transaction,
+	// statement by statement with its progress recorded, as on
+	// MySQL/MariaDB: goose's "-- +goose NO TRANSACTION", or
+	// [manifest.NoTransactionMarker] in a .up.sql. PostgreSQL's CREATE
+	// INDEX CONCURRENTLY needs it.
+	NoTransaction bool
 
 	readDown func() ([]byte, error) // reads DownFile, set by the loaders
 }
@@ -68,6 +78,70 @@ func (m Migration) Source() string {
 
 func (m Migration) hasDown() bool { return m.Down != nil || m.DownFile != "" }
 
+// statements splits the text of m's file in direction dir ("up" or
+// "down") into statements: a goose file by its sections and StatementBegin
+// / StatementEnd blocks, any other file by [sqlsplit.Split]. It refuses
+// goose annotations in a golang-migrate file.
+func (m Migration) statements(dir, text, file string, f sqlsplit.Flavor) ([]sqlsplit.Statement, error) {
+	if !m.Goose {
+		if n := manifest.GooseMarkerLine(text); n > 0 {
+			return nil, fmt.Errorf("%w: %s line %d: a goose annotation in a golang-migrate file; name a goose file VERSION_name.sql", ErrBadMigrations, file, n)
+		}
+		return sqlsplit.Split(text, f)
+	}
+	g, err := manifest.ParseGoose(file, text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadMigrations, err)
+	}
+	chunks := g.Up
+	if dir == "down" {
+		chunks = g.Down
+	}
+	var out []sqlsplit.Statement
+	for _, c := range chunks {
+		if c.Whole {
+			out = append(out, sqlsplit.Statement{Text: c.Text, Line: c.Line})
+			continue
+		}
+		ss, err := sqlsplit.Split(c.Text, f)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", file, c.Line, err)
+		}
+		for _, s := range ss {
+			s.Line += c.Line - 1
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// checkMigration splits the file of m in direction dir into statements
+// ([Migration.statements]) and checks each ([checkStatements]) before any
+// runs.
+func checkMigration(f sqlsplit.Flavor, pack string, m Migration, dir, text, file string) ([]sqlsplit.Statement, []bool, error) {
+	stmts, err := m.statements(dir, text, file, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("packs: pack %s: migration %s: %w", pack, file, err)
+	}
+	return checkStatements(f, pack, file, stmts)
+}
+
+func (r *runner) checkMigration(p Pack, m Migration, dir, text, file string) ([]sqlsplit.Statement, []bool, error) {
+	return checkMigration(r.db.d.flavor(), p.Name, m, dir, text, file)
+}
+
+// noTransaction reports whether the file of direction dir runs outside the
+// run's transaction.
+func (m Migration) noTransaction(dir, text string) bool {
+	if m.Up != nil || m.Down != nil {
+		return false
+	}
+	if dir == "up" || m.Goose {
+		return m.NoTransaction
+	}
+	return manifest.HasNoTransactionMarker(text)
+}
+
 func (m Migration) downSource() string {
 	if m.Down != nil {
 		return fmt.Sprintf("go:%d_%s (down)", m.Version, m.Name)
@@ -87,26 +161,104 @@ type Pack struct {
 	Migrations    []Migration
 }
 
-// CodeVersion returns the schema version the pack's code expects.
+// CodeVersion returns the schema version the pack's code expects: its
+// SchemaVersion, or its highest migration.
+//
+// A schema version S means that every migration numbered S or lower is
+// applied. Versions are any increasing non-negative integers (1, 2, 3;
+// timestamps; with gaps), so "nothing applied" is 0, or -1 for a pack
+// that has a migration 0 (see [Pack.None]).
 func (p Pack) CodeVersion() int {
 	if p.SchemaVersion > 0 {
 		return p.SchemaVersion
 	}
-	return len(p.Migrations)
+	if len(p.Migrations) == 0 {
+		return 0
+	}
+	return p.Migrations[len(p.Migrations)-1].Version
 }
 
-// migration returns migration v (1-based; the migrations are 1..N).
-func (p Pack) migration(v int) Migration { return p.Migrations[v-1] }
+// None is the pack's schema version with no migration applied: -1 when
+// it has a migration 0, else 0.
+func (p Pack) None() int {
+	if len(p.Migrations) > 0 && p.Migrations[0].Version == 0 {
+		return -1
+	}
+	return 0
+}
+
+// migration returns migration v, which must exist.
+func (p Pack) migration(v int) Migration {
+	i, ok := p.index(v)
+	if !ok {
+		panic(fmt.Sprintf("packs: pack %s has no migration %d", p.Name, v))
+	}
+	return p.Migrations[i]
+}
+
+// index finds migration v.
+func (p Pack) index(v int) (int, bool) {
+	return sort.Find(len(p.Migrations), func(i int) int { return cmpInt(v, p.Migrations[i].Version) })
+}
+
+// downFileOf is the file that reverts migration v, "" when there is none.
+func (p Pack) downFileOf(v int) string {
+	if i, ok := p.index(v); ok {
+		return p.Migrations[i].DownFile
+	}
+	return ""
+}
+
+// between returns the migrations numbered in (from, to], in order.
+func (p Pack) between(from, to int) []Migration {
+	var out []Migration
+	for _, m := range p.Migrations {
+		if m.Version > from && m.Version <= to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// below returns the version of the last migration before v, or
+// [Pack.None].
+func (p Pack) below(v int) int {
+	prev := p.None()
+	for _, m := range p.Migrations {
+		if m.Version >= v {
+			break
+		}
+		prev = m.Version
+	}
+	return prev
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
 
 // check validates numbering and the schema version against the migrations.
 func (p Pack) check() error {
 	for i, m := range p.Migrations {
-		if m.Version != i+1 {
-			return fmt.Errorf("%w: pack %s: migration %s has version %d where %d was expected", ErrBadMigrations, p.Name, m.Source(), m.Version, i+1)
+		if m.Version < 0 {
+			return fmt.Errorf("%w: pack %s: migration %s has a negative version", ErrBadMigrations, p.Name, m.Source())
+		}
+		if i > 0 && m.Version <= p.Migrations[i-1].Version {
+			return fmt.Errorf("%w: pack %s: migration %s comes after %s but its version is not higher", ErrBadMigrations, p.Name, m.Source(), p.Migrations[i-1].Source())
 		}
 	}
-	if p.SchemaVersion > len(p.Migrations) {
-		return fmt.Errorf("%w: pack %s: schema version %d but migrations stop at %d", ErrBadMigrations, p.Name, p.SchemaVersion, len(p.Migrations))
+	if hi := p.CodeVersion(); p.SchemaVersion > 0 && (len(p.Migrations) == 0 || p.SchemaVersion > p.Migrations[len(p.Migrations)-1].Version) {
+		last := 0
+		if len(p.Migrations) > 0 {
+			last = p.Migrations[len(p.Migrations)-1].Version
+		}
+		return fmt.Errorf("%w: pack %s: schema version %d but migrations stop at %d", ErrBadMigrations, p.Name, hi, last)
 	}
 	return nil
 }
@@ -156,8 +308,10 @@ func LoadPacks(root string) ([]Pack, error) {
 }
 
 // ReadMigrationsDir reads the migrations folder dir once: every
-// VERSION_name.up.sql and .down.sql in it, in order. Other files are
-// ignored. Numbering must run 1..N without gap or duplicate.
+// VERSION_name.up.sql and .down.sql (golang-migrate) and VERSION_name.sql
+// (goose) in it, in order of version (see [manifest.ScanMigrations]).
+// Other files are ignored. A goose annotation in a .up.sql or .down.sql
+// is an error naming the file.
 func ReadMigrationsDir(dir string) ([]Migration, error) {
 	return readMigrations(os.DirFS(dir), ".", dir)
 }
@@ -175,25 +329,49 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".sql") {
+		if !e.IsDir() {
 			names = append(names, e.Name())
 		}
 	}
+	return LoadMigrations(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Join(dir, name)) }, shown)
+}
+
+// LoadMigrations reads the migrations among names, the files of one
+// migrations folder, with read (given a name of names), as
+// [ReadMigrationsDir] does; shown names the folder in messages. Down files
+// are read only when a revert needs them.
+func LoadMigrations(names []string, read func(name string) ([]byte, error), shown string) ([]Migration, error) {
 	parsed, err := parseNames(names)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v", ErrBadMigrations, shown, err)
 	}
 	out := make([]Migration, len(parsed))
 	for i, pm := range parsed {
-		up, err := fs.ReadFile(fsys, path.Join(dir, pm.Up))
+		up, err := read(pm.Up)
 		if err != nil {
 			return nil, fmt.Errorf("packs: read migration %s: %w", filepath.Join(shown, pm.Up), err)
 		}
 		sum := sha256.Sum256(up)
-		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: string(up), SHA256: hex.EncodeToString(sum[:])}
-		if pm.Down != "" {
-			name := path.Join(dir, pm.Down)
-			m.readDown = func() ([]byte, error) { return fs.ReadFile(fsys, name) }
+		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: string(up), SHA256: hex.EncodeToString(sum[:]), Goose: pm.Goose}
+		file := filepath.Join(shown, pm.Up)
+		if pm.Goose {
+			g, err := manifest.ParseGoose(file, m.UpSQL)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrBadMigrations, err)
+			}
+			m.NoTransaction = g.NoTransaction
+			if g.HasDown {
+				m.DownFile = pm.Up
+			}
+		} else {
+			if n := manifest.GooseMarkerLine(m.UpSQL); n > 0 {
+				return nil, fmt.Errorf("%w: %s line %d: a goose annotation in a golang-migrate file (its Up and Down sections would run together); name a goose file VERSION_name.sql", ErrBadMigrations, file, n)
+			}
+			m.NoTransaction = manifest.HasNoTransactionMarker(m.UpSQL)
+		}
+		if m.DownFile != "" {
+			name := m.DownFile
+			m.readDown = func() ([]byte, error) { return read(name) }
 		}
 		out[i] = m
 	}

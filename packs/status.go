@@ -19,7 +19,7 @@ type Status struct {
 type PackStatus struct {
 	Pack     string
 	Code     int  // schema version the code expects
-	Database int  // schema version in the database (0: none applied)
+	Database int  // schema version in the database (0, or -1 for a pack with a migration 0: none applied)
 	Known    bool // the database has a row for the pack in upkeep_packs
 	// Version is the pack's version recorded in upkeep_packs by the last
 	// run that migrated or baselined it; "" when unknown.
@@ -52,7 +52,7 @@ func (ps PackStatus) Err() error {
 		return ps.Changed[0]
 	case ps.Database < ps.Code:
 		e := &BehindError{Pack: ps.Pack, From: ps.Database, To: ps.Code, Pending: ps.Pending}
-		if ir := ps.Interrupted; ir != nil && ir.Version == ps.Database+1 {
+		if ir := ps.Interrupted; ir != nil && ir.Version > ps.Database && ir.Version <= ps.Code {
 			e.Interrupted = ir
 		}
 		return e
@@ -194,17 +194,22 @@ func (db *DB) status(ctx context.Context, q querier, packs []Pack) (*Status, *db
 func packStatus(p Pack, state *dbState, target int) PackStatus {
 	ps := PackStatus{Pack: p.Name, Code: p.CodeVersion(), Database: state.version[p.Name], Known: state.known[p.Name],
 		Version: state.release[p.Name], Interrupted: state.progress[p.Name]}
+	if !ps.Known {
+		ps.Database = p.None()
+	}
 	sums := state.sums[p.Name]
-	for v := 1; v <= ps.Database && v <= len(p.Migrations); v++ {
-		m := p.migration(v)
-		rec := sums[v]
+	for _, m := range p.Migrations {
+		if m.Version > ps.Database {
+			break
+		}
+		rec := sums[m.Version]
 		if rec == "" || m.SHA256 == "" || rec == m.SHA256 {
 			continue
 		}
-		ps.Changed = append(ps.Changed, &ChecksumError{Pack: p.Name, Version: v, File: m.UpFile, Recorded: rec, Current: m.SHA256})
+		ps.Changed = append(ps.Changed, &ChecksumError{Pack: p.Name, Version: m.Version, File: m.UpFile, Recorded: rec, Current: m.SHA256})
 	}
-	for v := ps.Database + 1; v <= target && v <= len(p.Migrations); v++ {
-		ps.Pending = append(ps.Pending, p.migration(v).Source())
+	for _, m := range p.between(ps.Database, target) {
+		ps.Pending = append(ps.Pending, m.Source())
 	}
 	return ps
 }

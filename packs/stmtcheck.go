@@ -352,13 +352,10 @@ func upkeepName(t token) string {
 	return ""
 }
 
-// checkFile checks every statement of a migration file of pack before any
-// of them runs, and returns the statements with those to skip marked.
-func checkFile(f sqlsplit.Flavor, pack, file, text string) ([]sqlsplit.Statement, []bool, error) {
-	stmts, err := sqlsplit.Split(text, f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("packs: pack %s: migration %s: %w", pack, file, err)
-	}
+// checkStatements checks every statement of a migration file of pack
+// (split by [checkMigration]) before any of them runs, and returns the
+// statements with those to skip marked.
+func checkStatements(f sqlsplit.Flavor, pack, file string, stmts []sqlsplit.Statement) ([]sqlsplit.Statement, []bool, error) {
 	skip := make([]bool, len(stmts))
 	for i, s := range stmts {
 		rule, err := checkStatement(f, s)

@@ -116,7 +116,7 @@ func assertSettled(t *testing.T, root layout.Root, opts Options, want map[string
 	des, _ := os.ReadDir(root.State())
 	for _, e := range des {
 		switch e.Name() {
-		case "lock", "failed.json", "protected-backups", "trusted":
+		case "lock", "failed.json", "protected-backups", "trusted", hostIDFile, "backup-notes.json":
 		default:
 			t.Fatalf(".upkeep holds %s after the start", e.Name())
 		}

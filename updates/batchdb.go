@@ -42,7 +42,7 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 // a failed run is put back from it under the same lock (packs.UpOptions
 // RestoreOnFailure), and the recovery after a kill puts it back (see
 // restoreExport).
-func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal) ([]AppliedMigration, error) {
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal, rec *packs.BatchRecord) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 		return nil, err
 	}
 	defer release()
-	up := packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout}
+	up := packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout, Batch: rec}
 	if !db.TransactionalDDL() {
 		up.NoBackup, up.RestoreOnFailure = false, true
 		up.OnExport = func(path string) error {

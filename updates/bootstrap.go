@@ -65,6 +65,17 @@ type Options struct {
 	// root's packs/ folder.
 	Packs []packs.Pack
 
+	// DryRun, with Mode Install, works out what the install would do
+	// (Report.DryRun) and changes nothing: no folder is created, no lock
+	// file, no recovery, no migration. It returns a [*PendingError] when
+	// zips are pending and none is ready.
+	DryRun bool
+
+	// KeepBackups, after a batch commits, removes the install backups
+	// beyond the KeepBackups newest (the backup of the last install is
+	// always kept); 0 keeps all.
+	KeepBackups int
+
 	// UpkeepVersion is recorded in backups.
 	UpkeepVersion string
 
@@ -120,6 +131,11 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	root, err := layout.Open(opts.Root)
 	if err != nil {
 		return nil, err
+	}
+	if opts.DryRun && opts.Mode == Install {
+		// Nothing is written: not even the lock file or a folder.
+		opts.Root = root.Dir
+		return dryRunStep(ctx, opts, root)
 	}
 	// A read-only root can be checked and started from: nothing to write.
 	ensureErr := root.Ensure()

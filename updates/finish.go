@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
@@ -170,13 +170,17 @@ func storeBackup(opts Options, root layout.Root, r *Report) func(context.Context
 
 // protectBackup makes the backup taken before this batch the one that
 // pruning never removes: the backup of the last install.
+// installBackupID matches the IDs of the backups taken before installs:
+// STAMP_install, or STAMP_install-N when the name was taken.
+var installBackupID = regexp.MustCompile(`_install(-\d+)?$`)
+
 func protectBackup(root layout.Root, id string) error {
 	ids, err := backupstore.Protected(root)
 	if err != nil {
 		return err
 	}
 	for _, old := range ids {
-		if old != id && strings.HasSuffix(old, "_install") {
+		if old != id && installBackupID.MatchString(old) {
 			if err := backupstore.Unprotect(root, old); err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // DefaultHealthTimeout bounds a health command when no timeout is given.
@@ -127,6 +128,13 @@ func checkHealth(ctx context.Context, opts Options, root layout.Root, batch *Bat
 	}
 	for _, u := range batch.Updates {
 		recordFailure(root, u.Zip, ierr)
+	}
+	// The restored database holds the batch's row as it was when the
+	// backup was taken: running. Say how it ended.
+	if host, err := HostID(root); err == nil && host != "" {
+		rec := packs.BatchRecord{ID: batch.ID, Host: host, Backup: batch.Backup}
+		endBatch(context.WithoutCancel(ctx), opts, root, rec, "committed", packs.OutcomeRolledBack, ierr.Error(), time.Time{})
+		noteBackup(root, batch.Backup, packs.OutcomeRolledBack, batch.ID)
 	}
 	return ierr
 }

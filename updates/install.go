@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/diskspace"
 	"github.com/upkeep/upkeep/internal/progress"
@@ -24,6 +25,8 @@ type Batch struct {
 	Updates []InstalledZip `json:"updates"`          // in install order
 	// Migrations are the migrations the batch ran, in order.
 	Migrations []AppliedMigration `json:"migrations,omitempty"`
+	// Pruned are the old install backups removed after it (KeepBackups).
+	Pruned []string `json:"pruned_backups,omitempty"`
 	// Steps are the batch's steps with the time each took, in order.
 	Steps []StepTime `json:"steps,omitempty"`
 	// Health is the health check run after the commit; nil without one.
@@ -58,6 +61,8 @@ type batchRun struct {
 	applied   []AppliedMigration
 	timings   []StepTime
 	committed bool // the database recorded the batch: it is never undone
+
+	rec packs.BatchRecord // the batch's row in upkeep_batches
 }
 
 // install installs the ready updates of r as one batch, holding the root's
@@ -68,18 +73,64 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b == nil || err != nil {
 		return nil, err
 	}
+	// The batch's row in upkeep_batches: running now; committed in the
+	// migrations' transaction; how it ended, at the end.
+	host, err := EnsureHostID(root)
+	if err != nil {
+		return nil, &InstallError{Batch: b.j.Batch, Step: "history", Err: err}
+	}
+	if b.rec, err = startBatch(ctx, opts, root, b.j, host, b.from()); err != nil {
+		return nil, &InstallError{Batch: b.j.Batch, Step: "history", Err: err}
+	}
 	if s, err := runSteps(ctx, b.timed(b.steps()), b.faults); err != nil {
 		if b.committed {
 			// Nothing to undo: the next start finishes the job.
-			return nil, fmt.Errorf("batch %s is installed, but finishing it failed at %s (the next start will finish it): %w", b.j.Batch, s.name, err)
+			err = fmt.Errorf("batch %s is installed, but finishing it failed at %s (the next start will finish it): %w", b.j.Batch, s.name, err)
+			b.ended(ctx, string(b.j.Phase), packs.OutcomeCommitted, err)
+			return nil, err
 		}
-		return nil, b.fail(ctx, s, err)
+		err = b.fail(ctx, s, err)
+		outcome := packs.OutcomeRolledBack
+		if errors.Is(err, ErrManual) {
+			outcome = packs.OutcomeManual
+		}
+		b.ended(ctx, string(b.j.Phase), outcome, err)
+		return nil, err
 	}
 	forgetFailures(root, b.j)
+	b.ended(ctx, "finished", packs.OutcomeCommitted, nil)
 	batch := batchOf(b.j, r)
 	batch.Migrations = b.applied
 	batch.Steps = b.timings
+	// Retention: the install backups beyond the newest KeepBackups go; the
+	// one just taken is the protected one. A failure here loses nothing.
+	if opts.KeepBackups > 0 && b.j.Backup != "" {
+		batch.Pruned, _ = backupstore.PruneReason(root, opts.KeepBackups, "install")
+	}
 	return batch, nil
+}
+
+// from is the version of each of the batch's packs before it.
+func (b *batchRun) from() map[string]string {
+	from := map[string]string{}
+	for _, p := range b.j.Packs {
+		from[p.Pack] = p.From
+	}
+	return from
+}
+
+// ended records how the batch ended, in its row of upkeep_batches and,
+// when it did not commit, beside its backup. Best effort: the batch's fate
+// is settled already.
+func (b *batchRun) ended(ctx context.Context, phase, outcome string, cause error) {
+	reason := ""
+	if cause != nil {
+		reason = cause.Error()
+	}
+	rec := b.rec
+	rec.Backup = b.j.Backup
+	endBatch(context.WithoutCancel(ctx), b.opts, b.root, rec, phase, outcome, reason, time.Now())
+	noteBackup(b.root, b.j.Backup, outcome, b.j.Batch)
 }
 
 // newBatchRun plans the batch of the ready updates of r; nil when none is
@@ -95,13 +146,17 @@ func newBatchRun(opts Options, root layout.Root, r *Report) (*batchRun, error) {
 		j: &journal{Batch: now.Format(stamp), Phase: phaseStaging, Started: now},
 	}
 	taken := map[string]bool{}
+	from := map[string]string{}
+	for _, p := range r.Installed {
+		from[p.Pack] = p.Version
+	}
 	for _, u := range ready {
 		name, err := installedName(root, u.File, now, taken)
 		if err != nil {
 			return nil, err
 		}
 		b.j.Packs = append(b.j.Packs, journalPack{
-			Pack: u.Pack, Version: u.Version, Zip: u.File, Installed: name,
+			Pack: u.Pack, Version: u.Version, From: from[u.Pack], Zip: u.File, Installed: name,
 			HadOld: exists(root.Pack(u.Pack)),
 		})
 	}
@@ -269,7 +324,8 @@ func (b *batchRun) syncSwapped(context.Context) error {
 // migrate runs the batch's migrations and commits it in the database (see
 // migrateBatch): from then on the batch is installed.
 func (b *batchRun) migrate(ctx context.Context) error {
-	applied, err := migrateBatch(ctx, b.opts, b.root, b.paths, b.j)
+	b.rec.Backup = b.j.Backup
+	applied, err := migrateBatch(ctx, b.opts, b.root, b.paths, b.j, &b.rec)
 	if err != nil {
 		return err
 	}

@@ -56,9 +56,10 @@ type journal struct {
 type journalPack struct {
 	Pack      string `json:"pack"`
 	Version   string `json:"version"`
-	Zip       string `json:"zip"`       // file name in Updates_Pending
-	Installed string `json:"installed"` // file name it gets in Updates_Installed
-	HadOld    bool   `json:"had_old"`   // packs/<pack> existed before the batch
+	From      string `json:"from,omitempty"` // the version installed before the batch, "" for a new pack
+	Zip       string `json:"zip"`            // file name in Updates_Pending
+	Installed string `json:"installed"`      // file name it gets in Updates_Installed
+	HadOld    bool   `json:"had_old"`        // packs/<pack> existed before the batch
 }
 
 // zipOf is the zip of pack in the batch.

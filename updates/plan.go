@@ -213,11 +213,15 @@ func migrationNames(m *manifest.Manifest) []string {
 }
 
 // migrationsBetween lists the up files of m's migrations with a version in
-// (from, to], in order.
+// (from, to], in order. From 0 for a pack whose first migration is 0 means
+// none applied (schema -1), as package packs reads it.
 func migrationsBetween(m *manifest.Manifest, from, to int) []string {
 	migs, err := manifest.ParseMigrations(migrationNames(m))
 	if err != nil {
 		return nil
+	}
+	if from == 0 && len(migs) > 0 && migs[0].Version == 0 {
+		from = -1
 	}
 	var out []string
 	for _, mg := range migs {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // RecoveryAction is what the start did with work an earlier run left
@@ -91,6 +93,20 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 			return nil, err
 		}
 	}
+	// The history row says how the batch ended (best effort, as in
+	// install).
+	ended := func(phase, outcome string, cause error) {
+		host, err := EnsureHostID(root)
+		if err != nil {
+			return
+		}
+		from := map[string]string{}
+		for _, p := range j.Packs {
+			from[p.Pack] = p.From
+		}
+		endBatch(ctx, opts, root, batchRecord(j, host, from), phase, outcome, cause.Error(), time.Time{})
+		noteBackup(root, j.Backup, outcome, j.Batch)
+	}
 	if committed {
 		rec.Action = Finished
 		if err := settleFolders(opts, b, j); err != nil {
@@ -100,12 +116,16 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)
 		}
 		forgetFailures(root, j)
+		ended("finished", packs.OutcomeCommitted, fmt.Errorf("interrupted after it committed; finished by the next start"))
 		return rec, nil
 	}
 	rec.Action = Undone
 	if err := rollback(ctx, opts, b, j); err != nil {
-		return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
+		merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: err}
+		ended(string(j.Phase), packs.OutcomeManual, merr)
+		return nil, merr
 	}
+	ended(string(j.Phase), packs.OutcomeUndone, fmt.Errorf("interrupted (the process was killed or the machine stopped) while %s; undone by the next start", j.Phase))
 	return rec, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/internal/textsafe"
 )
 
@@ -34,6 +35,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if b.Health != nil {
 			p.line("   %s (%d ms).", b.Health, b.Health.DurationMS)
 		}
+		if len(b.Pruned) > 0 {
+			p.line("   Removed %s beyond the newest kept: %s", plural(len(b.Pruned), "old install backup"), strings.Join(b.Pruned, ", "))
+		}
+	}
+	if d := r.DryRun; d != nil {
+		d.writeText(p, r)
 	}
 	if d := r.Database; d != nil && len(d.Applied) > 0 {
 		p.line("Migrated the database (%s): %s.", d.Backend, migrationList(d.Applied))
@@ -63,7 +70,7 @@ func (u *Update) WriteText(w io.Writer) error {
 
 func (u *Update) writeText(p *printer) {
 	head := fmt.Sprintf("%s: %s", textsafe.Name(u.File), u.Status)
-	if u.Status == Ready {
+	if u.installable() {
 		head = fmt.Sprintf("%d. %s", u.Order, head)
 	}
 	p.line("%s", head)
@@ -109,6 +116,9 @@ func (u *Update) writeText(p *printer) {
 	}
 	if u.LastFailure != "" {
 		p.line("   Failed last time: %s", u.LastFailure)
+		if u.Status == Failed {
+			p.line("   --install-updates tries it again; replace the zip once its cause is fixed")
+		}
 	}
 	for _, prob := range u.Problems {
 		p.line("   - %s", prob)
@@ -159,4 +169,54 @@ func colonList(s []string) string {
 // oneLine folds text that spans lines, so that each report line stands alone.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+func (d *DryRun) writeText(p *printer, r *Report) {
+	if d.Recovery != "" {
+		p.line("First: %s.", d.Recovery)
+	}
+	if len(d.Packs) == 0 {
+		p.line("Dry run: nothing would be installed (no update is ready).")
+	} else {
+		p.line("Dry run: --install-updates would install %s, in this order (nothing was changed):", plural(len(d.Packs), "update"))
+	}
+	for _, pk := range d.Packs {
+		from := pk.From
+		if from == "" {
+			from = "new pack"
+		}
+		p.line("   %s: %s -> %s (%s)", pk.Pack, from, pk.To, pk.Zip)
+		p.line("      Files: %d added, %d changed, %d removed, %d unchanged%s", len(pk.Added), len(pk.Changed), len(pk.Removed), pk.Unchanged,
+			fileLists(map[string][]string{"added": pk.Added, "changed": pk.Changed, "removed": pk.Removed}))
+		if len(pk.Migrations) > 0 {
+			p.line("      Migrations: %s", strings.Join(pk.Migrations, ", "))
+		}
+	}
+	if len(d.Packs) > 0 {
+		if d.NoBackup {
+			p.line("   Backup: none (--no-backup)")
+		} else {
+			db := ""
+			if d.DatabaseBytes > 0 {
+				db = fmt.Sprintf(" plus the database, %s", progress.FormatBytes(d.DatabaseBytes))
+			}
+			p.line("   Backup: at most %d files, %s%s", d.BackupFiles, progress.FormatBytes(d.BackupBytes), db)
+		}
+		p.line("   Staging: %s; free space: %s", progress.FormatBytes(d.StageBytes), progress.FormatBytes(int64(d.FreeBytes)))
+	}
+	p.line("")
+}
+
+// fileLists names the files of each kind when there are few.
+func fileLists(kinds map[string][]string) string {
+	var parts []string
+	for _, k := range []string{"added", "changed", "removed"} {
+		if fs := kinds[k]; len(fs) > 0 && len(fs) <= 5 {
+			parts = append(parts, k+" "+strings.Join(fs, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -31,7 +31,14 @@ const (
 	Installed  Status = "installed"  // this version of the pack is already installed
 	Downgrade  Status = "downgrade"  // older than the installed version: refused
 	Blocked    Status = "blocked"    // requires or upgrades_from not met, or another zip of the same pack
+	// Failed is a ready zip whose last install failed (LastFailure says
+	// why), until it is replaced. --install-updates tries it again.
+	Failed Status = "failed"
 )
+
+// installable tells whether u goes into the next batch: ready, or ready
+// but failed last time.
+func (u *Update) installable() bool { return u.Status == Ready || u.Status == Failed }
 
 // DefaultSettle is how long after its last change a zip without an end of
 // central directory is taken to be still being copied, rather than damaged.
@@ -103,6 +110,7 @@ type Report struct {
 	Recovery  *Recovery       `json:"recovery,omitempty"` // an interrupted batch this start finished or undid
 	Fetch     *FetchReport    `json:"fetch,omitempty"`    // what --fetch-updates brought
 	Batch     *Batch          `json:"batch,omitempty"`    // the batch this start installed
+	DryRun    *DryRun         `json:"dry_run,omitempty"`  // what --install-updates --dry-run would do
 	Database  *DatabaseReport `json:"database,omitempty"` // every installed pack's schema, after the updates
 	Installed []InstalledPack `json:"installed"`
 	Updates   []*Update       `json:"updates"` // Ready ones first in install order, then the rest by file name
@@ -115,11 +123,12 @@ type InstalledPack struct {
 	SchemaVersion int    `json:"schema_version"`
 }
 
-// Ready returns the ready updates in install order.
+// Ready returns the updates the next batch installs, in install order:
+// those ready, and those that failed last time (status Failed).
 func (r *Report) Ready() []*Update {
 	var out []*Update
 	for _, u := range r.Updates {
-		if u.Status == Ready {
+		if u.installable() {
 			out = append(out, u)
 		}
 	}
@@ -246,12 +255,17 @@ func scan(ctx context.Context, opts ScanOptions, root layout.Root, paths []strin
 	}
 
 	plan(r.Updates, have)
+	for _, u := range r.Updates {
+		if u.Status == Ready && u.LastFailure != "" {
+			u.Status = Failed
+		}
+	}
 	sort.SliceStable(r.Updates, func(i, j int) bool {
 		a, b := r.Updates[i], r.Updates[j]
-		if (a.Status == Ready) != (b.Status == Ready) {
-			return a.Status == Ready
+		if a.installable() != b.installable() {
+			return a.installable()
 		}
-		if a.Status == Ready {
+		if a.installable() {
 			return a.Order < b.Order
 		}
 		return a.File < b.File

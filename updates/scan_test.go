@@ -219,16 +219,18 @@ func TestScanInvalidManifest(t *testing.T) {
 	p := newPack("blog", "1.0.0")
 	p.m.Version = "one point oh"
 	p.writeZip(t, pending(root, "blog.zip"))
-	gap := newPack("shop", "1.0.0").migrations(3)
-	delete(gap.files, "migrations/0002_step2.up.sql")
-	gap.writeZip(t, pending(root, "shop.zip"))
+	// Gaps are fine (golang-migrate allows them); two migrations of one
+	// version are not.
+	dup := newPack("shop", "1.0.0").migrations(3)
+	dup.files["migrations/1_again.up.sql"] = "SELECT 1;\n"
+	dup.writeZip(t, pending(root, "shop.zip"))
 	bad := newPack("wiki", "1.0.0").migrations(2)
 	bad.m.Database.SchemaVersion = 5
 	bad.writeZip(t, pending(root, "wiki.zip"))
 
 	u := byFile(scanRoot(t, root))
 	wantStatus(t, u["blog.zip"], Invalid, `blog.zip: manifest.json: version "one point oh"`)
-	wantStatus(t, u["shop.zip"], Invalid, "0001_step1.up.sql")
+	wantStatus(t, u["shop.zip"], Invalid, `migrations "0001_step1.up.sql" and "1_again.up.sql": both have version 1`)
 	wantStatus(t, u["wiki.zip"], Invalid, `wiki.zip: manifest.json: database.schema_version 5, but the highest migration is "migrations/0002_step2.up.sql"`)
 	for _, name := range []string{"blog.zip", "shop.zip", "wiki.zip"} {
 		if u[name].Pack != "" && u[name].Status == Ready {

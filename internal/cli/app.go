@@ -84,6 +84,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
 			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
 			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "with --install-updates: print what would be installed (files added, changed, removed; migrations; backup size, free space) and change nothing; exit 0, or 3 when no update is ready"},
+			&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
 			&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
 			&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after this long (then it failed)"},
 			&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
@@ -114,6 +116,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			backupsCommand(),
 			keysCommand(),
 			feedCommand(),
+			historyCommand(),
 			serveCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {

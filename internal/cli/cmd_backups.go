@@ -117,6 +117,9 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 		case b.Err != nil:
 			kind, note = "unreadable", b.Err.Error()
 		}
+		if b.Note != "" {
+			note = strings.TrimPrefix(note+"; "+b.Note, "; ")
+		}
 		if b.Protected {
 			note = strings.TrimPrefix(note+"; kept: backup of the last install", "; ")
 		}
@@ -220,6 +223,9 @@ func restoreExport(c *cli.Context, g *GlobalOptions, root layout.Root, id string
 }
 
 func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
+	if c.Int("keep") < 1 {
+		return usageError("backups prune --keep %d: keep at least 1 backup (the backup of the last install is kept anyway)", c.Int("keep"))
+	}
 	root, l, err := rootLock(c, g, "backups prune")
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,7 @@ func dbCommand() *cli.Command {
 			{
 				Name:   "status",
 				Usage:  "per pack: the schema version its code expects, the database's, pending migrations, drift",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "exit-code", Usage: "exit 4 when any pack's database is behind or ahead of its code, has a changed migration, or drifted"}},
 				Action: action(runDBStatus),
 			},
 			{
@@ -57,19 +59,21 @@ func dbCommand() *cli.Command {
 				Action: action(runDBVerify),
 			},
 			{
-				Name:   "accept",
-				Usage:  "accept the changed file of an applied migration: record its new sha256",
-				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the migration's `VERSION`"}},
+				Name:  "accept",
+				Usage: "accept the changed file of an applied migration (--version: record its new sha256), or a table's live schema (--table: record it, ending its drift)",
+				Flags: []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the migration's `VERSION`"},
+					&cli.StringFlag{Name: "table", Usage: "the drifted `TABLE`"}},
 				Action: action(runDBAccept),
 			},
 			{
 				Name:   "baseline",
-				Usage:  "adopt an existing database: record a pack at a schema version without running migrations",
-				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Value: -1, Usage: "the schema `VERSION` the database is at"}},
+				Usage:  "adopt an existing database: record a pack (installed, or pending in Updates_Pending) at a schema version without running migrations",
+				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the schema `VERSION` the database is at (-1: nothing applied, for a pack with a migration 0)"}},
 				Action: action(runDBBaseline),
 			},
 			dbGenerateCommand(),
 			dbDiffCommand(),
+			dbAdoptCommand(packFlag),
 		},
 	}
 }
@@ -162,7 +166,29 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 	for _, d := range drift {
 		fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
 	}
+	if c.Bool("exit-code") {
+		if err := st.Err(); err != nil {
+			return err
+		}
+		if len(drift) > 0 {
+			return driftError(drift)
+		}
+	}
 	return nil
+}
+
+// driftError names the drifted tables, with the commands that end it.
+func driftError(drift []packs.DriftItem) error {
+	var tables []string
+	first := drift[0]
+	for _, d := range drift {
+		t := d.Pack + ": " + d.Table
+		if !slices.Contains(tables, t) {
+			tables = append(tables, t)
+		}
+	}
+	err := fmt.Errorf("%d table(s) drifted from their recorded schema (%s): %w", len(tables), strings.Join(tables, ", "), packs.ErrDrift)
+	return withHint(err, "if the change was made on purpose, record it: upkeep db accept --pack %s --table %s; else undo it, or restore the last export of the pack's tables", first.Pack, first.Table)
 }
 
 func runDBHistory(c *cli.Context, g *GlobalOptions) error {
@@ -209,7 +235,7 @@ func runDBUp(c *cli.Context, g *GlobalOptions) error {
 }
 
 func runDBDown(c *cli.Context, g *GlobalOptions) error {
-	if c.String("pack") == "" || c.Int("to") < 0 {
+	if c.String("pack") == "" || !c.IsSet("to") || c.Int("to") < -1 {
 		return usageError("db down needs --pack PACK and --to VERSION")
 	}
 	s, err := openDB(c, g, "db down")
@@ -276,7 +302,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 	case len(v.Changed) > 0:
 		return withHint(v.Changed[0], "put the file back as it was, or accept the change: upkeep db accept --pack %s --version %d", v.Changed[0].Pack, v.Changed[0].Version)
 	case len(v.Drift) > 0:
-		return fmt.Errorf("%d table(s) drifted from their recorded schema: %w", len(v.Drift), packs.ErrChecksumChanged)
+		return driftError(v.Drift)
 	}
 	if !g.Quiet && !g.JSON {
 		fmt.Fprintln(g.Stdout, "ok: every applied migration is as it ran, and every table is as recorded")
@@ -285,14 +311,23 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 }
 
 func runDBAccept(c *cli.Context, g *GlobalOptions) error {
-	if c.String("pack") == "" || c.Int("version") <= 0 {
-		return usageError("db accept needs --pack PACK and --version VERSION")
+	if c.String("pack") == "" || c.IsSet("version") == c.IsSet("table") {
+		return usageError("db accept needs --pack PACK and either --version VERSION or --table TABLE")
 	}
 	s, err := openDB(c, g, "db accept")
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	if t := c.String("table"); t != "" {
+		if err := s.db.AcceptTable(c.Context, c.String("pack"), t); err != nil {
+			return err
+		}
+		if !g.Quiet {
+			fmt.Fprintf(g.Stdout, "recorded the live schema of table %s as pack %s's\n", t, c.String("pack"))
+		}
+		return nil
+	}
 	if err := s.db.AcceptChanged(c.Context, s.packs, c.String("pack"), c.Int("version")); err != nil {
 		return err
 	}
@@ -303,7 +338,7 @@ func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 }
 
 func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
-	if c.String("pack") == "" || c.Int("version") < 0 {
+	if c.String("pack") == "" || !c.IsSet("version") || c.Int("version") < -1 {
 		return usageError("db baseline needs --pack PACK and --version VERSION")
 	}
 	s, err := openDB(c, g, "db baseline")
@@ -311,7 +346,11 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	defer s.close()
-	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: s.packs, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: g.LockTimeout})
+	code, err := s.withPending(c, g, c.String("pack"))
+	if err != nil {
+		return err
+	}
+	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: code, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: g.LockTimeout})
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,20 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		NoBackup:      c.Bool("no-backup"),
 		DB:            g.DB,
 		MigrateDB:     c.Bool("migrate-db"),
+		DryRun:        c.Bool("dry-run"),
+		KeepBackups:   c.Int("keep-backups"),
 		UpkeepVersion: Version,
 		Health:        c.String("health"),
 		HealthTimeout: c.Duration("health-timeout"),
 	}
 	if bo.Health != "" && mode != updates.Install {
 		return usageError("--health goes with --install-updates")
+	}
+	if bo.DryRun && mode != updates.Install {
+		return usageError("--dry-run goes with --install-updates")
+	}
+	if bo.KeepBackups < 0 {
+		return usageError("--keep-backups %d: give a number of backups to keep, or 0 to keep all", bo.KeepBackups)
 	}
 	if !g.Quiet {
 		bo.Progress = g.Stderr
@@ -61,6 +69,12 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 			return perr
 		}
 	}
+	if bo.DryRun {
+		if errors.Is(err, updates.ErrPending) {
+			return withHint(err, "no update is ready: see the report above for what is wrong with each zip")
+		}
+		return err // a dry run never goes on to the application
+	}
 	if addr := c.String("admin-listen"); addr != "" && admin.Limits(err) {
 		// The limited mode: serve the admin pages until the start can go on.
 		fmt.Fprintf(g.Stderr, "upkeep: %v; serving the admin pages until that is dealt with\n", err)
@@ -78,7 +92,7 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		}
 	}
 	if errors.Is(err, updates.ErrPending) {
-		return withHint(err, "install them with --install-updates, or remove them from %s, or start with --ignore-updates", g.Root.Pending())
+		return withHint(err, "%s", pendingHint(r, g.Root.Pending()))
 	}
 	var manual *updates.ManualError
 	if errors.As(err, &manual) {
@@ -129,4 +143,30 @@ func execCommand(command []string) error {
 		return fmt.Errorf("start %s: %w", path, err)
 	}
 	return nil
+}
+
+// pendingHint suggests what fits what is pending: install what is ready,
+// and fix or remove what is not.
+func pendingHint(r *updates.Report, dir string) string {
+	total, ready := 0, 0
+	if r != nil {
+		total, ready = len(r.Updates), len(r.Ready())
+	}
+	it := func(n int) string {
+		if n == 1 {
+			return "it"
+		}
+		return "them"
+	}
+	switch {
+	case ready == 0:
+		return fmt.Sprintf("none can be installed: fix or remove %s in %s (the report says what is wrong), or start with --ignore-updates", it(total), dir)
+	case ready < total:
+		others := "the other stays"
+		if total-ready > 1 {
+			others = fmt.Sprintf("the %d others stay", total-ready)
+		}
+		return fmt.Sprintf("install the %d ready with --install-updates (%s in %s), or start with --ignore-updates", ready, others, dir)
+	}
+	return fmt.Sprintf("install %s with --install-updates, or remove %s from %s, or start with --ignore-updates", it(total), it(total), dir)
 }

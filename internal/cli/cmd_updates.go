@@ -33,6 +33,12 @@ func updatesCommand() *cli.Command {
 				Action:    action(runUpdatesVerify),
 			},
 			updatesWatchCommand(),
+			{
+				Name:   "prune",
+				Usage:  "delete old zips from Updates_Installed: keep the newest versions of each pack",
+				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest versions of each pack"}},
+				Action: action(runUpdatesPrune),
+			},
 		},
 	}
 }
@@ -99,4 +105,35 @@ func runUpdatesVerify(c *cli.Context, g *GlobalOptions) error {
 			zip, m.Pack, m.Version, len(m.Files), u.Signature.State)
 	}
 	return err
+}
+
+func runUpdatesPrune(c *cli.Context, g *GlobalOptions) error {
+	if c.Int("keep") < 1 {
+		return usageError("updates prune --keep %d: keep at least 1 zip of each pack", c.Int("keep"))
+	}
+	root, l, err := rootLock(c, g, "updates prune")
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	removed, skipped, err := updates.PruneInstalled(root, c.Int("keep"))
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Removed []updates.PrunedZip `json:"removed"`
+			Skipped []updates.PrunedZip `json:"skipped"`
+		}{removed, skipped})
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "removed %d zip(s) from %s\n", len(removed), root.Installed())
+		for _, z := range removed {
+			fmt.Fprintf(g.Stdout, "  %s (%s %s)\n", z.File, z.Pack, z.Version)
+		}
+	}
+	for _, z := range skipped {
+		fmt.Fprintf(g.Stderr, "upkeep: warning: left %s alone: %s\n", z.File, z.Problem)
+	}
+	return nil
 }

@@ -42,7 +42,7 @@ func exitCode(err error) int {
 		return exitPending
 	case errors.Is(err, lock.ErrLocked), errors.Is(err, packs.ErrLocked):
 		return exitLocked
-	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged):
+	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged), errors.Is(err, packs.ErrDrift):
 		return exitDatabase
 	case errors.Is(err, updates.ErrManual):
 		return exitManual
