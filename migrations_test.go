@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -446,4 +448,66 @@ func sameStrings(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// A table changed by hand is drift: db status --exit-code exits 4 naming
+// it, db accept --table records it, and the status is clean again.
+func TestBinaryAcceptTable(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, kind string) {
+		tr := newTrial(t, kind)
+		tr.pack(t, corpusSource(t, "stamps", "1.0.0", "gm_timestamps", "users"), "stamps.zip")
+		tr.run(t, "--install-updates", "--no-backup").want(t, 0, nil, nil)
+		if _, err := tr.sqlDB(t).Exec("ALTER TABLE users ADD COLUMN nickname VARCHAR(20)"); err != nil {
+			t.Fatal(err)
+		}
+		tr.run(t, "db", "status", "--exit-code").want(t, 4, []string{"- drift: pack stamps, users.nickname"},
+			[]string{"1 table(s) drifted from their recorded schema (stamps: users)", "upkeep db accept --pack stamps --table users"})
+		tr.run(t, "db", "status").want(t, 0, nil, nil)
+		tr.run(t, "db", "accept", "--pack", "stamps", "--table", "nope").want(t, 1, nil, []string{"no recorded schema"})
+		tr.run(t, "db", "accept", "--pack", "stamps", "--table", "users").want(t, 0, []string{"recorded the live schema of table users"}, nil)
+		tr.run(t, "db", "status", "--exit-code").want(t, 0, nil, nil)
+		tr.run(t, "db", "verify").want(t, 0, nil, nil)
+	})
+}
+
+// pack leaves out the zip it writes inside the folder (so packing twice
+// gives the same bytes), --exclude and .upkeepignore; it notes the files
+// of migrations/ that are not migrations, warns about near misses and
+// unlisted tables, and says when the output folder is missing.
+func TestBinaryPackExclusions(t *testing.T) {
+	src := corpusSource(t, "stamps", "1.0.0", "gm_timestamps")
+	os.WriteFile(filepath.Join(src, ".upkeepignore"), []byte("# build output\n*.log\ndrafts/\n"), 0o644)
+	os.MkdirAll(filepath.Join(src, "drafts"), 0o755)
+	os.WriteFile(filepath.Join(src, "drafts", "todo.txt"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(src, "debug.log"), []byte("y"), 0o644)
+	os.WriteFile(filepath.Join(src, "secret.env"), []byte("z"), 0o644)
+	os.WriteFile(filepath.Join(src, "migrations", "30_x.up..sql"), []byte("SELECT 1;"), 0o644)
+	out := filepath.Join(src, "dist.zip")
+	r := run(t, ".", "pack", src, "-o", out, "--exclude", "*.env")
+	r.want(t, 0, []string{"wrote " + out}, []string{
+		"upkeep: note: migrations/README.md: not a migration; packed as a file, never run",
+		"upkeep: note: migrations/migrate.go: not a migration",
+		`upkeep: warning: migrations/30_x.up..sql: looks like a migration but is not named VERSION_name.up.sql`,
+		"upkeep: warning: manifest.json: the migrations touch table users (first in migrations/20240101120000_create_users.up.sql), which database.tables does not list",
+	})
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ".", "pack", src, "-o", out, "--exclude", "*.env", "-q").want(t, 0, nil, nil)
+	second, _ := os.ReadFile(out)
+	if !bytes.Equal(first, second) {
+		t.Fatal("packing twice into the folder gave different zips: the first zip was packed")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(second), int64(len(second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		switch f.Name {
+		case "dist.zip", "debug.log", "drafts/todo.txt", "secret.env", ".upkeepignore":
+			t.Errorf("%s was packed", f.Name)
+		}
+	}
+	run(t, ".", "pack", src, "-o", filepath.Join(t.TempDir(), "nowhere", "x.zip")).want(t, 1, nil, []string{"the folder", "does not exist", "mkdir -p"})
 }
