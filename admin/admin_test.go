@@ -423,7 +423,7 @@ func TestGuardAnswers503WhileTheDatabaseIsBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Down(ctx, packs.DownOptions{Packs: mustPacks(t, root), Pack: "core", To: 0, NoBackup: true}); err != nil {
+	if _, err := db.Down(ctx, packs.DownOptions{Packs: mustPacks(t, root), Pack: "core", To: 0}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -46,13 +46,28 @@ const (
 
 // Manifest is the contents of a backup's backup.json.
 type Manifest struct {
-	Format        int               `json:"format"`
+	Format int `json:"format"`
+	// Kind is KindFull (written as "" before kinds existed) or KindTables.
+	Kind          string            `json:"kind,omitempty"`
 	Created       time.Time         `json:"created"`
 	Reason        string            `json:"reason"`
 	UpkeepVersion string            `json:"upkeep_version"`
 	Packs         map[string]string `json:"packs"` // pack name -> version, as the caller gave them
 	Database      Database          `json:"database"`
-	Files         []File            `json:"files"` // every entry under files/, in zip order
+	Files         []File            `json:"files"` // every entry under files/ (tables/ for kind tables), in zip order
+	// Tables are the packs whose tables a backup of kind tables holds.
+	Tables []string `json:"tables,omitempty"`
+
+	prefix string // where Files are in the zip: FilesDir, TablesDir, or "" (a legacy export)
+	legacy bool   // a table export written before backup.json: no sha256 to check
+}
+
+// kind is Kind, with the default of backups written before kinds.
+func (m *Manifest) kind() string {
+	if m.Kind == "" {
+		return KindFull
+	}
+	return m.Kind
 }
 
 // Database says which database the backup covers and where its snapshot is.
@@ -83,6 +98,7 @@ type File struct {
 // Backup is one backup in Updates_Backups, as [List] and [Create] see it.
 type Backup struct {
 	ID        string // file name without .zip: 20261121T080000Z_manual
+	Kind      string // KindFull or KindTables
 	Path      string // absolute path of the zip
 	Size      int64  // bytes of the zip
 	Created   time.Time

@@ -176,7 +176,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	b := &Backup{ID: id, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind}
+	b := &Backup{ID: id, Kind: KindFull, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind}
 	if fi, err := os.Stat(b.Path); err == nil {
 		b.Size = fi.Size()
 	}

@@ -30,6 +30,19 @@
 // [CreateOptions.Exclude] globs. The zip's own file mode is 0600: it may
 // hold secrets.
 //
+// # Table exports
+//
+// Before db up, db down, --migrate-db and an install on MySQL/MariaDB,
+// the tables of the packs concerned are exported (package packs writes the
+// format) into a backup of kind tables ([Tables], [KindTables]):
+// ID_db-PACKS.zip holding backup.json (Kind "tables", Tables the packs,
+// Files every entry with its sha256) and the export under tables/. [List],
+// [Show] and [Verify] treat it like a full backup; [OpenTables] verifies it
+// and hands the export back to package packs, and [Restore] refuses it
+// ([ErrTablesBackup]). A table export written before backup.json existed
+// (export.json at the top of the zip) is read as one of kind tables whose
+// entries are checked by CRC-32.
+//
 // # The database snapshot
 //
 // [CreateOptions.DB] names the database: "" is sqlite:data/app.db, "none"

@@ -55,6 +55,13 @@ var (
 	// The error is a [*ToolMissingError] naming the Debian package.
 	ErrToolMissing = dbsnap.ErrToolMissing
 
+	// ErrNotTables is returned by [OpenTables] for a backup that is not of
+	// kind tables, and ErrTablesBackup by [Restore] for one that is: a
+	// table export is put back with [OpenTables] and package packs'
+	// RestoreTables (upkeep backups restore does either, by kind).
+	ErrNotTables    = errors.New("backupstore: not an export of tables")
+	ErrTablesBackup = errors.New("backupstore: an export of tables, not a full backup")
+
 	// ErrRestoreInProgress is returned by [Restore] when .upkeep/restore/
 	// holds the journal of an earlier restore that did not finish (a crash).
 	// See the package documentation for its states.

@@ -52,7 +52,7 @@ func List(root layout.Root) ([]Backup, error) {
 			b.Err = err
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
-			b.Created, b.Reason, b.Database = m.Created, m.Reason, m.Database.Kind
+			b.Created, b.Reason, b.Database, b.Kind = m.Created, m.Reason, m.Database.Kind, m.kind()
 			b.Files = len(m.Files)
 			for _, f := range m.Files {
 				b.Bytes += f.Size
@@ -123,7 +123,11 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 		if m.Format != Format {
 			return nil, fmt.Errorf("%w: %s in %s has format %d, this upkeep reads %d", ErrCorrupt, ManifestName, path, m.Format, Format)
 		}
+		m.prefix = FilesDir
+		if m.Kind == KindTables {
+			m.prefix = TablesDir
+		}
 		return &m, nil
 	}
-	return nil, fmt.Errorf("%w: %s has no %s", ErrCorrupt, path, ManifestName)
+	return legacyManifest(zr, path)
 }

@@ -138,6 +138,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	if r.man, err = readManifest(r.zr, zpath); err != nil {
 		return nil, err
 	}
+	if r.man.Kind == KindTables {
+		return nil, fmt.Errorf("%w: backup %s holds the tables of %s; put them back with OpenTables and packs' RestoreTables", ErrTablesBackup, opts.ID, strings.Join(r.man.Tables, ", "))
+	}
 	// Entries present and of the right type, before anything is touched.
 	if ps := checkEntries(r.zr, r.man, func(_ string, f *zip.File, want File) error { return checkType(f, want) }); len(ps) > 0 {
 		return nil, &VerifyError{ID: opts.ID, Problems: ps}

@@ -34,6 +34,9 @@ func Verify(root layout.Root, id string) error {
 		return err
 	}
 	problems := checkEntries(&zr.Reader, m, func(name string, f *zip.File, want File) error {
+		if m.legacy {
+			return checkCRC(f)
+		}
 		return checkContent(f, want)
 	})
 	if len(problems) > 0 {
@@ -46,7 +49,7 @@ func Verify(root layout.Root, id string) error {
 func expected(m *Manifest) (names []string, want map[string]File) {
 	want = make(map[string]File, len(m.Files)+1)
 	for _, f := range m.Files {
-		name := FilesDir + f.Path
+		name := m.prefix + f.Path
 		if f.Type == TypeDir {
 			name += "/"
 		}
@@ -137,6 +140,20 @@ func checkSum(n int64, sum []byte, want File) error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrCorrupt, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// checkCRC reads an entry of a legacy export through, which checks its
+// size and CRC-32: all such an export records.
+func checkCRC(f *zip.File) error {
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return nil
 }

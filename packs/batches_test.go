@@ -37,7 +37,7 @@ func TestBatches(t *testing.T) {
 			// A failing run leaves the row as it was.
 			bad := makePack(t, "blog", []string{"posts"}, map[string]string{"1_bad.up.sql": "CREATE TABLE posts (id INTEGER);\nTHIS IS NOT SQL;\n"})
 			commit := rec
-			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{bad}, NoBackup: true, Batch: &commit}); err == nil {
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{bad}, Batch: &commit}); err == nil {
 				t.Fatal("Up of a bad migration succeeded")
 			}
 			if got, _ := db.LookupBatch(ctx, "host-a", rec.ID); got == nil || got.Outcome != OutcomeRunning || !got.Committed.IsZero() {
@@ -49,7 +49,7 @@ func TestBatches(t *testing.T) {
 			db3 := openDB(t, dsn2, root2)
 			db3.now = func() time.Time { return started.Add(1500 * time.Millisecond) }
 			commit = rec
-			if _, err := db3.Up(ctx, UpOptions{Packs: []Pack{blogPack(t)}, NoBackup: true, Batch: &commit}); err != nil {
+			if _, err := db3.Up(ctx, UpOptions{Packs: []Pack{blogPack(t)}, Batch: &commit}); err != nil {
 				t.Fatal(err)
 			}
 			got, err = db3.LookupBatch(ctx, "host-a", rec.ID)

@@ -75,7 +75,7 @@ func BenchmarkUp1000SQLite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "bench", Migrations: ms}}, NoBackup: true})
+		res, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "bench", Migrations: ms}}})
 		if err != nil || len(res.Applied) != 1000 {
 			b.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func BenchmarkStatus1000SQLite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "bench", Migrations: ms}}, NoBackup: true}); err != nil {
+	if _, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "bench", Migrations: ms}}}); err != nil {
 		b.Fatal(err)
 	}
 	db.Close()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -104,7 +103,6 @@ func schemaVersion(t *testing.T, db *DB, pack string) int {
 
 func up(t *testing.T, db *DB, opts UpOptions) *Result {
 	t.Helper()
-	opts.NoBackup = opts.NoBackup || opts.BackupDir == ""
 	res, err := db.Up(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Up: %v", err)
@@ -193,10 +191,10 @@ func runConformance(t *testing.T, b backend) {
 		if err := db.Check(ctx, []Pack{p}); !errors.Is(err, ErrDatabaseBehind) {
 			t.Errorf("Check: %v", err)
 		}
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 4, NoBackup: true}); err == nil {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 4}); err == nil {
 			t.Error("target above the code accepted")
 		}
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, To: 2, NoBackup: true}); err == nil {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, To: 2}); err == nil {
 			t.Error("target without a pack accepted")
 		}
 		res := up(t, db, UpOptions{Packs: []Pack{p}})
@@ -206,7 +204,7 @@ func runConformance(t *testing.T, b backend) {
 		if n := queryInt(t, db, `SELECT COUNT(*) FROM posts`); n != 2 {
 			t.Errorf("posts: %d", n)
 		}
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "Down") {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Pack: "blog", To: 1}); err == nil || !strings.Contains(err.Error(), "Down") {
 			t.Errorf("target below the database: %v", err)
 		}
 		// A new version of the pack without schema changes is recorded.
@@ -240,7 +238,7 @@ func runConformance(t *testing.T, b backend) {
 				t.Errorf("message %q lacks %q", err, want)
 			}
 		}
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{old}, NoBackup: true}); !errors.Is(err, ErrDowngrade) {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{old}}); !errors.Is(err, ErrDowngrade) {
 			t.Errorf("Up on a downgrade: %v", err)
 		}
 	})
@@ -265,7 +263,7 @@ func runConformance(t *testing.T, b backend) {
 			t.Errorf("message %q", ce)
 		}
 		// It blocks further migrations of the pack.
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true}); !errors.Is(err, ErrChecksumChanged) {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}}); !errors.Is(err, ErrChecksumChanged) {
 			t.Fatalf("Up with a changed migration: %v", err)
 		}
 		if tableExists(t, db, "tags") {
@@ -330,7 +328,7 @@ func runConformance(t *testing.T, b backend) {
 			"0001_a.down.sql": "START TRANSACTION;\nDROP TABLE wrapped;\nCOMMIT;\n",
 			"0002_b.up.sql":   "BEGIN TRANSACTION;\nINSERT INTO wrapped (id) VALUES (2);\nINSERT INTO nope (id) VALUES (1);\nCOMMIT;\n",
 		}
-		_, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true})
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}})
 		var me *MigrationError
 		if !errors.As(err, &me) || me.Version != 2 {
 			t.Fatalf("Up: %v", err)
@@ -345,14 +343,14 @@ func runConformance(t *testing.T, b backend) {
 		}
 		if db.d.transactionalDDL() {
 			files["0002_b.up.sql"] = "ROLLBACK;\n"
-			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "0002_b.up.sql line 1") {
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "w", nil, files)}}); err == nil || !strings.Contains(err.Error(), "0002_b.up.sql line 1") {
 				t.Fatalf("ROLLBACK in a file: %v", err)
 			}
 		}
 		delete(files, "0002_b.up.sql")
 		p := makePack(t, "w", nil, files)
 		up(t, db, UpOptions{Packs: []Pack{p}})
-		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "w", NoBackup: true}); err != nil {
+		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "w"}); err != nil {
 			t.Fatal(err)
 		}
 		if tableExists(t, db, "wrapped") {
@@ -367,7 +365,7 @@ func runConformance(t *testing.T, b backend) {
 		files["0002_add_slug.up.sql"] = "CREATE TABLE extra (id INTEGER NOT NULL PRIMARY KEY);\nINSERT INTO extra (id) VALUES (1);\nINSERT INTO no_such_table (id) VALUES (1);\nINSERT INTO extra (id) VALUES (3);\n"
 		p := makePack(t, "blog", []string{"posts", "tags", "extra"}, files)
 		backups := t.TempDir()
-		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, BackupDir: backups})
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Tables: dirStore(backups)})
 		var me *MigrationError
 		if !errors.As(err, &me) || !errors.Is(err, ErrMigrationFailed) {
 			t.Fatalf("Up: %v, want a *MigrationError", err)
@@ -430,7 +428,7 @@ func runConformance(t *testing.T, b backend) {
 			bad[k] = v
 		}
 		bad["0002_add_slug.up.sql"] = strings.Replace(files["0002_add_slug.up.sql"], "VALUES (1);", "VALUES (7);", 1)
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "blog", nil, bad)}, NoBackup: true}); !errors.Is(err, ErrResumeMismatch) {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "blog", nil, bad)}}); !errors.Is(err, ErrResumeMismatch) {
 			t.Fatalf("resume with changed done statements: %v", err)
 		}
 		// Fix the failed statement: Up resumes at it.
@@ -450,7 +448,7 @@ func runConformance(t *testing.T, b backend) {
 			t.Errorf("schema_version %d", v)
 		}
 		// The other way out: the export taken before the failed run.
-		if err := db.RestoreExport(ctx, me.Export); err != nil {
+		if err := restoreFile(ctx, db, me.Export); err != nil {
 			t.Fatal(err)
 		}
 		if tableExists(t, db, "posts") || tableExists(t, db, "extra") || schemaVersion(t, db, "blog") != 0 {
@@ -468,7 +466,7 @@ func runConformance(t *testing.T, b backend) {
 		}
 		files["0003_create_tags.up.sql"] += "INSERT INTO no_such_table (id) VALUES (1);\n"
 		p := makePack(t, "blog", []string{"posts", "tags"}, files)
-		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, BackupDir: t.TempDir(), RestoreOnFailure: true})
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, Tables: dirStore(t.TempDir()), RestoreOnFailure: true})
 		var me *MigrationError
 		if !errors.As(err, &me) || me.Version != 3 || me.Statement != 3 {
 			t.Fatalf("Up: %v", err)
@@ -498,7 +496,7 @@ func runConformance(t *testing.T, b backend) {
 		db, _, _ := fresh(t)
 		p := blogPack(t)
 		up(t, db, UpOptions{Packs: []Pack{p}})
-		res, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true})
+		res, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -514,7 +512,7 @@ func runConformance(t *testing.T, b backend) {
 		}
 		// A missing .down.sql is refused before anything runs, naming it.
 		noDown := makePack(t, "blog", nil, without(blogFiles(), "0001_create_posts.down.sql"))
-		_, err = db.Down(ctx, DownOptions{Packs: []Pack{noDown}, Pack: "blog", To: 0, NoBackup: true})
+		_, err = db.Down(ctx, DownOptions{Packs: []Pack{noDown}, Pack: "blog", To: 0})
 		if !errors.Is(err, ErrNoDown) || !strings.Contains(err.Error(), "0001_create_posts.up.sql") {
 			t.Fatalf("down without a down file: %v", err)
 		}
@@ -537,7 +535,7 @@ func runConformance(t *testing.T, b backend) {
 		if _, err := db.SQL().Exec("INSERT INTO tags (id, name) VALUES (1, 'a')"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true})
+		_, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1})
 		var me *MigrationError
 		if !errors.As(err, &me) || me.Direction != "down" || me.File != "0003_create_tags.down.sql" || me.Statement != 2 {
 			t.Fatalf("Down: %v", err)
@@ -555,12 +553,12 @@ func runConformance(t *testing.T, b backend) {
 			t.Fatalf("tags rows %d, done %d, message %q", n, me.StatementsDone, err)
 		}
 		// Up refuses to go on from a half-reverted migration.
-		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true}); err == nil || !strings.Contains(err.Error(), "0003_create_tags.down.sql") {
+		if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}}); err == nil || !strings.Contains(err.Error(), "0003_create_tags.down.sql") {
 			t.Fatalf("Up after a failed revert: %v", err)
 		}
 		files["0003_create_tags.down.sql"] = "DELETE FROM tags;\nDROP TABLE IF EXISTS no_such_table;\nDROP TABLE tags;\n"
 		p = makePack(t, "blog", nil, files)
-		res, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1, NoBackup: true})
+		res, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 1})
 		if err != nil || len(res.Applied) != 2 {
 			t.Fatalf("resumed Down: %+v %v", res, err)
 		}
@@ -601,7 +599,7 @@ func runConformance(t *testing.T, b backend) {
 		db, _, _ := fresh(t)
 		p := blogPack(t)
 		up(t, db, UpOptions{Packs: []Pack{p}})
-		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 2, NoBackup: true}); err != nil {
+		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "blog", To: 2}); err != nil {
 			t.Fatal(err)
 		}
 		h, err := db.History(ctx, 0)
@@ -755,7 +753,7 @@ func runConformance(t *testing.T, b backend) {
 
 	t.Run("ExportRestore", func(t *testing.T) {
 		t.Parallel()
-		db, _, root := fresh(t)
+		db, _, _ := fresh(t)
 		p := blogPack(t)
 		up(t, db, UpOptions{Packs: []Pack{p}})
 		exec := func(q string, args ...any) {
@@ -776,15 +774,11 @@ func runConformance(t *testing.T, b backend) {
 			t.Fatalf("Settings: %v %v", s, err)
 		}
 		before := dumpPack(t, db)
-		path, err := db.Export(ctx, []Pack{p}, "")
+		// Where exports live and how they are named is the store's
+		// business (backupstore: TestTablesBackupNames).
+		path, err := exportFile(ctx, db, []Pack{p}, t.TempDir())
 		if err != nil {
 			t.Fatal(err)
-		}
-		if dir := filepath.Join(root, "Updates_Backups"); filepath.Dir(path) != dir {
-			t.Errorf("export in %s", path)
-		}
-		if !regexp.MustCompile(`^\d{8}T\d{6}Z_db-blog\.zip$`).MatchString(filepath.Base(path)) {
-			t.Errorf("export name %s", filepath.Base(path))
 		}
 		zr, err := zip.OpenReader(path)
 		if err != nil {
@@ -799,7 +793,7 @@ func runConformance(t *testing.T, b backend) {
 		exec(`DELETE FROM upkeep_settings WHERE pack = 'blog' AND ` + key + ` = 'theme'`)
 		exec(`UPDATE upkeep_settings SET value = '50' WHERE pack = 'blog'`)
 		exec(`UPDATE upkeep_packs SET schema_version = 9`)
-		if err := db.RestoreExport(ctx, path); err != nil {
+		if err := restoreFile(ctx, db, path); err != nil {
 			t.Fatal(err)
 		}
 		after := dumpPack(t, db)
@@ -814,10 +808,10 @@ func runConformance(t *testing.T, b backend) {
 		if err := db.Check(ctx, []Pack{p}); err != nil {
 			t.Fatal(err)
 		}
-		// Up takes its export unless told not to.
+		// Up takes its export into the store it is given.
 		files := blogFiles()
 		files["0004_more.up.sql"] = "CREATE TABLE more_t (id INTEGER NOT NULL PRIMARY KEY);"
-		res, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "blog", []string{"posts", "tags", "more_t"}, files)}})
+		res, err := db.Up(ctx, UpOptions{Packs: []Pack{makePack(t, "blog", []string{"posts", "tags", "more_t"}, files)}, Tables: dirStore(t.TempDir())})
 		if err != nil || res.Export == "" {
 			t.Fatalf("Up: %v, export %q", err, res.Export)
 		}
@@ -825,7 +819,7 @@ func runConformance(t *testing.T, b backend) {
 			t.Fatal(err)
 		}
 		// Restoring it drops the table the run created.
-		if err := db.RestoreExport(ctx, res.Export); err != nil {
+		if err := restoreFile(ctx, db, res.Export); err != nil {
 			t.Fatal(err)
 		}
 		if tableExists(t, db, "more_t") || schemaVersion(t, db, "blog") != 3 {
@@ -860,7 +854,7 @@ func runConformance(t *testing.T, b backend) {
 			t.Errorf("holder not named: %v", err)
 		}
 		t.Logf("%v", err)
-		if _, err := db2.Up(ctx, UpOptions{Packs: []Pack{blogPack(t)}, NoBackup: true, LockTimeout: 200 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+		if _, err := db2.Up(ctx, UpOptions{Packs: []Pack{blogPack(t)}, LockTimeout: 200 * time.Millisecond}); !errors.Is(err, ErrLocked) {
 			t.Fatalf("Up while locked: %v", err)
 		}
 		if err := l.Release(); err != nil {
@@ -894,7 +888,7 @@ func runConformance(t *testing.T, b backend) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		_, err = db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true, TableLockTimeout: 300 * time.Millisecond})
+		_, err = db.Up(ctx, UpOptions{Packs: []Pack{p}, TableLockTimeout: 300 * time.Millisecond})
 		var me *MigrationError
 		if !errors.As(err, &me) || me.Version != 2 || me.Statement != 1 {
 			t.Fatalf("Up against a held table lock: %v", err)
@@ -925,7 +919,7 @@ func runConformance(t *testing.T, b backend) {
 		if len(res.Applied) != 2 || queryInt(t, db, "SELECT id FROM g1") != 42 {
 			t.Fatalf("applied %+v", res.Applied)
 		}
-		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "gopack", To: 1, NoBackup: true}); err != nil {
+		if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "gopack", To: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if n := queryInt(t, db, "SELECT COUNT(*) FROM g1"); n != 0 {
@@ -933,7 +927,7 @@ func runConformance(t *testing.T, b backend) {
 		}
 		// A failing Go migration is reported with its name.
 		p.Migrations = append(p.Migrations, Migration{Version: 3, Name: "boom", Up: func(context.Context, *sql.Tx) error { return errors.New("boom") }})
-		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true})
+		_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}})
 		var me *MigrationError
 		if !errors.As(err, &me) || me.File != "go:3_boom" {
 			t.Fatalf("failing Go migration: %v", err)

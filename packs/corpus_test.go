@@ -75,11 +75,11 @@ func TestCorpus(t *testing.T) {
 				}
 				after := schemas(t, db, c.tables)
 				if !c.down {
-					if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "corpus", To: c.none, NoBackup: true}); !errorsIs(err, ErrNoDown) {
+					if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "corpus", To: c.none}); !errorsIs(err, ErrNoDown) {
 						t.Fatalf("down without down files: %v, want ErrNoDown", err)
 					}
 				} else {
-					if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "corpus", To: c.none, NoBackup: true}); err != nil {
+					if _, err := db.Down(ctx, DownOptions{Packs: []Pack{p}, Pack: "corpus", To: c.none}); err != nil {
 						t.Fatalf("down: %v", err)
 					}
 					wantTables(t, db, c.tables, false)

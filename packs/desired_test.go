@@ -400,7 +400,7 @@ func TestDiffAfterColumnAddedByHand(t *testing.T) {
 			initSQL := "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(200) NOT NULL);\nCREATE INDEX notes_body ON notes (body);"
 			p := Pack{Name: "notes", Version: "1.0.0", Tables: []string{"notes"},
 				Migrations: []Migration{{Version: 1, Name: "init", UpFile: "0001_init.up.sql", UpSQL: initSQL}}}
-			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true}); err != nil {
+			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{p}}); err != nil {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()

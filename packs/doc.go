@@ -29,7 +29,8 @@
 //     (*[DowngradeError]) and applied migrations whose files changed
 //     (*[ChecksumError], cleared by [DB.AcceptChanged]).
 //   - [DB.Up] migrates, holding the database's lock, after exporting the
-//     packs' tables to Updates_Backups ([DB.Export], [DB.RestoreExport]).
+//     packs' tables, in a format of its own ([DB.ExportTables], [DB.RestoreTables]),
+//     kept where a [TableStore] says (backupstore keeps them in Updates_Backups).
 //     On SQLite and PostgreSQL a run is one transaction; on MySQL/MariaDB
 //     progress is kept per statement and a failed run resumes, or, with
 //     [UpOptions].RestoreOnFailure, is undone from the export.

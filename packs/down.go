@@ -10,11 +10,10 @@ import (
 
 // DownOptions says what [DB.Down] reverts.
 type DownOptions struct {
-	Packs            []Pack // the code: the installed packs
-	Pack             string // the pack to revert (required)
-	To               int    // the schema version to go back to (>= 0)
-	NoBackup         bool
-	BackupDir        string
+	Packs            []Pack     // the code: the installed packs
+	Pack             string     // the pack to revert (required)
+	To               int        // the schema version to go back to (>= 0)
+	Tables           TableStore // as in UpOptions: keeps the export taken before the run
 	LockTimeout      time.Duration
 	TableLockTimeout time.Duration // as in UpOptions
 }
@@ -87,8 +86,8 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 		if len(reverts) == 0 {
 			return res, nil
 		}
-		if !opts.NoBackup {
-			if res.Export, err = db.exportToDir(ctx, q, sel, db.backupDir(opts.BackupDir)); err != nil {
+		if opts.Tables != nil {
+			if res.Export, err = db.saveTables(ctx, q, opts.Tables, sel); err != nil {
 				return nil, err
 			}
 		}

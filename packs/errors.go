@@ -86,7 +86,7 @@ var (
 	// way the statement check did not see.
 	ErrRefused = errors.New("packs: statement refused")
 
-	// ErrBadExport is returned by [DB.RestoreExport] for a file that is not
+	// ErrBadExport is returned by [DB.RestoreTables] for a file that is not
 	// an export of this format, or an export taken on another backend.
 	ErrBadExport = errors.New("packs: not a database export")
 )
@@ -217,8 +217,8 @@ type MigrationError struct {
 	// of File ran and stay in the database; the next Up resumes after them
 	// once the file is fixed.
 	StatementsDone int
-	// Export is the export taken before the run ("" with NoBackup); its
-	// tables can be put back with [DB.RestoreExport].
+	// Export is the export taken before the run ("" without
+	// UpOptions.Tables); its tables can be put back with [DB.RestoreTables].
 	Export string
 	// Restored is true when UpOptions.RestoreOnFailure put Export back
 	// after the failure; RestoreErr says why that failed.

@@ -38,7 +38,7 @@ func ExampleDB_Up() {
 	fmt.Println(errors.Is(err, packs.ErrDatabaseBehind))
 	fmt.Println(err)
 
-	res, err := db.Up(ctx, packs.UpOptions{Packs: []packs.Pack{blog}, NoBackup: true})
+	res, err := db.Up(ctx, packs.UpOptions{Packs: []packs.Pack{blog}})
 	if err != nil {
 		log.Fatal(err)
 	}

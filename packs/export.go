@@ -11,10 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +21,7 @@ import (
 )
 
 // ExportFormat is the version of the export format written by
-// [DB.ExportTables].
+// [DB.ExportTables] and read back by [DB.RestoreTables].
 //
 // An export is a zip:
 //
@@ -92,71 +91,31 @@ func (db *DB) ExportTables(ctx context.Context, packs []Pack, w io.Writer) error
 	return db.export(ctx, db.db, packs, w)
 }
 
-// Export writes an export of packs into dir ("" is the root's
-// Updates_Backups) as <UTC 20060102T150405Z>_db-<packs>.zip and returns
-// its path.
-func (db *DB) Export(ctx context.Context, packs []Pack, dir string) (string, error) {
-	if err := db.ensure(ctx); err != nil {
-		return "", err
-	}
-	return db.exportToDir(ctx, db.db, packs, db.backupDir(dir))
+// TableStore keeps the exports of packs' tables that [DB.Up] and
+// [DB.Down] take before a run (UpOptions.Tables): packs writes the export
+// format, the store decides where it lives. Package backupstore's Tables
+// keeps them in Updates_Backups as backups of kind "tables".
+type TableStore interface {
+	// SaveTables stores the export that write writes, of the tables of
+	// packs, and returns its name (a backup ID).
+	SaveTables(ctx context.Context, packs []string, write func(w io.Writer) error) (name string, err error)
+	// OpenTables opens a stored export: its files (export.json and the
+	// rest) as an fs.FS, and what to close when done.
+	OpenTables(name string) (fs.FS, io.Closer, error)
 }
 
-func (db *DB) exportToDir(ctx context.Context, q querier, packs []Pack, dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("packs: export: %w", err)
-	}
+// saveTables exports packs through store, on q (the run's locked
+// connection or transaction).
+func (db *DB) saveTables(ctx context.Context, q querier, store TableStore, packs []Pack) (string, error) {
 	names := make([]string, len(packs))
 	for i, p := range packs {
 		names[i] = p.Name
 	}
-	base := db.now().UTC().Format("20060102T150405Z") + "_db-" + strings.Join(names, "-")
-	tmp, err := os.CreateTemp(dir, ".export-*.zip.tmp")
+	name, err := store.SaveTables(ctx, names, func(w io.Writer) error { return db.export(ctx, q, packs, w) })
 	if err != nil {
-		return "", fmt.Errorf("packs: export: %w", err)
+		return "", fmt.Errorf("packs: export the tables of %s: %w", strings.Join(names, ", "), err)
 	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	err = db.export(ctx, q, packs, bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", fmt.Errorf("packs: export to %s: %w", dir, err)
-	}
-	for i := 1; ; i++ {
-		name := base + ".zip"
-		if i > 1 {
-			name = fmt.Sprintf("%s_%d.zip", base, i)
-		}
-		dst := filepath.Join(dir, name)
-		// Never overwrite an earlier export: link fails when dst exists.
-		err := os.Link(tmp.Name(), dst)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			// A file system without hard links: rename, after checking.
-			if _, serr := os.Lstat(dst); serr == nil {
-				continue
-			}
-			err = os.Rename(tmp.Name(), dst)
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("packs: export to %s: %w", dst, err)
-		}
-		if d, err := os.Open(dir); err == nil {
-			d.Sync() // the new name survives a power loss
-			d.Close()
-		}
-		return dst, nil
-	}
+	return name, nil
 }
 
 func (db *DB) export(ctx context.Context, q querier, packs []Pack, w io.Writer) error {
@@ -403,45 +362,41 @@ func decodeCell(raw json.RawMessage) (any, error) {
 	return nil, fmt.Errorf("unknown cell %s", raw)
 }
 
-// RestoreExport puts back what the export at zipPath holds: each table is
-// dropped and recreated with its rows (a table the export says did not
-// exist is dropped), and the packs' upkeep_settings, upkeep_packs and
-// upkeep_schema rows are replaced; any interrupted migration's progress is
-// cleared. On SQLite and PostgreSQL it is one transaction; on MySQL/MariaDB
-// DDL commits as it goes. It holds the migration lock.
-func (db *DB) RestoreExport(ctx context.Context, zipPath string) error {
+// RestoreTables puts back what the export in fsys holds (its files, as
+// [DB.ExportTables] wrote them; name says where it comes from, in messages
+// and in upkeep_migrations): each table is dropped and recreated with its
+// rows (a table the export says did not exist is dropped), and the packs'
+// upkeep_settings, upkeep_packs and upkeep_schema rows are replaced; any
+// interrupted migration's progress is cleared. On SQLite and PostgreSQL it
+// is one transaction; on MySQL/MariaDB DDL commits as it goes. It holds the
+// migration lock.
+func (db *DB) RestoreTables(ctx context.Context, fsys fs.FS, name string) error {
 	_, err := db.withLock(ctx, 0, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
-		return nil, db.restoreLocked(ctx, conn, tx, zipPath)
+		return nil, db.restoreLocked(ctx, conn, tx, fsys, name)
 	})
 	return err
 }
 
-// UndoRun puts the database back as it was when the export at zipPath was
-// taken before a migration run that failed or was interrupted, holding the
-// migration lock: the export's tables, settings and bookkeeping
-// (RestoreExport), and tables the run created that the export's packs do
-// not list are dropped, so that the tables and their columns are exactly
-// as before the run.
-func (db *DB) UndoRun(ctx context.Context, zipPath string) error {
+// UndoRun puts the database back as it was when the export in fsys (named
+// name) was taken before a migration run that failed or was interrupted,
+// holding the migration lock: the export's tables, settings and
+// bookkeeping ([DB.RestoreTables]), and tables the run created that the
+// export's packs do not list are dropped, so that the tables and their
+// columns are exactly as before the run.
+func (db *DB) UndoRun(ctx context.Context, fsys fs.FS, name string) error {
 	_, err := db.withLock(ctx, 0, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
-		return nil, db.undoRunLocked(ctx, conn, tx, zipPath)
+		return nil, db.undoRunLocked(ctx, conn, tx, fsys, name)
 	})
 	return err
 }
 
 // undoRunLocked is UndoRun for a caller that holds the migration lock.
-func (db *DB) undoRunLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zipPath string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
-	}
+func (db *DB) undoRunLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, fsys fs.FS, zipPath string) error {
 	var meta exportMeta
-	err = readZipJSON(&zr.Reader, "export.json", &meta)
-	zr.Close()
-	if err != nil {
+	if err := readZipJSON(fsys, "export.json", &meta); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrBadExport, zipPath, err)
 	}
-	if err := db.restoreLocked(ctx, conn, tx, zipPath); err != nil {
+	if err := db.restoreLocked(ctx, conn, tx, fsys, zipPath); err != nil {
 		return err
 	}
 	if meta.AllTables == nil {
@@ -469,16 +424,12 @@ func (db *DB) undoRunLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zip
 	return nil
 }
 
-// restoreLocked is RestoreExport for a caller that holds the migration lock
+// restoreLocked is RestoreTables for a caller that holds the migration lock
 // on conn (and, on SQLite, its write transaction tx, which it commits).
-func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zipPath string) error {
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
-	}
-	defer zr.Close()
+func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, fsys fs.FS, zipPath string) error {
 	var meta exportMeta
-	if err := readZipJSON(&zr.Reader, "export.json", &meta); err != nil {
+	var err error
+	if err := readZipJSON(fsys, "export.json", &meta); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrBadExport, zipPath, err)
 	}
 	if meta.Format != ExportFormat {
@@ -497,7 +448,7 @@ func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zip
 		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
 	}
 	defer db.d.foreignKeyChecks(context.WithoutCancel(ctx), conn, true)
-	if err := db.restore(ctx, txOr(tx, conn), &zr.Reader, meta, filepath.Base(zipPath)); err != nil {
+	if err := db.restore(ctx, txOr(tx, conn), fsys, meta, zipPath); err != nil {
 		return fmt.Errorf("packs: restore %s: %w", zipPath, err)
 	}
 	if tx != nil {
@@ -508,7 +459,7 @@ func (db *DB) restoreLocked(ctx context.Context, conn *sql.Conn, tx *sql.Tx, zip
 	return nil
 }
 
-func readZipJSON(zr *zip.Reader, name string, v any) error {
+func readZipJSON(zr fs.FS, name string, v any) error {
 	f, err := zr.Open(name)
 	if err != nil {
 		return err
@@ -517,7 +468,7 @@ func readZipJSON(zr *zip.Reader, name string, v any) error {
 	return json.NewDecoder(f).Decode(v)
 }
 
-func (db *DB) restore(ctx context.Context, q querier, zr *zip.Reader, meta exportMeta, name string) error {
+func (db *DB) restore(ctx context.Context, q querier, zr fs.FS, meta exportMeta, name string) error {
 	// Drop every table first (in reverse), then create, so that tables
 	// referring to each other can be recreated in any order.
 	var after []string
@@ -553,7 +504,7 @@ func (db *DB) restore(ctx context.Context, q querier, zr *zip.Reader, meta expor
 	return nil
 }
 
-func (db *DB) restoreTable(ctx context.Context, q querier, zr *zip.Reader, t exportTable) error {
+func (db *DB) restoreTable(ctx context.Context, q querier, zr fs.FS, t exportTable) error {
 	for _, s := range t.Create {
 		if _, err := q.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("recreate: %w", err)
@@ -601,7 +552,7 @@ func (db *DB) restoreTable(ctx context.Context, q querier, zr *zip.Reader, t exp
 	return db.d.afterRestore(ctx, q, t.Name)
 }
 
-func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr *zip.Reader, ep exportPack, name string) error {
+func (db *DB) restoreBookkeeping(ctx context.Context, q querier, zr fs.FS, ep exportPack, name string) error {
 	key := db.d.quote("key")
 	if _, err := q.ExecContext(ctx, db.q(`DELETE FROM upkeep_settings WHERE pack = ?`), ep.Pack); err != nil {
 		return err

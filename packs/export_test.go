@@ -1,13 +1,16 @@
 package packs
 
 import (
+	"archive/zip"
 	"context"
 	"database/sql"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 // typesDDL is, per backend, a table with the column types an export must
@@ -91,7 +94,7 @@ func exportTypes(t *testing.T, db *DB, backend string) {
 	wantParent, wantTyped := dumpTable(t, db, "parent"), dumpTable(t, db, "typed")
 	schemaParent, _ := db.TableSchema(ctx, "parent")
 	schemaTyped, _ := db.TableSchema(ctx, "typed")
-	path, err := db.Export(ctx, []Pack{p}, t.TempDir())
+	path, err := exportFile(ctx, db, []Pack{p}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func exportTypes(t *testing.T, db *DB, backend string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	if err := db.RestoreExport(ctx, path); err != nil {
+	if err := restoreFile(ctx, db, path); err != nil {
 		t.Fatal(err)
 	}
 	if got := dumpTable(t, db, "parent"); !reflect.DeepEqual(got, wantParent) {
@@ -138,27 +141,48 @@ func exportTypes(t *testing.T, db *DB, backend string) {
 	}
 }
 
-// Two exports in the same second never overwrite each other.
-func TestExportNames(t *testing.T) {
-	root := t.TempDir()
-	db := openDB(t, "", root)
-	fixed := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
-	db.now = func() time.Time { return fixed }
-	ps := []Pack{{Name: "blog"}, {Name: "shop"}}
+// dirStore is a TableStore for the tests: each export is a zip in the
+// folder, named by the path it returns.
+type dirStore string
+
+func (d dirStore) SaveTables(ctx context.Context, packs []string, write func(io.Writer) error) (string, error) {
+	if err := os.MkdirAll(string(d), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(string(d), "export-"+strings.Join(packs, "-")+"-*.zip")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := write(f); err != nil {
+		return "", err
+	}
+	return f.Name(), f.Close()
+}
+
+func (d dirStore) OpenTables(name string) (fs.FS, io.Closer, error) {
+	zr, err := zip.OpenReader(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return zr, zr, nil
+}
+
+// exportFile writes an export of ps into dir and returns its path.
+func exportFile(ctx context.Context, db *DB, ps []Pack, dir string) (string, error) {
 	var names []string
-	for range 3 {
-		p, err := db.Export(context.Background(), ps, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, filepath.Base(p))
+	for _, p := range ps {
+		names = append(names, p.Name)
 	}
-	want := []string{"20261121T093000Z_db-blog-shop.zip", "20261121T093000Z_db-blog-shop_2.zip", "20261121T093000Z_db-blog-shop_3.zip"}
-	if !reflect.DeepEqual(names, want) {
-		t.Fatalf("%q, want %q", names, want)
+	return dirStore(dir).SaveTables(ctx, names, func(w io.Writer) error { return db.ExportTables(ctx, ps, w) })
+}
+
+// restoreFile puts back the export at path.
+func restoreFile(ctx context.Context, db *DB, path string) error {
+	fsys, c, err := dirStore("").OpenTables(path)
+	if err != nil {
+		return err
 	}
-	left, _ := filepath.Glob(filepath.Join(root, "Updates_Backups", ".export-*"))
-	if len(left) != 0 {
-		t.Errorf("temporary files left: %v", left)
-	}
+	defer c.Close()
+	return db.RestoreTables(ctx, fsys, filepath.Base(path))
 }

@@ -7,11 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/sqlsplit"
-	"github.com/upkeep/upkeep/layout"
 )
 
 // UpOptions says what [DB.Up] migrates.
@@ -22,11 +20,10 @@ type UpOptions struct {
 	Pack string
 	// To is the target schema version (with Pack only); 0 is the code's.
 	To int
-	// NoBackup skips the export of the packs' tables taken before the run.
-	NoBackup bool
-	// BackupDir is where the export goes; "" is the root's
-	// Updates_Backups.
-	BackupDir string
+	// Tables keeps the export of the packs' tables taken before the run
+	// (package backupstore's Tables: a backup of kind "tables" in
+	// Updates_Backups); nil takes none.
+	Tables TableStore
 	// LockTimeout bounds the wait for the migration lock; 0 is
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
@@ -37,12 +34,12 @@ type UpOptions struct {
 	// lists are dropped; see [DB.UndoRun]). Without it
 	// a failed run stops where it failed and the next Up resumes.
 	RestoreOnFailure bool
-	// OnExport, when set, is called with the path of the export taken
+	// OnExport, when set, is called with the name of the export taken
 	// before the run, under the migration lock, before any migration runs;
 	// an error stops the run. An install records the export in its journal
 	// here, so that the recovery after a kill puts back this export, taken
 	// after any other host's run, and no older one.
-	OnExport func(path string) error
+	OnExport func(name string) error
 	// TableLockTimeout bounds how long one statement of a migration waits
 	// for a lock on a table that the application holds (PostgreSQL
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
@@ -58,7 +55,7 @@ type UpOptions struct {
 // Result is what a run did.
 type Result struct {
 	Applied []Applied // in the order they ran
-	Export  string    // path of the export taken before the run; "" if none
+	Export  string    // name (backup ID) of the export taken before the run; "" if none
 }
 
 // Up migrates the packs' database schemas from whatever version they are
@@ -70,7 +67,7 @@ type Result struct {
 // was. On MySQL/MariaDB, where DDL commits implicitly, progress is recorded
 // after each statement: a failure returns a *MigrationError that says which
 // statement failed and what ran before it, and the next Up resumes at that
-// statement once the file is fixed (or [DB.RestoreExport] puts the export
+// statement once the file is fixed (or [DB.RestoreTables] puts the export
 // taken before the run back).
 //
 // Up refuses, before changing anything, a pack whose database is newer
@@ -144,8 +141,8 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 			}
 		}
-		if len(concerned) > 0 && !opts.NoBackup {
-			if res.Export, err = db.exportToDir(ctx, q, concerned, db.backupDir(opts.BackupDir)); err != nil {
+		if len(concerned) > 0 && opts.Tables != nil {
+			if res.Export, err = db.saveTables(ctx, q, opts.Tables, concerned); err != nil {
 				return nil, err
 			}
 			if opts.OnExport != nil {
@@ -207,7 +204,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
 				var me *MigrationError
 				if opts.RestoreOnFailure && res.Export != "" && errors.As(err, &me) {
-					if me.RestoreErr = db.undoRunLocked(ctx, conn, nil, res.Export); me.RestoreErr == nil {
+					if me.RestoreErr = db.restoreFrom(ctx, conn, opts.Tables, res.Export); me.RestoreErr == nil {
 						me.Restored = true
 					}
 				}
@@ -236,11 +233,15 @@ func (db *DB) commitBatch(ctx context.Context, q querier, res *Result, b *BatchR
 	return db.recordBatch(ctx, q, *b)
 }
 
-func (db *DB) backupDir(dir string) string {
-	if dir != "" {
-		return dir
+// restoreFrom undoes a failed run from the export name of store (see
+// [DB.UndoRun]), holding the lock on conn.
+func (db *DB) restoreFrom(ctx context.Context, conn *sql.Conn, store TableStore, name string) error {
+	fsys, c, err := store.OpenTables(name)
+	if err != nil {
+		return err
 	}
-	return filepath.Join(db.root, layout.BackupsDir)
+	defer c.Close()
+	return db.undoRunLocked(ctx, conn, nil, fsys, name)
 }
 
 func selectPacks(packs []Pack, name string) ([]Pack, error) {
@@ -550,7 +551,7 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 	skip := 0
 	if pr := r.state.progress[p.Name]; pr != nil && pr.Version == m.Version && pr.File == file {
 		if pr.StatementsDone > len(stmts) || doneHash(stmts[:pr.StatementsDone]) != pr.doneSHA256 {
-			return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreExport), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, file, pr.StatementsDone)
+			return fmt.Errorf("%w: pack %s: %s: the first %d statement(s) already ran but the file no longer starts with them; restore the pack's tables from the last export (RestoreTables), or make the file start with the statements that ran", ErrResumeMismatch, p.Name, file, pr.StatementsDone)
 		}
 		skip = pr.StatementsDone
 	}

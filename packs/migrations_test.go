@@ -96,7 +96,7 @@ func TestLoadPacksFromRoot(t *testing.T) {
 		t.Fatalf("%+v", ps)
 	}
 	db := openDB(t, "", root)
-	res, err := db.Up(context.Background(), UpOptions{Packs: ps})
+	res, err := db.Up(context.Background(), UpOptions{Packs: ps, Tables: dirStore(filepath.Join(root, "Updates_Backups"))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestHelperMigrate(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{p}, NoBackup: true, LockTimeout: 30 * time.Second})
+	res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{p}, LockTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestCrashMidRun(t *testing.T) {
 				}
 			}
 			// The lock died with the process: the next run gets it at once.
-			res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 5 * time.Second})
+			res, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, LockTimeout: 5 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestCrashBetweenStatements(t *testing.T) {
 					t.Fatalf("%d posts without slug, want 2", n)
 				}
 			}
-			if _, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, NoBackup: true, LockTimeout: 5 * time.Second}); err != nil {
+			if _, err := db.Up(context.Background(), UpOptions{Packs: []Pack{childPack(t)}, LockTimeout: 5 * time.Second}); err != nil {
 				t.Fatal(err)
 			}
 			if schemaVersion(t, db, "blog") != 4 || queryInt(t, db, "SELECT COUNT(*) FROM posts WHERE slug = 'x'") != 2 {

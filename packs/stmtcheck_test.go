@@ -110,7 +110,7 @@ func TestRunTransactionIsWatched(t *testing.T) {
 				p := makePack(t, "w", nil, map[string]string{
 					"0001_a.up.sql": "CREATE TABLE wa (id INTEGER);\nSTART TRANSACTION;\nINSERT INTO wa (id) VALUES (1);\n",
 				})
-				_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}, NoBackup: true})
+				_, err := db.Up(ctx, UpOptions{Packs: []Pack{p}})
 				if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "0001_a.up.sql refused: the file left a transaction open") {
 					t.Fatalf("Up: %v", err)
 				}
@@ -121,7 +121,7 @@ func TestRunTransactionIsWatched(t *testing.T) {
 				_, err := tx.ExecContext(ctx, "COMMIT")
 				return err
 			}})
-			_, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "w", Version: "1.0.0", Migrations: ms}}, NoBackup: true})
+			_, err := db.Up(ctx, UpOptions{Packs: []Pack{{Name: "w", Version: "1.0.0", Migrations: ms}}})
 			switch b.name {
 			case "sqlite":
 				// SQLite's commit hook turns the COMMIT into a rollback:

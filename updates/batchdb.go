@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
@@ -52,11 +55,11 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 		return nil, err
 	}
 	defer release()
-	up := packs.UpOptions{Packs: code, NoBackup: true, LockTimeout: opts.LockTimeout, Batch: rec}
+	up := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout, Batch: rec}
 	if !db.TransactionalDDL() {
-		up.NoBackup, up.RestoreOnFailure = false, true
-		up.OnExport = func(path string) error {
-			j.Export = path
+		up.Tables, up.RestoreOnFailure = tablesStore(opts, root), true
+		up.OnExport = func(name string) error {
+			j.Export = name
 			return b.save(j)
 		}
 	}
@@ -88,8 +91,15 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 		return err
 	}
 	defer release()
-	if err := db.UndoRun(ctx, j.Export); err != nil {
-		return fmt.Errorf("put back the tables exported to %s: %w", j.Export, err)
+	// Journals written before exports were backups name the zip's path.
+	id := strings.TrimSuffix(filepath.Base(j.Export), ".zip")
+	fsys, c, err := backupstore.OpenTables(root, id)
+	if err == nil {
+		defer c.Close()
+		err = db.UndoRun(ctx, fsys, id)
+	}
+	if err != nil {
+		return fmt.Errorf("put back the tables exported to backup %s: %w", id, err)
 	}
 	return nil
 }
@@ -138,4 +148,10 @@ func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *jour
 		}
 	}
 	return true, nil
+}
+
+// tablesStore keeps the exports of packs' tables in Updates_Backups, as
+// backups of kind tables.
+func tablesStore(opts Options, root layout.Root) backupstore.Tables {
+	return backupstore.Tables{Root: root, DB: opts.DB, UpkeepVersion: opts.UpkeepVersion}
 }

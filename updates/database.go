@@ -15,7 +15,7 @@ type DatabaseReport struct {
 	Backend string             `json:"backend"`
 	Packs   []DatabasePack     `json:"packs"`
 	Applied []AppliedMigration `json:"applied,omitempty"` // migrated by this start (--migrate-db)
-	Export  string             `json:"export,omitempty"`  // the export of the packs' tables taken before
+	Export  string             `json:"export,omitempty"`  // the backup (kind tables) of the packs' tables taken before
 }
 
 // DatabasePack is one pack's schema: the version its code expects, the
@@ -67,7 +67,11 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if err == nil || !opts.MigrateDB || !onlyBehind(err) {
 		return rep, err
 	}
-	res, err := db.Up(ctx, packs.UpOptions{Packs: code, NoBackup: opts.NoBackup, LockTimeout: opts.LockTimeout})
+	uo := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout}
+	if !opts.NoBackup {
+		uo.Tables = tablesStore(opts, root)
+	}
+	res, err := db.Up(ctx, uo)
 	if res != nil {
 		rep.Export, rep.Applied = res.Export, appliedOf(res)
 	}

@@ -49,7 +49,7 @@ type journal struct {
 	Phase   phase         `json:"phase"`
 	Started time.Time     `json:"started"`
 	Backup  string        `json:"backup,omitempty"` // the backup taken before the batch, "" with --no-backup
-	Export  string        `json:"export,omitempty"` // MySQL/MariaDB: the packs' tables, exported before the migrations
+	Export  string        `json:"export,omitempty"` // MySQL/MariaDB: the backup (kind tables) of the packs' tables, taken before the migrations
 	Packs   []journalPack `json:"packs"`            // in install order
 }
 

@@ -45,7 +45,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if d := r.Database; d != nil && len(d.Applied) > 0 {
 		p.line("Migrated the database (%s): %s.", d.Backend, migrationList(d.Applied))
 		if d.Export != "" {
-			p.line("   The packs' tables were exported first to %s.", d.Export)
+			p.line("   The packs' tables were exported first to backup %s.", d.Export)
 		}
 	}
 	if len(r.Updates) == 0 {

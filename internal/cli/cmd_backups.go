@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -111,10 +110,10 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 	fmt.Fprintln(tw, "ID\tCREATED (UTC)\tKIND\tFILES\tSIZE\tNOTE")
 	for _, b := range list {
 		kind, note := "backup", ""
-		switch {
-		case isExport(b):
+		if b.Kind == backupstore.KindTables {
 			kind = "db export"
-		case b.Err != nil:
+		}
+		if b.Err != nil {
 			kind, note = "unreadable", b.Err.Error()
 		}
 		if b.Note != "" {
@@ -127,10 +126,6 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 	}
 	return tw.Flush()
 }
-
-// isExport tells whether b is an export of the packs' tables taken by db up
-// or db down, rather than a full backup.
-func isExport(b backupstore.Backup) bool { return strings.HasPrefix(b.Reason, "db-") && b.Err != nil }
 
 func runBackupsShow(c *cli.Context, g *GlobalOptions) error {
 	id, err := oneArg(c, "ID")
@@ -155,6 +150,9 @@ func runBackupsShow(c *cli.Context, g *GlobalOptions) error {
 	fmt.Fprintf(g.Stdout, "Backup %s\n  created  %s (%s)\n  by       upkeep %s\n  files    %d, %s\n  database %s\n", id, m.Created.UTC().Format(time.DateTime), m.Reason, m.UpkeepVersion, len(m.Files), progress.FormatBytes(total), m.Database.Kind)
 	for _, p := range sortedKeys(m.Packs) {
 		fmt.Fprintf(g.Stdout, "  pack     %s %s\n", p, m.Packs[p])
+	}
+	if m.Kind == backupstore.KindTables {
+		fmt.Fprintf(g.Stdout, "  kind     tables of %s (restore puts back these packs' tables, settings and schema versions)\n", strings.Join(m.Tables, ", "))
 	}
 	return nil
 }
@@ -184,8 +182,14 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	defer l.Release()
-	if strings.Contains(id, "_db-") {
-		return restoreExport(c, g, root, id)
+	// The backup says what it holds: a full backup, or the tables of some
+	// packs (taken by db up, db down or an install on MySQL/MariaDB).
+	m, err := backupstore.Show(root, id)
+	if err != nil {
+		return err
+	}
+	if m.Kind == backupstore.KindTables {
+		return restoreTables(c, g, root, id)
 	}
 	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version}
 	if !g.Quiet {
@@ -205,15 +209,20 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
-// restoreExport puts back the packs' tables from an export of db up.
-func restoreExport(c *cli.Context, g *GlobalOptions, root layout.Root, id string) error {
-	path := filepath.Join(root.Backups(), id+".zip")
+// restoreTables puts back the packs' tables from a backup of kind
+// tables, after verifying it.
+func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string) error {
+	fsys, closer, err := backupstore.OpenTables(root, id)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
 	db, err := packs.Open(c.Context, g.DB, root.Dir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.RestoreExport(c.Context, path); err != nil {
+	if err := db.RestoreTables(c.Context, fsys, id); err != nil {
 		return err
 	}
 	if !g.Quiet {
@@ -250,9 +259,6 @@ func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
-// backupID is the backup ID of a zip in Updates_Backups.
-func backupID(path string) string { return strings.TrimSuffix(filepath.Base(path), ".zip") }
-
 // backupDoc is a backup in the JSON documents of backups create and backups
 // list (docs/json.md).
 type backupDoc struct {
@@ -261,7 +267,7 @@ type backupDoc struct {
 	Size      int64     `json:"size"`
 	Created   time.Time `json:"created"`
 	Reason    string    `json:"reason"`
-	Kind      string    `json:"kind"`      // backup, db export or unreadable
+	Kind      string    `json:"kind"`      // backup, db export (a backup of kind tables) or unreadable
 	Protected bool      `json:"protected"` // the backup of the last install: prune keeps it
 	Files     int       `json:"files"`
 	Bytes     int64     `json:"bytes"`
@@ -273,7 +279,7 @@ func newBackupDoc(b backupstore.Backup) backupDoc {
 	d := backupDoc{ID: b.ID, Path: b.Path, Size: b.Size, Created: b.Created, Reason: b.Reason, Kind: "backup",
 		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database}
 	switch {
-	case isExport(b):
+	case b.Kind == backupstore.KindTables:
 		d.Kind = "db export"
 	case b.Err != nil:
 		d.Kind, d.Problem = "unreadable", b.Err.Error()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
@@ -229,7 +230,7 @@ func runDBUp(c *cli.Context, g *GlobalOptions) error {
 	defer s.close()
 	res, err := s.db.Up(c.Context, packs.UpOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: g.LockTimeout,
+		Tables: tablesStore(c, g, s), LockTimeout: g.LockTimeout,
 	})
 	return reportRun(c, g, "applied", res, err)
 }
@@ -245,7 +246,7 @@ func runDBDown(c *cli.Context, g *GlobalOptions) error {
 	defer s.close()
 	res, err := s.db.Down(c.Context, packs.DownOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
-		NoBackup: c.Bool("no-backup"), LockTimeout: g.LockTimeout,
+		Tables: tablesStore(c, g, s), LockTimeout: g.LockTimeout,
 	})
 	return reportRun(c, g, "reverted", res, err)
 }
@@ -259,7 +260,7 @@ func reportRun(c *cli.Context, g *GlobalOptions, did string, res *packs.Result, 
 			}
 		} else {
 			if res.Export != "" {
-				fmt.Fprintf(g.Stdout, "Exported the packs' tables to %s.\n", res.Export)
+				fmt.Fprintf(g.Stdout, "Exported the packs' tables to backup %s.\n", res.Export)
 			}
 			for _, a := range res.Applied {
 				fmt.Fprintf(g.Stdout, "%s %s %d_%s (%s)\n", did, a.Pack, a.Version, a.Name, a.Duration.Round(time.Microsecond))
@@ -271,7 +272,7 @@ func reportRun(c *cli.Context, g *GlobalOptions, did string, res *packs.Result, 
 	}
 	var me *packs.MigrationError
 	if err != nil && errors.As(err, &me) && res != nil && res.Export != "" {
-		return withHint(err, "fix the file and run the same command again to resume, or put the tables back as they were: upkeep backups restore %s", backupID(res.Export))
+		return withHint(err, "fix the file and run the same command again to resume, or put the tables back as they were: upkeep backups restore %s", res.Export)
 	}
 	return err
 }
@@ -384,4 +385,14 @@ func problems(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// tablesStore is where db up and db down keep the export of the packs'
+// tables taken before a run: a backup of kind tables in Updates_Backups;
+// nil with --no-backup.
+func tablesStore(c *cli.Context, g *GlobalOptions, s *dbSession) packs.TableStore {
+	if c.Bool("no-backup") {
+		return nil
+	}
+	return backupstore.Tables{Root: s.root, DB: g.DB, UpkeepVersion: Version}
 }
