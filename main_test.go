@@ -243,7 +243,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--check-updates", "--ignore-updates"}, "upkeep: error: --check-updates, --install-updates and --ignore-updates exclude each other"},
 		{[]string{"--install-updates", "--ignore-updates"}, "exclude each other"},
 		{[]string{"frobnicate"}, `upkeep: error: unknown command "frobnicate"`},
-		{[]string{"--no-such-flag"}, "upkeep: error: flag provided but not defined: -no-such-flag"},
+		{[]string{"--no-such-flag"}, "upkeep: error: flag provided but not defined: --no-such-flag"},
 		{[]string{"updates", "show"}, "upkeep: error: upkeep updates show takes one argument, ZIP"},
 		{[]string{"pack", "examples/core"}, "upkeep: error: pack needs -o OUT.zip"},
 		{[]string{"updates", "list", "--", "sh"}, `upkeep: error: -- CMD goes with the start only, not with command "updates"`},

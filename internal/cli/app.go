@@ -94,7 +94,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		}, append(tlsFlags(), globalFlags()...)...),
 		Action: action(func(c *cli.Context, g *GlobalOptions) error {
 			if c.Args().Present() {
-				return usageError("unknown command %q", c.Args().First())
+				return unknownCommand(c.Args().First(), c.App.Commands, "upkeep")
 			}
 			mode, n := updates.Check, 0
 			for flag, m := range map[string]updates.Mode{"check-updates": updates.Check, "install-updates": updates.Install, "ignore-updates": updates.Ignore} {
@@ -119,8 +119,8 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			historyCommand(),
 			serveCommand(),
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError("%v", err)
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return flagUsageError(c, err)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
@@ -133,6 +133,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		addGlobalFlags(cmd)
+		unknownSubcommands(cmd, "")
 	}
 	return app
 }

@@ -42,7 +42,7 @@ func globalFlags() []cli.Flag {
 // `upkeep updates list --root DIR`.
 func addGlobalFlags(cmd *cli.Command) {
 	cmd.Flags = append(cmd.Flags, globalFlags()...)
-	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError("%v", err) }
+	cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error { return flagUsageError(c, err) }
 	for _, sub := range cmd.Subcommands {
 		addGlobalFlags(sub)
 	}
