@@ -123,12 +123,12 @@ type DowngradeError struct {
 }
 
 func (e *DowngradeError) Error() string {
-	install := "the newer version of " + e.Pack
+	msg := fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install the newer version of %s, or restore a backup taken before the database was updated",
+		e.Pack, e.Database, e.Code, e.Pack)
 	if e.Version != "" {
-		install = fmt.Sprintf("the newer version of %s, %s %s (the version the database records)", e.Pack, e.Pack, e.Version)
+		msg += fmt.Sprintf(" (the database records %s %s)", e.Pack, e.Version)
 	}
-	return fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install %s, or restore a backup taken before the database was updated",
-		e.Pack, e.Database, e.Code, install)
+	return msg
 }
 
 // Unwrap returns ErrDowngrade.
