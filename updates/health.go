@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
@@ -154,12 +155,16 @@ func rollbackBatch(ctx context.Context, opts Options, root layout.Root, batch *B
 		UpkeepVersion: opts.UpkeepVersion, Packs: versions, Progress: opts.Progress}); err != nil {
 		return fmt.Errorf("restore backup %s: %w", batch.Backup, err)
 	}
+	// A copy back (see move) a killed rollback left half done is waste.
+	if err := atomicfile.CleanTemps(root.Pending()); err != nil {
+		return err
+	}
 	for _, u := range batch.Updates {
 		src, dst := filepath.Join(root.Installed(), u.Installed), filepath.Join(root.Pending(), u.Zip)
-		if err := move(src, dst); err != nil {
+		if err := move(src, dst, nil); err != nil {
 			return err
 		}
-		if err := move(src+signing.SigExt, dst+signing.SigExt); err != nil {
+		if err := move(src+signing.SigExt, dst+signing.SigExt, nil); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -20,6 +21,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	args, command := splitCommand(args)
 	out := &trackedWriter{w: stdout}
 	app := newApp(out, stderr, command)
+	defer stopsig.Release()
 	err := app.Run(flagsFirst(app, args))
 	return report(out, stderr, err, wantsJSON(args))
 }

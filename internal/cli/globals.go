@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -72,6 +73,15 @@ func hide(f cli.Flag) {
 //	Action: action(runUpdatesList)
 //	func runUpdatesList(c *cli.Context, g *GlobalOptions) error
 func action(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		stopsig.Release()
+		return stoppable(run)(c)
+	}
+}
+
+// stoppable is [action] for a command that stops cleanly on SIGINT and
+// SIGTERM by itself, with [signalContext]: it keeps holding them meanwhile.
+func stoppable(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		g, err := parseGlobals(c)
 		if err != nil {
