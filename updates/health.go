@@ -183,13 +183,20 @@ func healthRollbackSteps(opts Options, root layout.Root, j *journal) []step {
 			return b.save(j)
 		}},
 	}
-	for _, p := range j.Packs {
+	for i, p := range j.Packs {
 		steps = append(steps, step{name: stepHealthReturn + p.Zip, zip: p.Zip, run: func(context.Context) error {
+			if i == 0 {
+				// A copy back (see move) a killed rollback left half done
+				// is waste.
+				if err := atomicfile.CleanTemps(root.Pending()); err != nil {
+					return err
+				}
+			}
 			src, dst := filepath.Join(root.Installed(), p.Installed), filepath.Join(root.Pending(), p.Zip)
-			if err := move(src, dst); err != nil {
+			if err := move(src, dst, nil); err != nil {
 				return err
 			}
-			return move(src+signing.SigExt, dst+signing.SigExt)
+			return move(src+signing.SigExt, dst+signing.SigExt, nil)
 		}})
 	}
 	return append(steps,

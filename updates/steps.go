@@ -21,6 +21,7 @@ const (
 	stepCommit    = "commit"    // the journal says committed
 	stepProtect   = "protect"   // the batch's backup is the one pruning keeps
 	stepMove      = "move:"     // + zip: the zip (and its signature) moved to Updates_Installed
+	stepCopy      = "copy:"     // + zip: halfway through copying it there, where no hard link can be made (a fault point only)
 	stepMoved     = "moved"     // the moves are durable
 	stepClean     = "clean"     // the batch's folders and journal removed
 )
