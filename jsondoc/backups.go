@@ -7,7 +7,8 @@ import (
 )
 
 // Backup is one backup in Updates_Backups: an element of `upkeep backups
-// list --json` (GET /api/backups), and `backups create --json`'s backup.
+// list --json` (GET /api/backups), and the backup of `backups create
+// --json` and `backups export --json`.
 type Backup struct {
 	ID        string    `json:"id"`
 	Path      string    `json:"path"`
@@ -19,6 +20,8 @@ type Backup struct {
 	Files     int       `json:"files"`
 	Bytes     int64     `json:"bytes"`
 	Database  string    `json:"database"`
+	Base      string    `json:"base"`              // the backup it builds on ("" for a full backup)
+	Depth     int       `json:"depth"`             // backups since the last full one (0 for a full backup)
 	Problem   string    `json:"problem,omitempty"` // why it cannot be read
 }
 
@@ -34,7 +37,8 @@ type Backups struct {
 	Backups []Backup `json:"backups"` // newest first
 }
 
-// BackupCreated is `upkeep backups create --json`.
+// BackupCreated is `upkeep backups create --json` and `backups export
+// --json`.
 type BackupCreated struct {
 	Backup Backup `json:"backup"`
 }
@@ -42,7 +46,7 @@ type BackupCreated struct {
 // NewBackup is b as a document.
 func NewBackup(b backupstore.Backup) Backup {
 	d := Backup{ID: b.ID, Path: b.Path, Size: b.Size, Created: b.Created, Reason: b.Reason, Kind: KindBackup,
-		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database}
+		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Base: b.Base, Depth: b.Depth}
 	switch {
 	case b.Kind == backupstore.KindTables:
 		d.Kind = KindDBExport
