@@ -385,4 +385,3 @@ func must(err error) {
 		log.Fatal(err)
 	}
 }
-
