@@ -166,7 +166,7 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "- %v\n", err)
 	}
 	for _, d := range drift {
-		fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+		fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 	}
 	if c.Bool("exit-code") {
 		if err := st.Err(); err != nil {
@@ -297,7 +297,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 			fmt.Fprintf(g.Stdout, "- %v\n", ch)
 		}
 		for _, d := range v.Drift {
-			fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+			fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 		}
 	}
 	switch {
@@ -360,21 +360,6 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
 	}
 	return nil
-}
-
-func driftLine(d packs.DriftItem) string {
-	what := d.Table
-	if d.Name != "" {
-		what += "." + d.Name
-	}
-	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
-	if d.Was != "" {
-		s += ", was " + d.Was
-	}
-	if d.Is != "" {
-		s += ", is " + d.Is
-	}
-	return s
 }
 
 // problems splits a joined error into its parts.
