@@ -96,7 +96,7 @@ type DatabaseChange struct {
 
 // Signature is the state of an update's signature.
 type Signature struct {
-	State   string `json:"state"` // unsigned, unverified (no key trusted), valid, invalid or unreadable
+	State   string `json:"state"` // unsigned, unverified (no key trusted), valid, untrusted (signed by a key that is not trusted), invalid or unreadable
 	KeyID   string `json:"key_id,omitempty"`
 	Problem string `json:"problem,omitempty"` // what is wrong with it, also when no key is trusted and it is not required
 }
