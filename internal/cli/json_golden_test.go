@@ -95,6 +95,7 @@ func TestJSONGolden(t *testing.T) {
 		{"db_status", "work", 0, []string{"db", "status"}},
 		{"db_history", "work", 0, []string{"db", "history"}},
 		{"db_verify", "work", 0, []string{"db", "verify"}},
+		{"db_diff", "work", 0, []string{"db", "diff"}},
 		{"db_down", "work", 0, []string{"db", "down", "--pack", "blog", "--to", "1"}},
 		{"db_up", "work", 0, []string{"db", "up"}},
 		{"history", "work", 0, []string{"history"}},
