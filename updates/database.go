@@ -70,7 +70,7 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if err == nil || !opts.MigrateDB || !onlyBehind(err) {
 		return rep, err
 	}
-	uo := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout}
+	uo := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout, Maintenance: whoRuns(root, "")}
 	if !opts.NoBackup {
 		uo.Tables = tablesStore(opts, root)
 	}
