@@ -143,6 +143,7 @@ func TestSharedDBFailedInstallKeepsOtherHostsMigration(t *testing.T) {
 			tags := sleepSQL(kind, 2) + "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\nINSERT INTO tags (id, name) VALUES (1, 'go');\n"
 			blogZip(t, a, "1.2.0", map[string]string{"migrations/0003_tags.up.sql": tags})
 			blogZip(t, b, "1.2.9", map[string]string{"migrations/0003_tags.up.sql": tags, "migrations/0004_bad.up.sql": "INSERT INTO no_such_table VALUES (1);\n"})
+			bBefore := relKeys(b.dir, fingerprintContent(t, filepath.Join(b.dir, "packs")))
 			var wg sync.WaitGroup
 			var ra, rb result
 			wg.Go(func() { ra = a.run(t, "--install-updates", "--no-backup") })
@@ -151,11 +152,33 @@ func TestSharedDBFailedInstallKeepsOtherHostsMigration(t *testing.T) {
 			wg.Wait()
 			ra.want(t, 0, []string{"Installed 1 update"}, nil)
 			rb.want(t, 6, nil, []string{"install failed", "blog-1.2.9.zip", "no_such_table", "everything was put back as it was"})
+			if strings.Contains(rb.stderr, "stay in the database") {
+				t.Errorf("B's message says both that migrations stay and that everything was put back:\n%s", rb.stderr)
+			}
 			dump := testdb.Dump(t, dsn, a.dir)
 			if dump["pack blog"] != "1.2.0 schema 3" || dump["rows tags"] != "[[1 go]]" {
 				t.Fatalf("after B's failure the database holds %v; want A's 1.2.0 at schema 3 with its tags", dump)
 			}
+			if rows := migrationRows(t, dsn, 3); rows != 1 {
+				t.Fatalf("migration 3 of blog has %d rows, want A's one", rows)
+			}
+			// B is as before its batch: its files, its zip pending.
+			if got := relKeys(b.dir, fingerprintContent(t, filepath.Join(b.dir, "packs"))); !reflect.DeepEqual(got, bBefore) {
+				t.Fatalf("B's packs/ %v, before its batch %v", got, bBefore)
+			}
+			oneOf(t, b.dir, "blog-1.2.9.zip")
+			stateOnly(t, b.dir)
+			var outcomes []string
+			for _, r := range batchRows(t, dsn) {
+				if strings.Contains(r.packs, `"to":"1.2`) {
+					outcomes = append(outcomes, r.outcome)
+				}
+			}
+			if !reflect.DeepEqual(outcomes, []string{"committed", "rolled_back"}) {
+				t.Fatalf("upkeep_batches: the batches of 1.2.0 and 1.2.9 ended %v, want A's committed and B's rolled back", outcomes)
+			}
 			a.run(t, "--check-updates").want(t, 0, nil, nil)
+			b.run(t, "--check-updates").want(t, 3, []string{"blog-1.2.9.zip: failed"}, nil)
 		})
 	}
 }
@@ -417,25 +440,35 @@ func TestSharedDBConcurrentInstallsMigrateOnce(t *testing.T) {
 	}
 }
 
-// The maintenance row on MySQL/MariaDB: B is killed in the middle of its
-// migrations (after migration 3 of 4). Every other host's start honours
-// B's row: it waits --lock-timeout, then exits 5 naming B. B's next start
-// puts the database back from its export and clears the row; then A
-// installs.
-func TestSharedDBMaintenanceRowHonoured(t *testing.T) {
+// killedMidMigration makes roots A and B at blog 1.1.0 on one MariaDB
+// database, 1.5.0 (migrations 3 and 4) pending on both, and kills B's
+// install after its migration 3: the database as before B's batch is
+// returned.
+func killedMidMigration(t *testing.T) (dsn string, a, b *trial, before map[string]string) {
+	t.Helper()
 	dsn, roots := sharedRoots(t, "mysql", 2)
-	a, b := roots[0], roots[1]
+	a, b = roots[0], roots[1]
 	later := map[string]string{
 		"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n",
 		"migrations/0004_go.up.sql":   "INSERT INTO tags (id, name) VALUES (1, 'go');\n",
 	}
 	blogZip(t, a, "1.5.0", later)
 	blogZip(t, b, "1.5.0", later)
-	before := testdb.Dump(t, dsn, a.dir)
+	before = testdb.Dump(t, dsn, a.dir)
 	r := runEnv(t, b.dir, []string{"UPKEEP_TEST_FAULT=crash@migration:blog:3"}, b.args("--install-updates", "--no-backup")...)
 	if r.code != -9 {
 		t.Fatalf("B was not killed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	return dsn, a, b, before
+}
+
+// The maintenance row on MySQL/MariaDB: B is killed in the middle of its
+// migrations (after migration 3 of 4). Every other host's start honours
+// B's row: it waits --lock-timeout, then exits 5 naming B. B's next start
+// puts the database back from its export and clears the row; then A
+// installs.
+func TestSharedDBMaintenanceRowHonoured(t *testing.T) {
+	dsn, a, b, before := killedMidMigration(t)
 	if d := testdb.Dump(t, dsn, a.dir); d["table tags"] == "" {
 		t.Fatalf("B's migration 3 did not run before the kill: %v", d)
 	}
@@ -471,18 +504,8 @@ func TestSharedDBMaintenanceRowHonoured(t *testing.T) {
 // longer B's batch's, so it leaves the database alone and, the database
 // being at 1.5.0, rolls its files forward.
 func TestSharedDBKilledMidMigrationDoesNotUndoLaterRun(t *testing.T) {
-	dsn, roots := sharedRoots(t, "mysql", 2)
-	a, b := roots[0], roots[1]
-	later := map[string]string{
-		"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n",
-		"migrations/0004_go.up.sql":   "INSERT INTO tags (id, name) VALUES (1, 'go');\n",
-	}
-	blogZip(t, a, "1.5.0", later)
-	blogZip(t, b, "1.5.0", later)
-	r := runEnv(t, b.dir, []string{"UPKEEP_TEST_FAULT=crash@migration:blog:3"}, b.args("--install-updates", "--no-backup")...)
-	if r.code != -9 {
-		t.Fatalf("B was not killed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	dsn, a, b, _ := killedMidMigration(t)
+	roots := []*trial{a, b}
 	// B stays away: its row is not renewed for longer than it is honoured.
 	db, err := testdb.Open(dsn, "")
 	if err != nil {

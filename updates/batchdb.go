@@ -102,11 +102,7 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 	if j.Export == "" {
 		return false, nil
 	}
-	host, err := EnsureHostID(root)
-	if err != nil {
-		return false, err
-	}
-	db, release, err := openDB(ctx, opts, root)
+	host, db, release, err := hostDB(ctx, opts, root)
 	if err != nil {
 		return false, err
 	}
@@ -124,6 +120,16 @@ func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journ
 	}
 	j.Export = ""
 	return undone, nil
+}
+
+// hostDB is this root's host id and the start's database (see openDB).
+func hostDB(ctx context.Context, opts Options, root layout.Root) (string, *packs.DB, func(), error) {
+	host, err := EnsureHostID(root)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	db, release, err := openDB(ctx, opts, root)
+	return host, db, release, err
 }
 
 func appliedOf(res *packs.Result) []AppliedMigration {
@@ -161,11 +167,7 @@ func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (m
 // row in upkeep_batches says so. That row is committed with the run's
 // migrations, and no other host writes it.
 func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
-	host, err := EnsureHostID(root)
-	if err != nil {
-		return false, err
-	}
-	db, release, err := openDB(ctx, opts, root)
+	host, db, release, err := hostDB(ctx, opts, root)
 	if err != nil {
 		return false, err
 	}
