@@ -204,9 +204,6 @@ func Bootstrap(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := honourMaintenance(ctx, opts, root); err != nil {
-		return r, err
-	}
 	r.Database, err = checkDatabase(ctx, opts, root)
 	return r, err
 }

@@ -74,7 +74,13 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 		return nil, err
 	}
 	// No batch while another host migrates the database.
-	if err := honourMaintenance(ctx, opts, root); err != nil {
+	db, release, err := openDB(ctx, opts, root)
+	if err != nil {
+		return nil, err
+	}
+	err = honourMaintenance(ctx, opts, root, db)
+	release()
+	if err != nil {
 		return nil, err
 	}
 	// The batch's row in upkeep_batches: running now; committed in the

@@ -15,12 +15,7 @@ import (
 // killed, and its recovery is done: the row goes. Another host's row is
 // waited for, up to the lock timeout, then the start stops with a
 // *packs.MaintenanceError (exit 5) that names that host.
-func honourMaintenance(ctx context.Context, opts Options, root layout.Root) error {
-	db, release, err := openDB(ctx, opts, root)
-	if err != nil {
-		return err
-	}
-	defer release()
+func honourMaintenance(ctx context.Context, opts Options, root layout.Root, db *packs.DB) error {
 	host, err := HostID(root)
 	if err != nil {
 		return err
