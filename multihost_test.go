@@ -243,8 +243,9 @@ func oneOf(t *testing.T, root, zip string) {
 }
 
 // The crash tests across hosts, on three roots: hosts A, B and C at
-// 1.1.0, 1.5.0 pending on each; B is killed at each step boundary of its
-// batch (and in the middle of its migrations); A, then C, install 1.5.0.
+// 1.1.0, 1.5.0 (migrations 3 and 4) pending on each; B is killed at each
+// step boundary of its batch (and between its two migrations); A, then C,
+// install 1.5.0.
 // B's next start leaves B's packs/blog byte-identical to the zip (or as
 // before, and then installs it, files only), each zip in exactly one of
 // Pending and Installed, and .upkeep holding only its state files; one
@@ -260,7 +261,10 @@ func TestSharedDBHostKilledWhileOtherCommits(t *testing.T) {
 				t.Run(step, func(t *testing.T) {
 					dsn, roots := sharedRoots(t, kind, 3)
 					a, b, c := roots[0], roots[1], roots[2]
-					tags := map[string]string{"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n"}
+					tags := map[string]string{
+						"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n",
+						"migrations/0004_go.up.sql":   "INSERT INTO tags (id, name) VALUES (1, 'go');\n",
+					}
 					for _, tr := range roots {
 						blogZip(t, tr, "1.5.0", tags)
 					}
@@ -294,11 +298,13 @@ func TestSharedDBHostKilledWhileOtherCommits(t *testing.T) {
 						oneOf(t, tr.dir, "blog-1.5.0.zip")
 						stateOnly(t, tr.dir)
 					}
-					if d := testdb.Dump(t, dsn, a.dir); d["pack blog"] != "1.5.0 schema 3" {
-						t.Fatalf("the database records %q", d["pack blog"])
+					if d := testdb.Dump(t, dsn, a.dir); d["pack blog"] != "1.5.0 schema 4" || d["rows tags"] != "[[1 go]]" {
+						t.Fatalf("the database holds %v", d)
 					}
-					if rows := migrationRows(t, dsn, 3); rows != 1 {
-						t.Fatalf("migration 3 of blog has %d rows, want 1", rows)
+					for _, v := range []int{3, 4} {
+						if rows := migrationRows(t, dsn, v); rows != 1 {
+							t.Fatalf("migration %d of blog has %d rows, want 1", v, rows)
+						}
 					}
 					if all, migrated := committedBatches(t, dsn, "1.5.0"); all != 3 || migrated != 1 {
 						t.Fatalf("upkeep_batches: %d committed batches of 1.5.0, %d that migrated; want 3 and 1\n%v", all, migrated, batchRows(t, dsn))
