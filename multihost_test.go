@@ -91,8 +91,9 @@ func hostID(t *testing.T, root string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// migrationRows counts the rows of upkeep_migrations of blog's migration
-// version.
+// migrationRows counts the rows of upkeep_migrations that applied blog's
+// migration version (direction up; a restore of an export adds a row of
+// its own).
 func migrationRows(t *testing.T, dsn string, version int) int {
 	t.Helper()
 	db, err := testdb.Open(dsn, "")
@@ -101,7 +102,7 @@ func migrationRows(t *testing.T, dsn string, version int) int {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM upkeep_migrations WHERE pack = 'blog' AND version = %d", version)).Scan(&n); err != nil {
+	if err := db.QueryRow(fmt.Sprintf("SELECT COUNT(*) FROM upkeep_migrations WHERE pack = 'blog' AND version = %d AND direction = 'up'", version)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -301,10 +302,15 @@ func TestSharedDBHostKilledWhileOtherCommits(t *testing.T) {
 					if d := testdb.Dump(t, dsn, a.dir); d["pack blog"] != "1.5.0 schema 4" || d["rows tags"] != "[[1 go]]" {
 						t.Fatalf("the database holds %v", d)
 					}
-					for _, v := range []int{3, 4} {
-						if rows := migrationRows(t, dsn, v); rows != 1 {
-							t.Fatalf("migration %d of blog has %d rows, want 1", v, rows)
-						}
+					// One run applied each migration; on MySQL/MariaDB, B's
+					// migration 3, applied before the kill and put back by its
+					// export, stays in the history too.
+					want3 := 1
+					if kind == "mysql" && strings.HasPrefix(step, "migration:") {
+						want3 = 2
+					}
+					if rows3, rows4 := migrationRows(t, dsn, 3), migrationRows(t, dsn, 4); rows3 != want3 || rows4 != 1 {
+						t.Fatalf("migrations 3 and 4 of blog have %d and %d rows, want %d and 1", rows3, rows4, want3)
 					}
 					if all, migrated := committedBatches(t, dsn, "1.5.0"); all != 3 || migrated != 1 {
 						t.Fatalf("upkeep_batches: %d committed batches of 1.5.0, %d that migrated; want 3 and 1\n%v", all, migrated, batchRows(t, dsn))
