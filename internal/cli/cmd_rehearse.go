@@ -40,7 +40,6 @@ func rehearseCommand() *cli.Command {
 	}
 }
 
-
 func runRehearse(c *cli.Context, g *GlobalOptions) error {
 	opts := g.scanOptions()
 	ctx, cancel := context.WithCancel(c.Context)
