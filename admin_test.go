@@ -196,7 +196,7 @@ func TestServeRefusesBeyondLoopbackWithoutTLS(t *testing.T) {
 		t.Error("a token was made by a refused serve")
 	}
 	r = run(t, t.TempDir(), "serve", "--root", "nowhere")
-	r.want(t, 1, nil, []string{"is not an upkeep root", "upkeep init"})
+	r.want(t, 1, nil, []string{"not an upkeep root", "upkeep init"})
 }
 
 func TestServeShowsTheLinkOnceAndStopsOnSIGTERM(t *testing.T) {

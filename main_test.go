@@ -107,6 +107,20 @@ func fingerprint(t *testing.T, dir string) map[string]string {
 	return fp
 }
 
+// newRoot returns a new upkeep root in a temporary folder, made by upkeep
+// init as a person makes one.
+func newRoot(t *testing.T) string {
+	t.Helper()
+	return initRoot(t, t.TempDir())
+}
+
+// initRoot makes dir an upkeep root with upkeep init and returns it.
+func initRoot(t *testing.T, dir string) string {
+	t.Helper()
+	run(t, ".", "init", "--quiet", dir).want(t, 0, nil, nil)
+	return dir
+}
+
 // packExample builds examples/NAME into dir/file with upkeep pack.
 func packExample(t *testing.T, name, out string, extra ...string) {
 	t.Helper()
@@ -116,7 +130,7 @@ func packExample(t *testing.T, name, out string, extra ...string) {
 }
 
 func TestStartNothingPending(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	r := run(t, root, "--check-updates")
 	r.want(t, 0, []string{"No updates pending in " + root + "/Updates_Pending."}, nil)
 	if r.stderr != "" {
@@ -205,7 +219,7 @@ func TestStartReportsPending(t *testing.T) {
 }
 
 func TestStartExecsCommand(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	marker := filepath.Join(root, "started")
 	r := run(t, root, "--quiet", "--", "sh", "-c", `echo "app started with $1" > "$0"; exit 9`, marker, "arg1")
 	if r.code != 9 {
@@ -229,9 +243,13 @@ func TestStartExecsCommand(t *testing.T) {
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatal("--ignore-updates did not run the application")
 	}
-	// A command that does not exist is an error naming it.
+	// A command that cannot be started exits 127 with an error naming it.
 	r = run(t, root, "--ignore-updates", "--", "no-such-app-here")
-	r.want(t, 1, nil, []string{"upkeep: error: start no-such-app-here:"})
+	r.want(t, 127, nil, []string{"upkeep: error: cannot start the application: no-such-app-here:", "upkeep: hint: check the command after --"})
+	notExec := filepath.Join(root, "not-executable")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	r = run(t, root, "--ignore-updates", "--", notExec)
+	r.want(t, 127, nil, []string{"upkeep: error: cannot start the application: " + notExec + ":"})
 }
 
 func TestUsageErrors(t *testing.T) {

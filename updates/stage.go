@@ -1,6 +1,7 @@
 package updates
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,9 @@ import (
 // every file its manifest lists, each checked against its size and sha256
 // while it is written, and the manifest itself. Files are written by
 // several workers; durability comes from one sync of the file system after
-// all packs are staged (see syncFS).
-func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
+// all packs are staged (see syncFS). It stops early, with ctx.Err(), once
+// ctx ends.
+func stage(ctx context.Context, f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -65,11 +67,17 @@ func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Me
 		})
 	}
 	for _, f := range m.Files {
+		if ctx.Err() != nil {
+			break // interrupted: the caller removes the partial folder
+		}
 		work <- f
 	}
 	close(work)
 	wg.Wait()
 	close(errs)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var all []error
 	for err := range errs {
 		all = append(all, err)

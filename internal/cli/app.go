@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -17,9 +18,19 @@ var Version = "0.1.0-dev"
 // os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)).
 func Main(args []string, stdout, stderr io.Writer) int {
 	args, command := splitCommand(args)
+	if len(command) > 0 {
+		// Stdout is the application's: upkeep's own lines, its report and
+		// its JSON document too, go to stderr.
+		stdout = stderr
+	}
 	out := &trackedWriter{w: stdout}
 	app := newApp(out, stderr, command)
-	err := app.Run(flagsFirst(app, args))
+	ctx, caught, stop := interruptible(context.Background())
+	defer stop()
+	err := app.RunContext(ctx, flagsFirst(app, args))
+	if sig := caught(); sig != 0 && err != nil {
+		err = &interruptedError{sig: sig, err: err}
+	}
 	return report(out, stderr, err, wantsJSON(args))
 }
 
@@ -92,9 +103,12 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 			&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` until the updates are installed or the database migrated, then go on"},
 		}, append(tlsFlags(), globalFlags()...)...),
-		Action: action(func(c *cli.Context, g *GlobalOptions) error {
+		Action: anywhere(func(c *cli.Context, g *GlobalOptions) error {
 			if c.Args().Present() {
 				return unknownCommand(c.Args().First(), c.App.Commands, "upkeep")
+			}
+			if err := checkRoot(g, true); err != nil {
+				return err
 			}
 			mode, n := updates.Check, 0
 			for flag, m := range map[string]updates.Mode{"check-updates": updates.Check, "install-updates": updates.Install, "ignore-updates": updates.Ignore} {
@@ -108,6 +122,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			return runStart(c, g, mode, command)
 		}),
 		Commands: []*cli.Command{
+			initCommand(),
 			updatesCommand(),
 			packCommand(),
 			packsCommand(),

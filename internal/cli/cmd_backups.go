@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -27,20 +28,20 @@ func backupsCommand() *cli.Command {
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Value: "manual", Usage: "`WORD` in the backup's name"}},
 				Action: action(runBackupsCreate),
 			},
-			{Name: "list", Usage: "the backups, newest first", Action: action(runBackupsList)},
-			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: action(runBackupsShow)},
-			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: action(runBackupsVerify)},
+			{Name: "list", Usage: "the backups, newest first", Action: rootAction(runBackupsList)},
+			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: rootAction(runBackupsShow)},
+			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: rootAction(runBackupsVerify)},
 			{
 				Name:      "restore",
 				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back",
 				ArgsUsage: "ID",
-				Action:    action(runBackupsRestore),
+				Action:    rootAction(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
 				Usage:  "delete all but the newest backups; the backup of the last install is always kept",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest"}},
-				Action: action(runBackupsPrune),
+				Action: rootAction(runBackupsPrune),
 			},
 		},
 	}
@@ -73,6 +74,9 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 		opts.Progress = g.Stderr
 	}
 	b, err := backupstore.Create(c.Context, opts)
+	if err != nil && c.Context.Err() != nil {
+		return fmt.Errorf("%w; the unfinished backup was removed, nothing was changed", context.Cause(c.Context))
+	}
 	if err != nil {
 		return err
 	}

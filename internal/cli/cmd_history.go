@@ -48,7 +48,7 @@ func runHistory(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
-	db, err := packs.Open(c.Context, g.DB, root.Dir)
+	db, err := packs.OpenReadOnly(c.Context, g.DB, root.Dir)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ func keysCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "name", Value: "upkeep", Usage: "write `NAME`.pub and NAME.key"},
 				},
-				Action: action(runKeysGenerate),
+				Action: anywhere(runKeysGenerate),
 			},
 			{
 				Name:      "trust",

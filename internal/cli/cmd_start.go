@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -101,6 +102,15 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	if err != nil {
 		return err
 	}
+	if ctx := c.Context; ctx.Err() != nil {
+		// A signal after the batch's commit: it was finished, but the
+		// application is not started.
+		done := "nothing was changed"
+		if r != nil && r.Batch != nil {
+			done = "the batch " + r.Batch.ID + " was installed and finished first"
+		}
+		return fmt.Errorf("%w; %s; the application was not started", context.Cause(ctx), done)
+	}
 	if len(command) == 0 {
 		return nil
 	}
@@ -133,16 +143,15 @@ func printReport(c *cli.Context, g *GlobalOptions, r *updates.Report, mode updat
 	return err
 }
 
-// execCommand replaces upkeep with the application.
+// execCommand replaces upkeep with the application. A command that cannot
+// be started is an error matching errCannotStart (exit 127).
 func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
-	if err != nil {
-		return fmt.Errorf("start %s: %w", command[0], err)
+	if err == nil {
+		err = syscall.Exec(path, command, os.Environ())
 	}
-	if err := syscall.Exec(path, command, os.Environ()); err != nil {
-		return fmt.Errorf("start %s: %w", path, err)
-	}
-	return nil
+	return withHint(fmt.Errorf("%w %s: %w", errCannotStart, command[0], err),
+		"check the command after --: it must be a file that can be run, or a name found in PATH")
 }
 
 // pendingHint suggests what fits what is pending: install what is ready,

@@ -49,18 +49,52 @@ func addGlobalFlags(cmd *cli.Command) {
 }
 
 // action adapts a command's run function to urfave/cli: it parses the
-// global flags once and hands them over.
+// global flags once, checks that --root is a root and that the database is
+// not a missing SQLite file while packs are installed (see checkRoot), and
+// hands them over.
 //
 //	Action: action(runUpdatesList)
 //	func runUpdatesList(c *cli.Context, g *GlobalOptions) error
 func action(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(needRoot|needDB, run)
+}
+
+// needs says what a command requires before it runs.
+type needs int
+
+const (
+	needRoot needs = 1 << iota // --root is a root (layout.Root.Check)
+	needDB                     // the database is there when packs are installed
+)
+
+// withGlobals is action with its checks chosen: rootAction for commands
+// that read only the root's files (the backups, which must work when the
+// database is lost), anywhere for commands that work on other folders
+// (init, pack, feed build, keys generate, db generate).
+func withGlobals(n needs, run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		g, err := parseGlobals(c)
 		if err != nil {
 			return err
 		}
+		if n&needRoot != 0 {
+			if err := checkRoot(g, n&needDB != 0); err != nil {
+				return err
+			}
+		}
 		return run(c, g)
 	}
+}
+
+// rootAction is action for commands that need the root but not the
+// database.
+func rootAction(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(needRoot, run)
+}
+
+// anywhere is action for commands that need no root.
+func anywhere(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(0, run)
 }
 
 // parseGlobals reads the global flags from the nearest context (command,
