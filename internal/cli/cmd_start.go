@@ -150,7 +150,7 @@ func execCommand(command []string) error {
 	if err == nil {
 		err = syscall.Exec(path, command, os.Environ())
 	}
-	return withHint(fmt.Errorf("%w %s: %w", errCannotStart, command[0], err),
+	return withHint(fmt.Errorf("%w: %s: %w", errCannotStart, command[0], err),
 		"check the command after --: it must be a file that can be run, or a name found in PATH")
 }
 

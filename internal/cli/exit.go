@@ -30,7 +30,7 @@ const (
 var errUsage = errors.New("usage")
 
 // errCannotStart is a command after -- that cannot be started.
-var errCannotStart = errors.New("cannot start the application:")
+var errCannotStart = errors.New("cannot start the application")
 
 func exitCode(err error) int {
 	switch {
