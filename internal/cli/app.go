@@ -111,9 +111,6 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			if c.Args().Present() {
 				return unknownCommand(c.Args().First(), c.App.Commands, "upkeep")
 			}
-			if err := checkRoot(g, true); err != nil {
-				return err
-			}
 			mode, n := updates.Check, 0
 			for flag, m := range map[string]updates.Mode{"check-updates": updates.Check, "install-updates": updates.Install, "ignore-updates": updates.Ignore} {
 				if c.Bool(flag) {

@@ -40,6 +40,14 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	if bo.KeepBackups < 0 {
 		return usageError("--keep-backups %d: give a number of backups to keep, or 0 to keep all", bo.KeepBackups)
 	}
+	if c.Bool("fetch-updates") && c.String("feed") == "" {
+		return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
+	}
+	// Usage first, then the root: an error in how upkeep was called is
+	// exit 2 wherever it runs.
+	if err := checkRoot(g, true); err != nil {
+		return err
+	}
 	if !g.Quiet {
 		bo.Progress = g.Stderr
 	}
@@ -48,9 +56,6 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	}
 	if c.Bool("fetch-updates") {
 		url := c.String("feed")
-		if url == "" {
-			return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
-		}
 		bo.Fetch = &updates.FeedOptions{Feed: url}
 		if !g.Quiet && !g.JSON {
 			bo.Fetch.Progress = g.Stderr
