@@ -233,7 +233,7 @@ func TestStartExecsCommand(t *testing.T) {
 	os.Remove(marker)
 	packExample(t, "core", filepath.Join(root, "Updates_Pending", "core.zip"))
 	r = run(t, root, "--", "sh", "-c", `touch "$0"`, marker)
-	r.want(t, 3, []string{"core.zip: ready"}, nil)
+	r.want(t, 3, nil, []string{"core.zip: ready"}) // with -- CMD, upkeep's report is on stderr
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the application ran although updates are pending")
 	}
@@ -253,7 +253,7 @@ func TestStartExecsCommand(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	for _, tc := range []struct {
 		args []string
 		msg  string

@@ -43,6 +43,12 @@ func globalFlags() []cli.Flag {
 func addGlobalFlags(cmd *cli.Command) {
 	for _, f := range globalFlags() {
 		hide(f) // the help's GLOBAL OPTIONS block names them once
+		if sf, ok := f.(*cli.StringFlag); ok {
+			// The environment is read once, by the app's flag: here it
+			// would count as set and beat a flag given before the
+			// command (UPKEEP_ROOT=a upkeep --root b db status).
+			sf.EnvVars = nil
+		}
 		cmd.Flags = append(cmd.Flags, f)
 	}
 	cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error { return flagUsageError(c, err) }
