@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -243,11 +240,7 @@ func TestReadOnlyCommandsChangeNothing(t *testing.T) {
 // printed and its exit code. It fails the test if upkeep ends first.
 func interruptAt(t *testing.T, dir string, sig os.Signal, ready func() bool, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(upkeepBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_DB=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd, out, errb := command(dir, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -268,15 +261,7 @@ func interruptAt(t *testing.T, dir string, sig os.Signal, ready func() bool, arg
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	err := <-done
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	return result{out.String(), errb.String(), exitStatus(t, <-done)}
 }
 
 // exists reports whether a file matching the glob pattern exists.

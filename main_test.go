@@ -48,20 +48,31 @@ type result struct {
 // and its exit code.
 func run(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(upkeepBin, args...)
+	cmd, out, errb := command(dir, args...)
+	return result{out.String(), errb.String(), exitStatus(t, cmd.Run())}
+}
+
+// command is the built upkeep with args, to run in dir, printing into out
+// and errb.
+func command(dir string, args ...string) (cmd *exec.Cmd, out, errb *bytes.Buffer) {
+	cmd = exec.Command(upkeepBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_KEY_PASSWORD=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
+	out, errb = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, errb
+	return cmd, out, errb
+}
+
+// exitStatus is the exit code of a run that ended with err.
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		return ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), code}
+	return 0
 }
 
 func (r result) want(t *testing.T, code int, stdout, stderr []string) {
