@@ -261,7 +261,8 @@ func interruptAt(t *testing.T, dir string, sig os.Signal, ready func() bool, arg
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), exitStatus(t, <-done)}
+	code := exitStatus(t, <-done)
+	return result{out.String(), errb.String(), code}
 }
 
 // exists reports whether a file matching the glob pattern exists.

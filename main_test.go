@@ -49,7 +49,8 @@ type result struct {
 func run(t *testing.T, dir string, args ...string) result {
 	t.Helper()
 	cmd, out, errb := command(dir, args...)
-	return result{out.String(), errb.String(), exitStatus(t, cmd.Run())}
+	code := exitStatus(t, cmd.Run())
+	return result{out.String(), errb.String(), code}
 }
 
 // command is the built upkeep with args, to run in dir, printing into out
