@@ -43,13 +43,9 @@ func runInit(c *cli.Context, g *GlobalOptions) error {
 		}
 		g.Root = root
 	}
+	// Unlike the other commands, init makes a missing database even when
+	// packs are installed: asked for, it is no mistyped --db.
 	root := g.Root
-	if root.Check() == nil {
-		// A root already: do not make an empty database for its packs.
-		if err := checkRoot(g, true); err != nil {
-			return err
-		}
-	}
 	a, err := dbaddr.Parse(g.DB, root.Dir)
 	if err != nil {
 		return fmt.Errorf("init %s: %w", root.Dir, err)

@@ -46,7 +46,7 @@ func checkRoot(g *GlobalOptions, db bool) error {
 		names[i] = p.Name
 	}
 	return withHint(fmt.Errorf("%w: %s is missing, but %d pack(s) are installed in %s (%s)", errMissingDB, a.Path, len(installed), g.Root.Packs(), strings.Join(names, ", ")),
-		"check --db (or UPKEEP_DB): upkeep does not make a new, empty database for installed packs; if the database was lost, restore it: upkeep backups list, then upkeep backups restore ID")
+		"check --db (or UPKEEP_DB): upkeep does not make a new, empty database for installed packs; if the database was lost, restore it (upkeep backups list, then upkeep backups restore ID); to start on a new, empty database on purpose: upkeep init")
 }
 
 // shellQuote quotes s for a command line a person copies, when it needs it.
