@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +17,13 @@ import (
 	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/writeback"
 )
 
 // Create backs up the root's files and database into a new zip in
 // Updates_Backups and returns it. See the package documentation for what
-// the zip holds and how it is written.
+// the zip holds and how it is written. Unless opts.Full, files the newest
+// backup holds unchanged are referenced instead of stored (see [File]).
 //
 // Before it writes anything it refuses with a [*NoSpaceError] when the
 // backups folder has less free space than the files and the database take
@@ -43,9 +44,25 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, total, err := scanRoot(opts.Root.Dir, x)
+	entries, _, err := scanRoot(opts.Root.Dir, x)
 	if err != nil {
 		return nil, err
+	}
+	// Files an earlier backup holds unchanged are referenced, not stored.
+	var b0 *base
+	if !opts.Full {
+		b0 = findBase(opts.Root)
+	}
+	var total int64
+	refs := 0
+	for i := range entries {
+		e := &entries[i]
+		if rec, ok := b0.ref(e); ok {
+			e.ref = &rec
+			refs++
+		} else if e.typ == TypeFile {
+			total += e.size
+		}
 	}
 	dir := opts.Root.Backups()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -82,6 +99,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		Database:      Database{Kind: db.kind, Source: db.source()},
 		Files:         make([]File, 0, len(entries)),
 	}
+	if refs > 0 {
+		man.Base, man.Depth = b0.id, b0.depth+1
+	}
 	if man.Packs == nil {
 		man.Packs = map[string]string{}
 	}
@@ -105,15 +125,16 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		}
 	}
 
-	var out io.Writer = &writebackWriter{f: tmp}
+	var out io.Writer = writeback.New(tmp, 0)
 	if opts.wrapOutput != nil {
 		out = opts.wrapOutput(out)
 	}
 	bw := bufio.NewWriterSize(out, 1<<20)
 	zw := zip.NewWriter(bw)
 
-	// The totals count what is written: the entries and, once taken, the
-	// database snapshot as it is on disk (not the estimate made before).
+	// The totals count what is written: the entries (referenced files count
+	// as files of no bytes) and, once taken, the database snapshot as it is
+	// on disk (not the estimate made before).
 	var snapInfo os.FileInfo
 	if snapPath != "" {
 		if snapInfo, err = os.Stat(snapPath); err != nil {
@@ -142,17 +163,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	meter.Done()
 
-	js, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	mh := &zip.FileHeader{Name: ManifestName, Method: zip.Deflate, Modified: created}
-	mh.SetMode(0o644)
-	mw, err := zw.CreateHeader(mh)
-	if err != nil {
-		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
-	}
-	if _, err := mw.Write(append(js, '\n')); err != nil {
+	if err := writeManifest(zw, man, created); err != nil {
 		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
 	}
 	if err := zw.Close(); err != nil {
@@ -176,7 +187,8 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	b := &Backup{ID: id, Kind: KindFull, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind}
+	b := &Backup{ID: id, Kind: KindFull, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind,
+		Base: man.Base, Depth: man.Depth}
 	if fi, err := os.Stat(b.Path); err == nil {
 		b.Size = fi.Size()
 	}
@@ -220,24 +232,6 @@ func publish(tmp, dir, base string) (string, error) {
 		return id, nil
 	}
 	return "", fmt.Errorf("backupstore: no free name for backup %s in %s", base, dir)
-}
-
-// writebackWriter writes to the zip's temp file and starts writeback of
-// every 8 MiB written, so the final fsync is short and the page cache does
-// not fill with dirty pages.
-type writebackWriter struct {
-	f        *os.File
-	off, fed int64
-}
-
-func (w *writebackWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.off += int64(n)
-	if w.off-w.fed >= 8<<20 {
-		startWriteback(w.f, w.fed, w.off-w.fed)
-		w.fed = w.off
-	}
-	return n, err
 }
 
 func hexSum(b []byte) string { return hex.EncodeToString(b) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -26,6 +27,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	out := &trackedWriter{w: stdout}
 	app := newApp(out, stderr, command)
+	defer stopsig.Release() // after stop: one held since the start acts now
 	ctx, caught, stop := interruptible(context.Background())
 	defer stop()
 	err := app.RunContext(ctx, flagsFirst(app, args))

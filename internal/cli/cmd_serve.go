@@ -1,11 +1,6 @@
 package cli
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/upkeep/upkeep/admin"
@@ -33,13 +28,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: admin.DefaultListen, Usage: "serve on `ADDR` (host:port)"},
 			&cli.BoolFlag{Name: "poll", Usage: "poll Updates_Pending instead of watching it (network file systems)"},
 		}, tlsFlags()...),
-		Action: action(runServe),
+		Action: stoppable(runServe),
 	}
-}
-
-// signalContext ends when upkeep gets SIGINT or SIGTERM.
-func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 }
 
 func runServe(c *cli.Context, g *GlobalOptions) error {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -96,6 +97,20 @@ const (
 // database is lost), anywhere for commands that work on other folders
 // (init, pack, feed build, keys generate, db generate).
 func withGlobals(n needs, run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		stopsig.Release() // Main's interruptible context takes the signals over
+		return checked(n, run)(c)
+	}
+}
+
+// stoppable is [action] for a command that stops cleanly on SIGINT and
+// SIGTERM by itself, with [signalContext]: it keeps holding them meanwhile.
+func stoppable(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return checked(needRoot|needDB, run)
+}
+
+// checked parses the global flags, makes the checks n asks for, and runs.
+func checked(n needs, run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		g, err := parseGlobals(c)
 		if err != nil {
