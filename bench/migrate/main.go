@@ -48,6 +48,7 @@ import (
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/upkeep/upkeep/bench/internal/paired"
+	"github.com/upkeep/upkeep/layout"
 )
 
 const gooseModule = "github.com/pressly/goose/v3/cmd/goose@v3.29.0"
@@ -128,7 +129,7 @@ func main() {
 		r := filepath.Join(dir, name)
 		must(os.RemoveAll(r))
 		must(os.MkdirAll(filepath.Join(r, "packs"), 0o755))
-		must(os.MkdirAll(filepath.Join(r, ".upkeep"), 0o755)) // a root
+		must(os.MkdirAll(layout.Root{Dir: r}.Pending(), 0o755)) // a root
 		must(os.CopyFS(filepath.Join(r, "packs", "bench"), os.DirFS(filepath.Join(template, "packs", "bench"))))
 		return r
 	}
