@@ -134,7 +134,7 @@ func TestFeedFetchThroughProxy(t *testing.T) {
 	work := t.TempDir()
 	zips, feedDir := filepath.Join(work, "zips"), filepath.Join(work, "feed")
 	os.MkdirAll(zips, 0o755)
-	run(t, work, "keys", "generate", "--name", "publisher").want(t, 0, nil, nil)
+	run(t, work, "keys", "generate", "--unencrypted", "--name", "publisher").want(t, 0, nil, nil)
 	key := filepath.Join(work, "publisher.key")
 	packExample(t, "core", filepath.Join(zips, "core-2.1.0.zip"), "--sign", key)
 	run(t, work, "feed", "build", zips, "-o", feedDir, "--sign", key).want(t, 0, nil, nil)

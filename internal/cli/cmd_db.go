@@ -12,6 +12,7 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
@@ -138,7 +139,7 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, newStatusDoc(s.db, st, drift))
+		return printJSON(g.Stdout, jsondoc.NewDBStatus(s.db, st, drift))
 	}
 	driftOf := map[string]int{}
 	for _, d := range drift {
@@ -170,7 +171,7 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "- %v\n", err)
 	}
 	for _, d := range drift {
-		fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+		fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 	}
 	if c.Bool("exit-code") {
 		if err := st.Err(); err != nil {
@@ -208,9 +209,7 @@ func runDBHistory(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, struct {
-			Migrations []historyDoc `json:"migrations"`
-		}{newHistoryDocs(hist)})
+		return printJSON(g.Stdout, jsondoc.NewDBHistory(hist))
 	}
 	if len(hist) == 0 {
 		fmt.Fprintln(g.Stdout, "No migration has run on this database.")
@@ -260,7 +259,7 @@ func runDBDown(c *cli.Context, g *GlobalOptions) error {
 func reportRun(c *cli.Context, g *GlobalOptions, did string, res *packs.Result, err error) error {
 	if res != nil && !g.Quiet {
 		if g.JSON {
-			if jerr := printJSON(g.Stdout, newRunDoc(res)); jerr != nil {
+			if jerr := printJSON(g.Stdout, jsondoc.NewRun(res)); jerr != nil {
 				return jerr
 			}
 		} else {
@@ -293,7 +292,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		if err := printJSON(g.Stdout, verifyDoc{v.OK(), newChangedDocs(v.Changed), newDriftDocs(v.Drift)}); err != nil {
+		if err := printJSON(g.Stdout, jsondoc.Verify{OK: v.OK(), Changed: jsondoc.NewChanged(v.Changed), Drift: jsondoc.NewDrift(v.Drift)}); err != nil {
 			return err
 		}
 	} else {
@@ -301,7 +300,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 			fmt.Fprintf(g.Stdout, "- %v\n", ch)
 		}
 		for _, d := range v.Drift {
-			fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+			fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 		}
 	}
 	switch {
@@ -364,21 +363,6 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
 	}
 	return nil
-}
-
-func driftLine(d packs.DriftItem) string {
-	what := d.Table
-	if d.Name != "" {
-		what += "." + d.Name
-	}
-	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
-	if d.Was != "" {
-		s += ", was " + d.Was
-	}
-	if d.Is != "" {
-		s += ", is " + d.Is
-	}
-	return s
 }
 
 // problems splits a joined error into its parts.
