@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -76,13 +77,53 @@ func (e *interruptedError) Unwrap() error { return e.err }
 
 // signalContext ends when upkeep gets SIGINT or SIGTERM, or got one while
 // it was starting (internal/stopsig held it since then): serve and
-// updates watch stop cleanly on them and exit 0.
+// updates watch stop cleanly on them and exit 0. [stoppedBy] tells which
+// signal ended it.
 func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(c.Context, stopsig.Signals...)
-	if stopsig.Take() != nil {
-		stop()
-		ctx, stop = context.WithCancel(c.Context)
-		stop()
+	ctx, cancel := context.WithCancelCause(c.Context)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, stopsig.Signals...)
+	if sig := stopsig.Take(); sig != nil {
+		select {
+		case ch <- sig:
+		default: // one is there already
+		}
 	}
-	return ctx, stop
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(stopSignal{sig})
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel(context.Canceled)
+		})
+	}
+}
+
+// stopSignal is the cause of a context that a signal ended.
+type stopSignal struct{ sig os.Signal }
+
+func (s stopSignal) Error() string { return "interrupted by " + s.sig.String() }
+
+// stoppedBy is the signal that ended ctx, made by signalContext; nil when
+// none did.
+func stoppedBy(ctx context.Context) syscall.Signal {
+	var ie *interruptedError // Main's context, which ctx derives from, ended first
+	if errors.As(context.Cause(ctx), &ie) {
+		return ie.sig
+	}
+	var s stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		if sig, ok := s.sig.(syscall.Signal); ok {
+			return sig
+		}
+	}
+	return 0
 }
