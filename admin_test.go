@@ -437,7 +437,7 @@ func TestLimitedModeExits143OnSIGTERM(t *testing.T) {
 	if code := s.wait(t, 20*time.Second); code != 143 {
 		t.Fatalf("exit %d, want 143:\n%s", code, s.errText())
 	}
-	if !strings.Contains(s.errText(), "upkeep: error: interrupted by terminated; stopped serving the admin pages; the start did not go on") {
+	if !strings.Contains(s.errText(), "upkeep: error: interrupted by SIGTERM; stopped serving the admin pages; the start did not go on") {
 		t.Errorf("stderr:\n%s", s.errText())
 	}
 	if _, err := os.Stat(marker); err == nil {
