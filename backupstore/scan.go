@@ -84,6 +84,7 @@ func (x *excluder) excluded(rel string, mode fs.FileMode) bool {
 func scanRoot(root string, x *excluder) ([]entry, int64, error) {
 	var entries []entry
 	var total int64
+	prefix := root + string(filepath.Separator)
 	err := filepath.WalkDir(root, func(abs string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("backupstore: scan %s: %w", abs, err)
@@ -91,9 +92,13 @@ func scanRoot(root string, x *excluder) ([]entry, int64, error) {
 		if abs == root {
 			return nil
 		}
-		rel, err := filepath.Rel(root, abs)
-		if err != nil {
-			return err
+		// rel is a substring of abs where it can be (one string per entry,
+		// not two).
+		rel := strings.TrimPrefix(abs, prefix)
+		if len(rel) == len(abs) {
+			if rel, err = filepath.Rel(root, abs); err != nil {
+				return err
+			}
 		}
 		rel = filepath.ToSlash(rel)
 		if x.excluded(rel, d.Type()) {
