@@ -13,6 +13,10 @@ type Status struct {
 	// Unknown lists packs that have a schema version in the database but
 	// are not among the packs given (uninstalled, or not loaded).
 	Unknown []string
+	// Shared, set by the caller, says that other hosts use the database
+	// (see [DB.OtherHosts]): a downgrade's message then names the version
+	// to install and does not suggest restoring a backup.
+	Shared bool
 }
 
 // PackStatus is one pack's database schema against its code.
@@ -45,9 +49,13 @@ type Progress struct {
 // Err returns the pack's problem: a *DowngradeError, the first
 // *ChecksumError, or a *BehindError; nil when the pack is up to date.
 func (ps PackStatus) Err() error {
+	return ps.err(false)
+}
+
+func (ps PackStatus) err(shared bool) error {
 	switch {
 	case ps.Database > ps.Code:
-		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code, Version: ps.Version}
+		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code, Version: ps.Version, Shared: shared}
 	case len(ps.Changed) > 0:
 		return ps.Changed[0]
 	case ps.Database < ps.Code:
@@ -65,7 +73,7 @@ func (ps PackStatus) Err() error {
 func (s *Status) Err() error {
 	var errs []error
 	for _, ps := range s.Packs {
-		if err := ps.Err(); err != nil {
+		if err := ps.err(s.Shared); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -219,6 +219,7 @@ func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, 
 			return nil, err
 		}
 		if len(r.Updates) > 0 {
+			noteDatabase(ctx, opts, root, r)
 			return r, &PendingError{Count: len(r.Updates), Dir: root.Pending()}
 		}
 		return r, nil

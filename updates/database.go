@@ -55,6 +55,13 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if err != nil {
 		return nil, err
 	}
+	// Step 5 records this host; other hosts seen lately make the database
+	// shared, and a downgrade's message then says to install the newer
+	// version, never to restore a backup (which would rewind the others).
+	self := recordHost(ctx, db, root, code)
+	if others, err := db.OtherHosts(ctx, self); err == nil {
+		st.Shared = len(others) > 0
+	}
 	rep := &DatabaseReport{Backend: db.Backend()}
 	fill := func(st *packs.Status) {
 		rep.Packs = rep.Packs[:0]
@@ -81,9 +88,11 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if err != nil {
 		return rep, err
 	}
+	shared := st.Shared
 	if st, err = db.Status(ctx, code); err != nil {
 		return rep, err
 	}
+	st.Shared = shared
 	fill(st)
 	return rep, st.Err()
 }

@@ -32,9 +32,13 @@ func backupsCommand() *cli.Command {
 			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: action(runBackupsVerify)},
 			{
 				Name:      "restore",
-				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back",
+				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back; refused while other hosts share the database, unless --all-hosts or --files-only",
 				ArgsUsage: "ID",
-				Action:    action(runBackupsRestore),
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "files-only", Usage: "restore this root's files alone and leave the database as it is"},
+					allHostsFlag(),
+				},
+				Action: action(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
@@ -188,10 +192,19 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
+	filesOnly := c.Bool("files-only")
 	if m.Kind == backupstore.KindTables {
+		if filesOnly {
+			return usageError("backups restore --files-only: backup %s is a database export of the tables of %s, it holds no files", id, strings.Join(m.Tables, ", "))
+		}
 		return restoreTables(c, g, root, id)
 	}
-	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version}
+	if !filesOnly && m.Database.Snapshot != nil {
+		if err := refuseSharedRestore(c, g, id); err != nil {
+			return err
+		}
+	}
+	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version, FilesOnly: filesOnly}
 	if !g.Quiet {
 		opts.Progress = g.Stderr
 	}
@@ -204,9 +217,25 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if !g.Quiet {
-		fmt.Fprintf(g.Stdout, "restored %s; the state before the restore is in backup %s\n", id, before.ID)
+		what := id
+		if filesOnly {
+			what = "the files of " + id + " (the database was left as it is)"
+		}
+		fmt.Fprintf(g.Stdout, "restored %s; the state before the restore is in backup %s\n", what, before.ID)
 	}
 	return nil
+}
+
+// refuseSharedRestore is the guard of a restore that takes the database
+// back.
+func refuseSharedRestore(c *cli.Context, g *GlobalOptions, id string) error {
+	db, err := openExistingDB(c, g)
+	if err != nil || db == nil {
+		return err
+	}
+	defer db.Close()
+	return refuseShared(c, g, db, "restoring backup "+id+" with its database",
+		"restore this host's files alone with --files-only (the database stays as it is), or take the database back for every host with --all-hosts (each other host then needs the versions the backup holds)")
 }
 
 // restoreTables puts back the packs' tables from a backup of kind
@@ -222,6 +251,10 @@ func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string
 		return err
 	}
 	defer db.Close()
+	if err := refuseShared(c, g, db, "restoring the table export "+id,
+		"take the tables back for every host with --all-hosts (each other host then needs code of the schema versions the export holds)"); err != nil {
+		return err
+	}
 	if err := db.RestoreTables(c.Context, fsys, id); err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func dbCommand() *cli.Command {
 					packFlag,
 					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
+					allHostsFlag(),
 				},
 				Action: action(runDBDown),
 			},
@@ -132,8 +133,12 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
+	hosts, err := readHosts(c, g, s.db)
+	if err != nil {
+		return err
+	}
 	if g.JSON {
-		return printJSON(g.Stdout, newStatusDoc(s.db, st, drift))
+		return printJSON(g.Stdout, newStatusDoc(s.db, st, drift, s.packs, hosts))
 	}
 	driftOf := map[string]int{}
 	for _, d := range drift {
@@ -158,6 +163,14 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", p.Pack, p.Code, p.Database, state, dash(strings.Join(p.Pending, ", ")))
 	}
 	tw.Flush()
+	var files, recorded []packVersion
+	for i, p := range st.Packs {
+		files = append(files, packVersion{p.Pack, s.packs[i].Version, p.Code})
+		if p.Known {
+			recorded = append(recorded, packVersion{p.Pack, p.Version, p.Database})
+		}
+	}
+	hosts.writeText(g.Stdout, s.root.Dir, files, recorded)
 	for _, u := range st.Unknown {
 		fmt.Fprintf(g.Stdout, "The database has schema records of pack %s, which is not installed.\n", u)
 	}
@@ -244,6 +257,11 @@ func runDBDown(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	defer s.close()
+	err = refuseShared(c, g, s.db, fmt.Sprintf("db down --pack %s --to %d", c.String("pack"), c.Int("to")),
+		"take the database back for every host with --all-hosts (each other host then needs code of that schema version)")
+	if err != nil {
+		return err
+	}
 	res, err := s.db.Down(c.Context, packs.DownOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
 		Tables: tablesStore(c, g, s), LockTimeout: g.LockTimeout,

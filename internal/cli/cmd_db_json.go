@@ -15,11 +15,14 @@ type dbStatusDoc struct {
 	Packs    []packStateDoc `json:"packs"`
 	Unknown  []string       `json:"unknown"` // packs the database records that are not installed
 	Drift    []driftDoc     `json:"drift"`
+	HostID   string         `json:"host_id"` // this root's, "" before its first start
+	Hosts    []hostDoc      `json:"hosts"`   // every host that used the database, newest first
 }
 
 type packStateDoc struct {
 	Pack        string          `json:"pack"`
 	Version     string          `json:"version,omitempty"` // the version the database records
+	Files       string          `json:"files_version"`     // the version of this host's files
 	Code        int             `json:"code"`              // schema version the code expects
 	Database    int             `json:"database"`          // schema version in the database
 	State       string          `json:"state"`             // up to date, behind, downgrade or changed migration
@@ -94,10 +97,11 @@ func packState(p packs.PackStatus) string {
 	return "up to date"
 }
 
-func newStatusDoc(db *packs.DB, st *packs.Status, drift []packs.DriftItem) dbStatusDoc {
-	d := dbStatusDoc{Backend: db.Backend(), Database: db.String(), Unknown: st.Unknown, Drift: newDriftDocs(drift)}
-	for _, p := range st.Packs {
-		ps := packStateDoc{Pack: p.Pack, Version: p.Version, Code: p.Code, Database: p.Database,
+func newStatusDoc(db *packs.DB, st *packs.Status, drift []packs.DriftItem, code []packs.Pack, hosts hostsView) dbStatusDoc {
+	d := dbStatusDoc{Backend: db.Backend(), Database: db.String(), Unknown: st.Unknown, Drift: newDriftDocs(drift),
+		HostID: hosts.self, Hosts: hosts.docs()}
+	for i, p := range st.Packs {
+		ps := packStateDoc{Pack: p.Pack, Version: p.Version, Files: code[i].Version, Code: p.Code, Database: p.Database,
 			State: packState(p), Pending: p.Pending, Changed: newChangedDocs(p.Changed)}
 		if p.Interrupted != nil {
 			ps.Interrupted = &interruptedDoc{p.Interrupted.Version, p.Interrupted.File, p.Interrupted.StatementsDone}
