@@ -226,12 +226,21 @@ func TestSharedDBCheckSaysFilesOnly(t *testing.T) {
 
 			// Old code on the newer database: exit 4 naming the version, no
 			// hint to restore a backup.
-			os.Remove(filepath.Join(b.dir, "Updates_Pending", "blog-1.5.0.zip"))
+			zip := filepath.Join(b.dir, "Updates_Pending", "blog-1.5.0.zip")
+			data, _ := os.ReadFile(zip)
+			os.Remove(zip)
 			r = b.run(t, "--check-updates")
 			r.want(t, 4, nil, []string{"upkeep: error: packs: pack blog: the database is at schema version 3 but the installed code knows only up to 2; install blog 1.5.0, the version the database records (the database is shared with other hosts)\n"})
 			if strings.Contains(r.stderr+r.stdout, "restore") {
 				t.Errorf("a shared database's downgrade suggests a restore:\n%s", r.stderr)
 			}
+
+			// B installs it: the files only, and its report says so.
+			os.WriteFile(zip, data, 0o644)
+			b.run(t, "--install-updates", "--no-backup").want(t, 0, []string{
+				"   blog: 1.1.0 -> 1.5.0 (now Updates_Installed/blog-1.5.0_",
+				"      Files only: the database was at its schema already, migrated by host " + hostname + " (host id " + hostID(t, a) + ") at " + at.Format("2006-01-02 15:04:05 UTC") + "\n",
+			}, nil)
 		})
 	}
 }

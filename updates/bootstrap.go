@@ -232,6 +232,7 @@ func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, 
 		if err != nil || batch == nil {
 			return r, err
 		}
+		noteFilesOnly(ctx, opts, root, r, batch)
 		if opts.Health != "" {
 			if err := checkHealth(ctx, opts, root, batch); err != nil {
 				return r, err

@@ -137,3 +137,45 @@ func dbExists(opts Options, root layout.Root) bool {
 	_, err = os.Stat(a.Path)
 	return err == nil
 }
+
+// noteFilesOnly marks the updates of a committed batch whose migrations
+// did not run because the database was at their schema already, and names
+// the batch of the host that ran them. Best effort, like noteDatabase.
+func noteFilesOnly(ctx context.Context, opts Options, root layout.Root, r *Report, batch *Batch) {
+	ran := map[string]bool{}
+	for _, m := range batch.Migrations {
+		ran[m.Pack] = true
+	}
+	withMigrations := map[string]bool{}
+	for _, u := range r.Updates {
+		if u.Database != nil && u.Database.To > u.Database.From {
+			withMigrations[u.Pack] = true
+		}
+	}
+	var batches []packs.BatchRecord
+	for i := range batch.Updates {
+		u := &batch.Updates[i]
+		if !withMigrations[u.Pack] || ran[u.Pack] {
+			continue
+		}
+		u.FilesOnly = true
+		if batches == nil {
+			db, release, err := openDB(ctx, opts, root)
+			if err != nil {
+				return
+			}
+			defer release()
+			if batches, err = db.Batches(ctx, "", 0); err != nil {
+				return
+			}
+		}
+		self, _ := HostID(root)
+		var others []packs.BatchRecord
+		for _, b := range batches {
+			if b.ID != batch.ID || b.Host != self {
+				others = append(others, b)
+			}
+		}
+		u.MigratedBy = migratedBy(others, u.Pack, u.To)
+	}
+}

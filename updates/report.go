@@ -28,6 +28,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				from = "new pack"
 			}
 			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", textsafe.Name(u.Installed))
+			if u.FilesOnly {
+				p.line("      Files only: the database was at its schema already%s", u.MigratedBy.text())
+			}
 		}
 		if len(b.Migrations) > 0 {
 			p.line("   Migrations: %s", migrationList(b.Migrations))
