@@ -285,3 +285,80 @@ func TestUpdatesWatchPrintsOneLinePerChange(t *testing.T) {
 		t.Fatalf("watch after SIGTERM: %v", err)
 	}
 }
+
+// SIGINT and SIGTERM stop `upkeep serve` cleanly, with exit 0: an action
+// under way ends first and is recorded as done, the event streams end, and
+// the root's lock is free. `upkeep updates watch` stops on both with exit
+// 0 too.
+func TestServeAndWatchStopCleanlyOnSIGINTAndSIGTERM(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755)
+			os.MkdirAll(filepath.Join(root, "assets"), 0o755)
+			blob := make([]byte, 8<<20)
+			for i := range blob {
+				blob[i] = byte(i * 7919 >> 3)
+			}
+			os.WriteFile(filepath.Join(root, "assets", "blob.bin"), blob, 0o644)
+			s := startServing(t, root, "serve", "--listen", "127.0.0.1:0")
+			req, _ := http.NewRequest("GET", s.base+"/api/events", nil)
+			req.Header.Set("Authorization", "Bearer "+s.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streamEnded := make(chan error, 1)
+			go func() {
+				_, err := io.Copy(io.Discard, resp.Body)
+				streamEnded <- err
+			}()
+			if code, doc := s.do(t, "POST", "/api/backups"); code != http.StatusAccepted {
+				t.Fatalf("backup: %d %v", code, doc)
+			}
+			s.cmd.Process.Signal(sig)
+			if code := s.wait(t, 30*time.Second); code != 0 {
+				t.Fatalf("exit %d after %s:\n%s", code, sig, s.errText())
+			}
+			select {
+			case err := <-streamEnded:
+				if err != nil {
+					t.Errorf("event stream: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("the event stream did not end")
+			}
+			var a struct{ State, Kind string }
+			data, _ := os.ReadFile(filepath.Join(root, ".upkeep", "admin-action.json"))
+			if json.Unmarshal(data, &a); a.Kind != "backup" || a.State != "done" {
+				t.Fatalf("the action was not finished before the exit: %s", data)
+			}
+			list, _ := filepath.Glob(filepath.Join(root, "Updates_Backups", "*_admin.zip"))
+			if len(list) != 1 {
+				t.Fatalf("backups: %v", list)
+			}
+			id := strings.TrimSuffix(filepath.Base(list[0]), ".zip")
+			run(t, root, "backups", "verify", id, "--lock-timeout", "0s").want(t, 0, []string{"ok"}, nil)
+			// The lock is free: a command that takes it does not wait.
+			run(t, root, "backups", "prune", "--keep", "1", "--lock-timeout", "0s").want(t, 0, nil, nil)
+
+			cmd := exec.Command(upkeepBin, "updates", "watch", "--json")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "UPKEEP_ROOT=")
+			out, _ := cmd.StdoutPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			packExample(t, "core", filepath.Join(root, "Updates_Pending", "core-2.1.0.zip"))
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if !strings.Contains(line, `"core-2.1.0.zip"`) {
+				t.Fatalf("watch: %q %v", line, err)
+			}
+			cmd.Process.Signal(sig)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("watch after %s: %v", sig, err)
+			}
+		})
+	}
+}

@@ -149,15 +149,34 @@ func TestZipToolZip(t *testing.T) {
 
 func TestSignedUpdates(t *testing.T) {
 	work := t.TempDir()
+	// Encrypted by default: without a terminal and UPKEEP_KEY_PASSWORD it
+	// writes nothing and says how to give a password or opt out.
 	r := run(t, work, "keys", "generate", "--name", "release")
-	r.want(t, 0, []string{"wrote release.pub and release.key (key "}, nil)
-	r = run(t, work, "keys", "generate", "--name", "release")
+	r.want(t, 1, nil, []string{"secret key is encrypted and needs a password", "UPKEEP_KEY_PASSWORD", "--unencrypted"})
+	if _, err := os.Stat(filepath.Join(work, "release.key")); err == nil {
+		t.Fatal("keys generate without a password wrote a key")
+	}
+	r = runEnv(t, work, []string{"UPKEEP_KEY_PASSWORD=correct horse"}, "keys", "generate", "--name", "release")
+	r.want(t, 0, []string{"wrote release.pub and release.key (key ", "; encrypted: "}, nil)
+	if sec, _ := os.ReadFile(filepath.Join(work, "release.key")); !strings.HasPrefix(string(sec), "untrusted comment: minisign encrypted secret key\n") {
+		t.Errorf("release.key: %q", sec)
+	}
+	r = run(t, work, "keys", "generate", "--unencrypted", "--name", "release")
 	r.want(t, 1, nil, []string{"release"})
+	run(t, work, "keys", "generate", "--unencrypted", "--name", "other").want(t, 0, []string{"; unencrypted)"}, nil)
 
 	root := t.TempDir()
 	pend := filepath.Join(root, "Updates_Pending")
 	os.MkdirAll(pend, 0o755)
-	packExample(t, "core", filepath.Join(pend, "core.zip"), "--sign", filepath.Join(work, "release.key"))
+	// The encrypted key without its password, and a public key, say so.
+	r = run(t, ".", "pack", filepath.Join("examples", "core"), "-o", filepath.Join(pend, "core.zip"), "--sign", filepath.Join(work, "release.key"))
+	r.want(t, 1, nil, []string{"needs a password", "upkeep: hint: give the password in UPKEEP_KEY_PASSWORD, or run on a terminal to be asked for it"})
+	r = run(t, ".", "pack", filepath.Join("examples", "core"), "-o", filepath.Join(pend, "core.zip"), "--sign", filepath.Join(work, "release.pub"))
+	r.want(t, 1, nil, []string{"it is a public key; sign with its secret key"})
+	if _, err := os.Stat(filepath.Join(pend, "core.zip")); err == nil {
+		t.Fatal("a failed pack --sign left its zip")
+	}
+	runEnv(t, ".", []string{"UPKEEP_KEY_PASSWORD=correct horse"}, "pack", filepath.Join("examples", "core"), "-o", filepath.Join(pend, "core.zip"), "--sign", filepath.Join(work, "release.key")).want(t, 0, nil, nil)
 	packExample(t, "blog", filepath.Join(pend, "blog.zip"))
 	if _, err := os.Stat(filepath.Join(pend, "core.zip.minisig")); err != nil {
 		t.Fatal("pack --sign wrote no signature")
@@ -167,13 +186,45 @@ func TestSignedUpdates(t *testing.T) {
 	r = run(t, root)
 	r.want(t, 3, []string{"1. core.zip: ready", "Signature: unverified", "2. blog.zip: ready", "Signature: unsigned"}, nil)
 
+	// Signed by a valid key that is not trusted: "untrusted key", refused.
+	r = run(t, root, "keys", "trust", filepath.Join(work, "other.pub"))
+	r.want(t, 0, []string{"trusted key "}, nil)
+	r = run(t, root)
+	r.want(t, 3, []string{"core.zip: refused", "Signature: untrusted key ", "which is not trusted"}, nil)
+	if strings.Contains(r.stdout, "invalid") {
+		t.Errorf("a zip signed by an untrusted key reads invalid:\n%s", r.stdout)
+	}
+
 	r = run(t, root, "keys", "trust", filepath.Join(work, "release.pub"))
 	r.want(t, 0, []string{"trusted key "}, nil)
 	r = run(t, root, "keys", "list")
-	id := strings.TrimSpace(r.stdout)
-	if r.code != 0 || len(id) != 16 {
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 2 {
 		t.Fatalf("keys list: %q", r.stdout)
 	}
+	// Each line: ID, file, (comment).
+	ids := map[string]string{}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], filepath.Join(root, ".upkeep", "trusted")+"/") || !strings.HasSuffix(line, "(minisign public key "+f[0]+")") {
+			t.Errorf("keys list line %q", line)
+			continue
+		}
+		pub, _ := os.ReadFile(f[1])
+		for _, name := range []string{"release", "other"} {
+			if mine, _ := os.ReadFile(filepath.Join(work, name+".pub")); string(mine) == string(pub) {
+				ids[name] = f[0]
+			}
+		}
+	}
+	id := ids["release"]
+	if id == "" || ids["other"] == "" {
+		t.Fatalf("keys list %q does not name both keys", r.stdout)
+	}
+	r = run(t, root, "keys", "untrust", ids["other"])
+	r.want(t, 0, []string{"removed " + filepath.Join(root, ".upkeep", "trusted")}, nil)
+	run(t, root, "keys", "untrust", ids["other"]).want(t, 1, nil, []string{"no trusted key has this ID", "'upkeep keys list' shows the trusted keys"})
+
 	r = run(t, root)
 	r.want(t, 3, []string{"1. core.zip: ready", "Signature: valid (key " + id + ")", "blog.zip: refused"}, nil)
 	if strings.Contains(r.stdout, "2. blog.zip") {
@@ -186,4 +237,8 @@ func TestSignedUpdates(t *testing.T) {
 	f.Close()
 	r = run(t, root, "updates", "verify", "core.zip")
 	r.want(t, 1, nil, []string{"core.zip"})
+
+	// Untrusting the last key: unsigned zips are ready again.
+	r = run(t, root, "keys", "untrust", id)
+	r.want(t, 0, []string{"No key is trusted any more"}, nil)
 }

@@ -38,7 +38,7 @@ func TestFeedFetchSurvivesSIGKILL(t *testing.T) {
 	payload := make([]byte, 8<<20)
 	rand.Read(payload)
 	os.WriteFile(filepath.Join(src, "payload.bin"), payload, 0o644)
-	run(t, work, "keys", "generate", "--name", "k").want(t, 0, nil, nil)
+	run(t, work, "keys", "generate", "--unencrypted", "--name", "k").want(t, 0, nil, nil)
 	run(t, ".", "pack", src, "-o", filepath.Join(zips, "big-1.0.0.zip")).want(t, 0, nil, nil)
 	run(t, work, "feed", "build", zips, "-o", feedDir, "--sign", filepath.Join(work, "k.key")).want(t, 0, nil, nil)
 	run(t, root, "keys", "trust", filepath.Join(work, "k.pub")).want(t, 0, nil, nil)

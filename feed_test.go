@@ -20,7 +20,7 @@ func TestFeedEndToEnd(t *testing.T) {
 	root := filepath.Join(work, "root")
 	os.MkdirAll(zips, 0o755)
 	os.MkdirAll(root, 0o755)
-	run(t, work, "keys", "generate", "--name", "publisher").want(t, 0, nil, nil)
+	run(t, work, "keys", "generate", "--unencrypted", "--name", "publisher").want(t, 0, nil, nil)
 	key := filepath.Join(work, "publisher.key")
 	packExample(t, "core", filepath.Join(zips, "core-2.1.0.zip"), "--sign", key)
 	packExample(t, "blog", filepath.Join(zips, "blog-1.4.0.zip"))

@@ -8,6 +8,7 @@ require (
 	github.com/hashicorp/go-version v1.9.0
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/crypto v0.13.0
+	golang.org/x/term v0.12.0
 )
 
 require (

@@ -10,8 +10,15 @@ import (
 	"github.com/upkeep/upkeep/layout"
 )
 
-// Format is the version of backup.json this package writes.
-const Format = 1
+// Format is the version of backup.json this package writes. Format 1
+// (before incremental backups) had no base, depth, backup, inode or
+// ctime_ns; this package still reads it: every entry in its own zip.
+const Format = 2
+
+// FullEvery bounds a chain of incremental backups: a backup whose base is
+// FullEvery-1 backups away from a full one is taken full (see the README
+// for why 10).
+const FullEvery = 10
 
 // DefaultKeep is how many backups [Prune] keeps when asked to keep 0 or less.
 const DefaultKeep = 5
@@ -57,6 +64,12 @@ type Manifest struct {
 	Files         []File            `json:"files"` // every entry under files/ (tables/ for kind tables), in zip order
 	// Tables are the packs whose tables a backup of kind tables holds.
 	Tables []string `json:"tables,omitempty"`
+	// Base is the backup this one was built on (its files that had not
+	// changed are referenced, see [File.Backup]); "" for a full backup.
+	// Depth is how many backups lie between it and the last full one (0
+	// for a full backup).
+	Base  string `json:"base,omitempty"`
+	Depth int    `json:"depth,omitempty"`
 
 	prefix string // where Files are in the zip: FilesDir, TablesDir, or "" (a legacy export)
 	legacy bool   // a table export written before backup.json: no sha256 to check
@@ -93,6 +106,18 @@ type File struct {
 	SHA256   string    `json:"sha256,omitempty"`
 	Target   string    `json:"target,omitempty"` // symlinks only
 	Modified time.Time `json:"modified"`
+	// Backup, when set, is the earlier backup whose zip holds this file's
+	// content, as its entry files/PATH (the file had not changed since):
+	// Updates_Backups/BACKUP.zip, or BACKUP.pieces.zip once that backup
+	// was pruned. "" means this backup's own zip.
+	Backup string `json:"backup,omitempty"`
+	// Inode and CTime (nanoseconds since 1970) are the file's as the backup
+	// saw them; with Size and Modified they decide whether the next backup
+	// may reference the file instead of storing it. Both are 0 when
+	// unknown (Windows) or when the file changed less than a second before
+	// the backup began (it might change again within the same time stamp).
+	Inode uint64 `json:"inode,omitempty"`
+	CTime int64  `json:"ctime_ns,omitempty"`
 }
 
 // Backup is one backup in Updates_Backups, as [List] and [Create] see it.
@@ -108,6 +133,10 @@ type Backup struct {
 	Files     int    // entries under files/
 	Bytes     int64  // bytes of the files, uncompressed
 	Database  string
+	// Base and Depth are backup.json's: the backup this one builds on
+	// ("" for a full backup) and how far it is from the last full one.
+	Base  string
+	Depth int
 	// Err is set by [List] when backup.json could not be read; Created and
 	// Reason then come from the name.
 	Err error
@@ -139,6 +168,9 @@ type CreateOptions struct {
 	Workers int
 	// Level is the deflate level (1 fastest .. 9 smallest); 0 means 1.
 	Level int
+	// Full stores every file, even those an earlier backup holds
+	// unchanged: the backup starts a new chain (see [FullEvery]).
+	Full bool
 	// FreeSpace returns the bytes available to unprivileged users on the
 	// file system holding dir; nil means statfs(2). Tests replace it.
 	FreeSpace func(dir string) (uint64, error)
@@ -205,7 +237,8 @@ func SanitizeReason(reason string) string {
 
 // checkID refuses IDs that are not plain names in Updates_Backups.
 func checkID(id string) error {
-	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") ||
+		strings.HasSuffix(id+".zip", PiecesSuffix) {
 		return fmt.Errorf("%w: %q", ErrInvalidID, id)
 	}
 	return nil

@@ -41,6 +41,20 @@ func childMain(action string) {
 	case "create":
 		_, err = Create(context.Background(), CreateOptions{Root: r, Exclude: testExclude,
 			wrapOutput: func(w io.Writer) io.Writer { return &killingWriter{w: w, at: int64(at)} }})
+	case "prune":
+		step, n := os.Getenv("UPKEEP_TEST_KILL_STEP"), 0
+		pruneStep = func(s string) {
+			if s == step {
+				if n++; n == at {
+					die()
+				}
+			}
+		}
+		var protect []string
+		if id := os.Getenv("UPKEEP_TEST_ID"); id != "" {
+			protect = append(protect, id)
+		}
+		_, err = Prune(r, 2, protect)
 	case "restore":
 		step, n := os.Getenv("UPKEEP_TEST_KILL_STEP"), 0
 		_, err = Restore(context.Background(), RestoreOptions{Root: r, ID: os.Getenv("UPKEEP_TEST_ID"), Exclude: testExclude,
@@ -181,6 +195,75 @@ func TestRestoreKilledThenRecover(t *testing.T) {
 			if j, err := Recover(context.Background(), r, ""); j != nil || err != nil {
 				t.Errorf("second Recover = %+v, %v", j, err)
 			}
+		})
+	}
+}
+
+// A backup killed while it writes, or a prune killed at any of its
+// renames and removals, leaves every backup still listed restorable: each
+// verifies (every file's sha256, referenced ones included), the newest
+// restores, and the next prune finishes the work.
+func TestChainKilled(t *testing.T) {
+	r := newRoot(t)
+	fillRoot(t, r)
+	fillBig(t, r)
+	chain := buildChain(t, r)
+	checkAll := func(t *testing.T, r layout.Root) {
+		t.Helper()
+		list, err := List(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range list {
+			if err := Verify(r, b.ID); err != nil {
+				t.Errorf("after the kill: %v", err)
+			}
+		}
+	}
+	// clone copies the root and its backups (cp -a keeps what a backup
+	// compares: sizes, times; inodes differ, so backups store files again).
+	clone := func(t *testing.T) layout.Root {
+		dst := t.TempDir()
+		if out, err := exec.Command("cp", "-a", r.Dir+"/.", dst).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+		return layout.Root{Dir: dst}
+	}
+	t.Run("create", func(t *testing.T) {
+		r := clone(t)
+		write(t, r.Dir, "packs/blog/big-text.txt", textBytes(7<<20), 0o640)
+		runChild(t, "UPKEEP_TEST_CHILD=create", "UPKEEP_TEST_ROOT="+r.Dir, "UPKEEP_TEST_KILL_AT=3000000")
+		checkAll(t, r)
+		if list, _ := List(r); len(list) != len(chain) {
+			t.Errorf("%d backups after the kill, want %d", len(list), len(chain))
+		}
+	})
+	// Keeping the first backup and the last two, the middle ones are
+	// repacked (they hold little that is needed) or removed; keeping the
+	// last two alone, the first one's zip is renamed to its pieces (most of
+	// it is needed).
+	for _, tc := range []struct {
+		step      string
+		at        int
+		keepFirst bool
+	}{{"remove", 1, true}, {"remove", 2, true}, {"repack", 1, true}, {"repack", 2, true}, {"rename", 1, false}, {"remove", 1, false}} {
+		t.Run(fmt.Sprintf("prune-%s-%d-%v", tc.step, tc.at, tc.keepFirst), func(t *testing.T) {
+			r := clone(t)
+			var protect []string
+			if tc.keepFirst {
+				protect = []string{chain[0].id}
+			}
+			runChild(t, "UPKEEP_TEST_CHILD=prune", "UPKEEP_TEST_ROOT="+r.Dir, "UPKEEP_TEST_ID="+strings.Join(protect, ""),
+				"UPKEEP_TEST_KILL_STEP="+tc.step, "UPKEEP_TEST_KILL_AT="+strconv.Itoa(tc.at))
+			checkAll(t, r)
+			if _, err := Prune(r, 2, protect); err != nil {
+				t.Fatal(err)
+			}
+			checkAll(t, r)
+			if list, _ := List(r); len(list) != 2+len(protect) {
+				t.Errorf("after the second prune: %d backups, want %d", len(list), 2+len(protect))
+			}
+			restoreAndCompare(t, r, chain[len(chain)-1])
 		})
 	}
 }

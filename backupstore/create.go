@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,8 @@ import (
 
 // Create backs up the root's files and database into a new zip in
 // Updates_Backups and returns it. See the package documentation for what
-// the zip holds and how it is written.
+// the zip holds and how it is written. Unless opts.Full, files the newest
+// backup holds unchanged are referenced instead of stored (see [File]).
 //
 // Before it writes anything it refuses with a [*NoSpaceError] when the
 // backups folder has less free space than the files and the database take
@@ -46,9 +46,25 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if opts.FilesOnly {
 		db = dbConfig{kind: DBNone} // its files stay excluded
 	}
-	entries, total, err := scanRoot(opts.Root.Dir, x)
+	entries, _, err := scanRoot(opts.Root.Dir, x)
 	if err != nil {
 		return nil, err
+	}
+	// Files an earlier backup holds unchanged are referenced, not stored.
+	var b0 *base
+	if !opts.Full {
+		b0 = findBase(opts.Root)
+	}
+	var total int64
+	refs := 0
+	for i := range entries {
+		e := &entries[i]
+		if rec, ok := b0.ref(e); ok {
+			e.ref = &rec
+			refs++
+		} else if e.typ == TypeFile {
+			total += e.size
+		}
 	}
 	dir := opts.Root.Backups()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -85,6 +101,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		Database:      Database{Kind: db.kind, Source: db.source()},
 		Files:         make([]File, 0, len(entries)),
 	}
+	if refs > 0 {
+		man.Base, man.Depth = b0.id, b0.depth+1
+	}
 	if man.Packs == nil {
 		man.Packs = map[string]string{}
 	}
@@ -118,8 +137,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	zw := zip.NewWriter(bw)
 
-	// The totals count what is written: the entries and, once taken, the
-	// database snapshot as it is on disk (not the estimate made before).
+	// The totals count what is written: the entries (referenced files count
+	// as files of no bytes) and, once taken, the database snapshot as it is
+	// on disk (not the estimate made before).
 	var snapInfo os.FileInfo
 	if snapPath != "" {
 		if snapInfo, err = os.Stat(snapPath); err != nil {
@@ -148,17 +168,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	meter.Done()
 
-	js, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	mh := &zip.FileHeader{Name: ManifestName, Method: zip.Deflate, Modified: created}
-	mh.SetMode(0o644)
-	mw, err := zw.CreateHeader(mh)
-	if err != nil {
-		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
-	}
-	if _, err := mw.Write(append(js, '\n')); err != nil {
+	if err := writeManifest(zw, man, created); err != nil {
 		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
 	}
 	if err := zw.Close(); err != nil {
@@ -182,7 +192,8 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
-	b := &Backup{ID: id, Kind: KindFull, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind}
+	b := &Backup{ID: id, Kind: KindFull, Path: filepath.Join(dir, id+".zip"), Created: created, Reason: reason, Database: db.kind,
+		Base: man.Base, Depth: man.Depth}
 	if fi, err := os.Stat(b.Path); err == nil {
 		b.Size = fi.Size()
 	}

@@ -52,7 +52,7 @@ func TestCreateUnzipsToTheSameTree(t *testing.T) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Reason != "before-install" || m.UpkeepVersion != "1.2.3" || m.Packs["core"] != "2.0.0" || m.Format != 1 {
+	if m.Reason != "before-install" || m.UpkeepVersion != "1.2.3" || m.Packs["core"] != "2.0.0" || m.Format != Format {
 		t.Errorf("backup.json header = %+v", m)
 	}
 	if m.Database.Kind != DBSQLite || m.Database.Snapshot != nil || m.Database.Note != "SQLite file data/app.db absent" {

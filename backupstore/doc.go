@@ -1,6 +1,7 @@
-// Package backupstore creates, lists, verifies, restores and prunes the
-// backups in a root's Updates_Backups folder: one plain zip per backup
-// holding the root's files and a database snapshot.
+// Package backupstore creates, lists, verifies, restores, prunes and
+// exports the backups in a root's Updates_Backups folder: one plain zip
+// per backup holding the root's files that changed since the backup before
+// it, references to the unchanged ones, and a database snapshot.
 //
 // It imports [github.com/upkeep/upkeep/layout] and
 // [github.com/upkeep/upkeep/internal/progress]; it never imports
@@ -14,12 +15,15 @@
 // second backup with the same name gets -2, -3, ... after the reason. Any
 // unzip opens it:
 //
-//	backup.json           the [Manifest]: format, time, reason, upkeep version,
-//	                      pack versions, the database and every entry with its
-//	                      path, type, size, mode, sha256 (and symlink target)
-//	files/PATH            every file, folder and symlink of the root, with its
-//	                      Unix mode and modification time; symlinks are zip
-//	                      symlink entries and are never followed
+//	backup.json           the [Manifest] (format 2): time, reason, upkeep
+//	                      version, pack versions, base and depth, the database
+//	                      and every entry with its path, type, size, mode,
+//	                      sha256, modification time (and symlink target;
+//	                      inode and change time; the backup holding it)
+//	files/PATH            every folder and symlink of the root and every file
+//	                      this backup stores, with its Unix mode and
+//	                      modification time; symlinks are zip symlink entries
+//	                      and are never followed
 //	database/app.db       the SQLite snapshot (named after the database file), or
 //	database/dump.sql     the PostgreSQL or MySQL/MariaDB dump
 //
@@ -29,6 +33,31 @@
 // not a regular file, folder or symlink, and the caller's
 // [CreateOptions.Exclude] globs. The zip's own file mode is 0600: it may
 // hold secrets.
+//
+// # Incremental backups
+//
+// [Create] builds on the newest backup of kind full (the base)
+// unless [CreateOptions.Full]: a regular file whose size, modification
+// time, change time, inode and mode equal the base's record of the same
+// path is not read; its record is the base's, with [File.Backup] naming the
+// backup whose zip holds the entry files/PATH (the base, or the backup the
+// base referenced: references are never chained). The others are read and
+// stored as below. A stored file's record gets its inode and change time
+// ([File.Inode], [File.CTime]) only when the change time is over a second
+// before the backup began, so a file that might still change within the
+// same time stamp is stored again next time. A backup that references
+// nothing has depth 0 (full); one that does has the base's depth + 1, and
+// when that would reach [FullEvery] the backup is full. A base whose
+// referenced zips are not all there is not used.
+//
+// Reading a backup (restore, [Verify], [Export]) opens its zip and, once
+// each, the zips of the backups its records name: ID.zip, or
+// ID.pieces.zip when that backup was pruned ([PiecesSuffix]). Every entry
+// is checked against the sha256 of the record that uses it.
+//
+// Format 1 (written before incremental backups) has no base, depth,
+// backup, inode or ctime_ns: every entry is in its own zip, and a backup
+// built on it stores every file.
 //
 // # Table exports
 //
@@ -84,14 +113,15 @@
 //
 // # Restore
 //
-// [Restore] refuses a backup whose entries do not match backup.json, and a
+// [Restore] refuses a backup whose entries (its own and those it
+// references) do not match backup.json, and a
 // database that is not of the backup's kind. Then it takes a backup of the
 // present state (reason [ReasonBeforeRestore]) and goes through these
 // states, each written to .upkeep/restore/journal.json ([Journal]) before
 // the step begins:
 //
 //   - staging: the backup is extracted into .upkeep/restore/staging (every
-//     file checked against its sha256 and fsynced) and the snapshot into
+//     file, on all cores, checked against its sha256 and fsynced) and the snapshot into
 //     .upkeep/restore/database. The root is untouched. Recovery: remove
 //     .upkeep/restore.
 //   - swapping: the journal holds the plan. Aside lists the root paths
@@ -137,6 +167,21 @@
 // [MarkProtected], which do not count towards N. Marks live in
 // .upkeep/protected-backups, one ID a line; the install code marks the
 // backup taken before the last install, and [Unprotect] removes a mark.
+// [PruneReason] is the retention after an install: the newest N backups of
+// one reason stay. Both keep every entry a kept backup references: a
+// removed backup that kept ones reference becomes ID.pieces.zip, renamed
+// when at most a quarter of it is unneeded, otherwise repacked (the needed
+// entries and backup.json copied raw into a temp file, fsynced, renamed
+// into place, then ID.zip removed). Pieces nothing needs are removed, and
+// repacked when a quarter or more is unneeded. A crash between any two
+// steps leaves every kept backup readable; at worst ID.zip and
+// ID.pieces.zip both exist, and ID.zip serves until the next prune.
+//
+// # Export
+//
+// [Export] writes any backup as one standalone zip: every entry copied as
+// it is compressed from the zip that holds it (after checking its sha256),
+// and a backup.json with no base and no references.
 //
 // # Progress
 //

@@ -19,7 +19,8 @@ import (
 
 // List returns the backups in the root's Updates_Backups, newest first. A
 // backup whose backup.json cannot be read is listed with Err set. Temp
-// files of unfinished backups (names starting with ".") are not listed.
+// files of unfinished backups (names starting with ".") and the pieces of
+// pruned backups (ID.pieces.zip) are not listed.
 // A missing Updates_Backups folder means no backups.
 func List(root layout.Root) ([]Backup, error) {
 	dir := root.Backups()
@@ -53,6 +54,7 @@ func List(root layout.Root) ([]Backup, error) {
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
 			b.Created, b.Reason, b.Database, b.Kind = m.Created, m.Reason, m.Database.Kind, m.kind()
+			b.Base, b.Depth = m.Base, m.Depth
 			b.Files = len(m.Files)
 			for _, f := range m.Files {
 				b.Bytes += f.Size
@@ -120,8 +122,8 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
-		if m.Format != Format {
-			return nil, fmt.Errorf("%w: %s in %s has format %d, this upkeep reads %d", ErrCorrupt, ManifestName, path, m.Format, Format)
+		if m.Format < 1 || m.Format > Format {
+			return nil, fmt.Errorf("%w: %s in %s has format %d, this upkeep reads 1 to %d", ErrCorrupt, ManifestName, path, m.Format, Format)
 		}
 		m.prefix = FilesDir
 		if m.Kind == KindTables {

@@ -44,6 +44,7 @@ type pipeline struct {
 	outName  string    // the zip being written, for errors
 	bufs     sync.Pool // *spillBuffer
 	readBuf  []byte    // the writer's, for streamed files
+	start    time.Time // when the backup began: see statRecord
 }
 
 func newPipeline(ctx context.Context, workers, level int, spillDir, outName string) *pipeline {
@@ -51,7 +52,7 @@ func newPipeline(ctx context.Context, workers, level int, spillDir, outName stri
 		level = flate.BestSpeed
 	}
 	return &pipeline{ctx: ctx, workers: runtimeWorkers(workers), level: level, spillDir: spillDir, outName: outName,
-		readBuf: make([]byte, readSize)}
+		readBuf: make([]byte, readSize), start: time.Now()}
 }
 
 // job is one entry on its way through the pipeline.
@@ -67,6 +68,7 @@ type job struct {
 	size   int64
 	mtime  time.Time
 	mode   fs.FileMode
+	fi     fs.FileInfo // the stat taken before reading
 }
 
 // worker holds one goroutine's reusable state.
@@ -78,7 +80,8 @@ type worker struct {
 }
 
 // run writes entries to zw, names prefixed with prefix, and returns their
-// records for backup.json.
+// records for backup.json. An entry with a ref is not read or written:
+// its record is the ref.
 func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *progress.Meter) (files []File, err error) {
 	ctx, cancel := context.WithCancel(p.ctx)
 	window := make(chan *job, p.workers+2)
@@ -100,7 +103,8 @@ func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *pr
 		defer close(work)
 		for i := range entries {
 			j := &job{e: &entries[i], done: make(chan struct{})}
-			if j.e.typ != TypeFile {
+			stored := j.e.typ == TypeFile && j.e.ref == nil
+			if !stored {
 				close(j.done)
 			}
 			select {
@@ -108,7 +112,7 @@ func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *pr
 			case <-ctx.Done():
 				return
 			}
-			if j.e.typ == TypeFile {
+			if stored {
 				select {
 				case work <- j:
 				case <-ctx.Done():
@@ -139,7 +143,7 @@ func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *pr
 			return nil, err
 		}
 		files = append(files, f)
-		if j.e.typ == TypeFile {
+		if j.e.typ == TypeFile && j.e.ref == nil {
 			meter.Add(1, f.Size)
 		} else {
 			meter.Add(1, 0)
@@ -187,7 +191,7 @@ func (w *worker) process(ctx context.Context, j *job) {
 		j.err = fmt.Errorf("backupstore: read %s: no longer a regular file", j.e.abs)
 		return
 	}
-	j.mtime, j.mode = fi.ModTime(), fi.Mode().Perm()
+	j.mtime, j.mode, j.fi = fi.ModTime(), fi.Mode().Perm(), fi
 	n, err := io.ReadFull(f, w.sample)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		j.err = fmt.Errorf("backupstore: read %s: %w", j.e.abs, err)
@@ -271,6 +275,9 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 		return File{}, j.err
 	}
 	e := j.e
+	if e.ref != nil {
+		return *e.ref, nil
+	}
 	rec := File{Path: e.rel, Type: e.typ}
 	switch e.typ {
 	case TypeDir:
@@ -303,6 +310,7 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 		return p.stream(ctx, e, prefix, zw)
 	}
 	rec.Mode, rec.Size, rec.SHA256, rec.Modified = modeString(j.mode), j.size, hexSum(j.sum), j.mtime.UTC()
+	statRecord(&rec, j.fi, p.start)
 	h := rawHeader(prefix+e.rel, j.mode, j.mtime)
 	h.Method, h.CRC32 = j.method, j.crc
 	h.CompressedSize64, h.UncompressedSize64 = uint64(j.data.n), uint64(j.size)
@@ -355,8 +363,10 @@ func (p *pipeline) stream(ctx context.Context, e *entry, prefix string, zw *zip.
 			return File{}, fmt.Errorf("backupstore: read %s: %w", e.abs, rerr)
 		}
 	}
-	return File{Path: e.rel, Type: TypeFile, Size: size, Mode: modeString(fi.Mode()),
-		SHA256: hexSum(sha.Sum(nil)), Modified: fi.ModTime().UTC()}, nil
+	rec := File{Path: e.rel, Type: TypeFile, Size: size, Mode: modeString(fi.Mode()),
+		SHA256: hexSum(sha.Sum(nil)), Modified: fi.ModTime().UTC()}
+	statRecord(&rec, fi, p.start)
+	return rec, nil
 }
 
 func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", m.Perm()) }

@@ -1,6 +1,7 @@
 package backupstore
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/statefile"
@@ -88,12 +91,53 @@ func writeProtected(root layout.Root, ids []string) error {
 // [MarkProtected] (these do not count towards keep). It returns the IDs it
 // removed, oldest last as [List] orders them. A backup whose backup.json is
 // unreadable is ordered by the time in its name and pruned like the others.
+// What kept backups reference survives as pieces (see [prune]).
 // Prune also removes the temp files of backups that a crash interrupted
 // (.tmp-backup-*), so the caller must hold the root's lock.
 func Prune(root layout.Root, keep int, protect []string) (removed []string, err error) {
 	if keep <= 0 {
 		keep = DefaultKeep
 	}
+	return prune(root, func(b Backup, marked bool, kept *int) bool {
+		if marked || slices.Contains(protect, b.ID) {
+			return false
+		}
+		*kept++
+		return *kept > keep
+	})
+}
+
+// PruneReason removes the backups taken for reason (e.g. "install") beyond
+// the keep newest of them, and never one marked by [MarkProtected] (which
+// counts among the keep when it is among the newest): the retention an
+// install applies after it commits. keep <= 0 keeps all. It returns the
+// IDs it removed, newest first. Like [Prune] it keeps what kept backups
+// reference.
+func PruneReason(root layout.Root, keep int, reason string) ([]string, error) {
+	if keep <= 0 {
+		return nil, nil
+	}
+	return prune(root, func(b Backup, marked bool, kept *int) bool {
+		if b.Reason != reason {
+			return false
+		}
+		*kept++
+		return *kept > keep && !marked
+	})
+}
+
+// prune removes the backups that drop says to, newest first (kept counts
+// what the policy kept so far), and keeps every entry a kept backup
+// references. A removed backup that kept backups reference becomes
+// ID.pieces.zip: renamed when the entries they need take most of it,
+// otherwise repacked (a temp file holding backup.json and the entries
+// needed, fsynced, then renamed into place before ID.zip goes). Pieces no
+// kept backup needs any more go; pieces that kept backups need less of are
+// repacked the same way. Each step is one rename or removal of a file no
+// kept backup needs, so a crash at any instant leaves every kept backup
+// restorable (at worst an ID.zip beside its ID.pieces.zip, which the next
+// prune finishes).
+func prune(root layout.Root, drop func(b Backup, marked bool, kept *int) bool) (removed []string, err error) {
 	marked, err := Protected(root)
 	if err != nil {
 		return nil, err
@@ -104,25 +148,157 @@ func Prune(root layout.Root, keep int, protect []string) (removed []string, err 
 	}
 	RemoveTemp(root)
 	kept := 0
+	var gone []Backup
+	need := map[string]map[string]bool{} // holder ID -> entry names kept backups need
 	for _, b := range all {
-		if slices.Contains(protect, b.ID) || slices.Contains(marked, b.ID) {
+		if drop(b, slices.Contains(marked, b.ID), &kept) {
+			gone = append(gone, b)
 			continue
 		}
-		if kept < keep {
-			kept++
+		if b.Err != nil || b.Kind != KindFull {
 			continue
 		}
-		if err := os.Remove(b.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, fmt.Errorf("backupstore: remove backup %s: %w", b.Path, err)
+		m, err := readManifestFile(b.Path)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m.Files {
+			if f.Backup != "" {
+				if need[f.Backup] == nil {
+					need[f.Backup] = map[string]bool{}
+				}
+				need[f.Backup][m.entryName(f)] = true
+			}
+		}
+	}
+	dir := root.Backups()
+	for _, b := range gone {
+		pieces := filepath.Join(dir, b.ID+PiecesSuffix)
+		if need[b.ID] == nil {
+			if err := removeFile(b.Path); err != nil {
+				return removed, err
+			}
+			if err := removeFile(pieces); err != nil {
+				return removed, err
+			}
+		} else if err := keepPieces(b.Path, pieces, need[b.ID], true); err != nil {
+			return removed, err
 		}
 		removed = append(removed, b.ID)
 	}
-	if len(removed) > 0 {
-		if err := syncDir(root.Backups()); err != nil {
-			return removed, err
+	// The pieces of backups pruned before.
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return removed, nil
+	}
+	if err != nil {
+		return removed, fmt.Errorf("backupstore: list %s: %w", dir, err)
+	}
+	for _, d := range des {
+		id, ok := strings.CutSuffix(d.Name(), PiecesSuffix)
+		if !ok || d.IsDir() || strings.HasPrefix(id, ".") {
+			continue
+		}
+		p := filepath.Join(dir, d.Name())
+		_, err := os.Stat(filepath.Join(dir, id+".zip"))
+		switch {
+		case err == nil || need[id] == nil:
+			// A backup of that ID is kept (its zip serves), or nothing needs them.
+			if err := removeFile(p); err != nil {
+				return removed, err
+			}
+		default:
+			if err := keepPieces(p, p, need[id], false); err != nil {
+				return removed, err
+			}
 		}
 	}
-	return removed, nil
+	return removed, syncDir(dir)
+}
+
+// pruneStep is called before each removal or rename prune makes (crash
+// tests kill the process there).
+var pruneStep = func(step string) {}
+
+func removeFile(p string) error {
+	pruneStep("remove")
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backupstore: remove %s: %w", p, err)
+	}
+	return nil
+}
+
+// keepPieces makes dst hold what src holds of the entries in need (and
+// its backup.json): src renamed to dst when at most a quarter of src is
+// not needed (left as it is when src is dst), otherwise a repacked copy
+// renamed over dst, after which src is removed.
+func keepPieces(src, dst string, need map[string]bool, mustMove bool) error {
+	zr, err := zip.OpenReader(src)
+	if err != nil {
+		return fmt.Errorf("%w: open %s: %v", ErrCorrupt, src, err)
+	}
+	defer zr.Close()
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	var waste int64
+	for _, f := range zr.File {
+		if f.Name != ManifestName && !need[f.Name] {
+			waste += int64(f.CompressedSize64) + int64(len(f.Name)) + 76 // + local and central headers
+		}
+	}
+	if waste*4 <= fi.Size() {
+		zr.Close()
+		if !mustMove {
+			return nil
+		}
+		pruneStep("rename")
+		if err := os.Rename(src, dst); err != nil {
+			return fmt.Errorf("backupstore: rename %s to %s: %w", src, dst, err)
+		}
+		return syncDir(filepath.Dir(dst))
+	}
+	dir := filepath.Dir(dst)
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*.partial")
+	if err != nil {
+		return fmt.Errorf("backupstore: create temp file in %s: %w", dir, err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	zw := zip.NewWriter(bw)
+	for _, f := range zr.File {
+		if f.Name != ManifestName && !need[f.Name] {
+			continue
+		}
+		if err := zw.Copy(f); err != nil {
+			return fmt.Errorf("backupstore: repack %s: %w", src, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("backupstore: repack %s: %w", src, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("backupstore: repack %s: %w", src, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("backupstore: sync %s: %w", tmp.Name(), err)
+	}
+	pruneStep("repack")
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("backupstore: rename %s to %s: %w", tmp.Name(), dst, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if src != dst {
+		zr.Close()
+		return removeFile(src)
+	}
+	return nil
 }
 
 // RemoveTemp removes what a backup killed before it finished left in

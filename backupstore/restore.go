@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zip"
@@ -92,7 +93,7 @@ type restorer struct {
 	j       Journal
 	db      dbConfig
 	man     *Manifest
-	zr      *zip.Reader
+	src     *sources // the backup's zip and those it references
 	before  *Backup
 	kept    []File // folders of the backup that stayed in place (they hold excluded paths)
 	snap    string // extracted snapshot
@@ -125,24 +126,17 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 		return nil, fmt.Errorf("backupstore: clear %s: %w", r.dir, err)
 	}
 
-	zpath, err := backupPath(r.root, opts.ID)
+	src, man, err := openBackup(r.root, opts.ID)
 	if err != nil {
 		return nil, err
 	}
-	zrc, err := zip.OpenReader(zpath)
-	if err != nil {
-		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, zpath, err)
-	}
-	defer zrc.Close()
-	r.zr = &zrc.Reader
-	if r.man, err = readManifest(r.zr, zpath); err != nil {
-		return nil, err
-	}
+	defer src.Close()
+	r.src, r.man = src.sources, man
 	if r.man.Kind == KindTables {
 		return nil, fmt.Errorf("%w: backup %s holds the tables of %s; put them back with OpenTables and packs' RestoreTables", ErrTablesBackup, opts.ID, strings.Join(r.man.Tables, ", "))
 	}
 	// Entries present and of the right type, before anything is touched.
-	if ps := checkEntries(r.zr, r.man, func(_ string, f *zip.File, want File) error { return checkType(f, want) }); len(ps) > 0 {
+	if ps := checkEntries(r.src, r.man, func(_ string, f *zip.File, want File) error { return checkType(f, want) }); len(ps) > 0 {
 		return nil, &VerifyError{ID: opts.ID, Problems: ps}
 	}
 	if r.db, err = parseDB(r.root, opts.DB, opts.SQL, r.fail); err != nil {
@@ -260,18 +254,16 @@ func (r *restorer) stage(ctx context.Context) error {
 	if err := os.Mkdir(staging, 0o755); err != nil {
 		return fmt.Errorf("backupstore: create %s: %w", staging, err)
 	}
-	byName := make(map[string]*zip.File, len(r.zr.File))
-	for _, f := range r.zr.File {
-		byName[f.Name] = f
-	}
 	var total int64
 	for _, f := range r.man.Files {
 		total += f.Size
 	}
 	meter := progress.New(r.opts.Progress, "restore", len(r.man.Files), total, progress.Options{})
 	defer meter.Done()
+	// Folders and symlinks first, in order; then the files, on all cores
+	// (each checked against its sha256 and fsynced).
 	var dirs []File
-	buf := make([]byte, readSize)
+	var files []extractJob
 	for _, f := range r.man.Files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -280,27 +272,34 @@ func (r *restorer) stage(ctx context.Context) error {
 			return fmt.Errorf("%w: backup.json lists a path outside the root: %q", ErrCorrupt, f.Path)
 		}
 		dst := filepath.Join(staging, filepath.FromSlash(f.Path))
-		name := FilesDir + f.Path
 		switch f.Type {
 		case TypeDir:
 			if err := os.MkdirAll(dst, 0o700); err != nil {
 				return fmt.Errorf("backupstore: create %s: %w", dst, err)
 			}
 			dirs = append(dirs, f)
-		case TypeSymlink:
-			target, err := readEntry(byName[name], f)
+			meter.Add(1, 0)
+			continue
+		}
+		zf, err := r.src.file(f, r.man.entryName(f))
+		if err != nil {
+			return Problem{r.man.entryName(f), err}
+		}
+		if f.Type == TypeSymlink {
+			target, err := readEntry(zf, f)
 			if err != nil {
 				return err
 			}
 			if err := os.Symlink(string(target), dst); err != nil {
 				return fmt.Errorf("backupstore: create symlink %s: %w", dst, err)
 			}
-		default:
-			if err := extractFile(byName[name], f, dst, buf); err != nil {
-				return err
-			}
+			meter.Add(1, f.Size)
+			continue
 		}
-		meter.Add(1, f.Size)
+		files = append(files, extractJob{zf: zf, rec: f, dst: dst})
+	}
+	if err := extractAll(ctx, files, meter); err != nil {
+		return err
 	}
 	// Folder modes last, deepest first, so read-only folders could be filled.
 	for i := len(dirs) - 1; i >= 0; i-- {
@@ -323,11 +322,58 @@ func (r *restorer) stage(ctx context.Context) error {
 			return fmt.Errorf("backupstore: create %s: %w", sdir, err)
 		}
 		r.snap = filepath.Join(sdir, path.Base(s.Path))
-		if err := extractFile(byName[s.Path], *s, r.snap, buf); err != nil {
+		zf, err := r.src.file(*s, s.Path)
+		if err != nil {
+			return Problem{s.Path, err}
+		}
+		if err := extractFile(zf, *s, r.snap, make([]byte, readSize)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// extractJob is one file of a backup to extract.
+type extractJob struct {
+	zf  *zip.File
+	rec File
+	dst string
+}
+
+// extractAll extracts files with one worker per core (zip entries read
+// concurrently: each has its own section of its zip) and returns the
+// first error.
+func extractAll(ctx context.Context, files []extractJob, meter *progress.Meter) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan *extractJob)
+	var wg sync.WaitGroup
+	for range min(runtimeWorkers(0), max(len(files), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, readSize)
+			for j := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				if err := extractFile(j.zf, j.rec, j.dst, buf); err != nil {
+					cancel(err)
+					continue
+				}
+				meter.Add(1, j.rec.Size)
+			}
+		}()
+	}
+	for i := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- &files[i]
+	}
+	close(jobs)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // readEntry reads a small entry (a symlink's target) and checks it.

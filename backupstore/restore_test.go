@@ -72,8 +72,13 @@ func TestRestore(t *testing.T) {
 	if before == nil || !strings.HasSuffix(before.ID, "_"+ReasonBeforeRestore) {
 		t.Fatalf("before-restore backup = %+v", before)
 	}
+	// (Exported first: it may reference files the first backup holds.)
 	out := t.TempDir()
-	unzipTo(t, before.Path, out)
+	full := filepath.Join(out, "before.zip")
+	if _, err := Export(r, before.ID, full); err != nil {
+		t.Fatal(err)
+	}
+	unzipTo(t, full, out)
 	wantBefore := map[string]node{}
 	for p, n := range messed {
 		if !strings.HasPrefix(p+"/", "logs/app.log/") && !strings.HasPrefix(p+"/", "logs/other.log/") && !strings.HasPrefix(p+"/", "cache/tmp/") {

@@ -22,6 +22,7 @@ type entry struct {
 	mode   fs.FileMode
 	info   fs.FileInfo
 	target string // symlinks
+	ref    *File  // an unchanged file an earlier backup holds: its record
 }
 
 // excluder decides which root paths a backup or a restore leaves alone:
@@ -165,4 +166,26 @@ func movable(root, rel string, x *excluder) (moves []string, clean bool, err err
 	moves = append(moves, whole...)
 	slices.Sort(moves)
 	return moves, false, nil
+}
+
+// Estimate says how much a full backup of the root's files would hold:
+// the files and bytes [Create] would read (an upper bound of what it
+// writes, which may reference unchanged files an earlier backup holds).
+// dbFiles are the database's files inside the root, slash paths from it,
+// which the database part of a backup covers instead.
+func Estimate(root layout.Root, dbFiles []string) (files int, bytes int64, err error) {
+	x, err := newExcluder(nil, dbFiles)
+	if err != nil {
+		return 0, 0, err
+	}
+	entries, total, err := scanRoot(root.Dir, x)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		if e.typ == TypeFile {
+			files++
+		}
+	}
+	return files, total, nil
 }

@@ -183,7 +183,8 @@ func TestPrune(t *testing.T) {
 	now := fixedClock()
 	var ids []string // oldest first
 	for range 8 {
-		ids = append(ids, create(t, CreateOptions{Root: r, DB: "none", Now: now}).ID)
+		// Full: each stands alone, so pruning leaves no pieces.
+		ids = append(ids, create(t, CreateOptions{Root: r, DB: "none", Now: now, Full: true}).ID)
 	}
 	if err := MarkProtected(r, ids[1]); err != nil {
 		t.Fatal(err)

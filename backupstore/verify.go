@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/zip"
@@ -15,25 +16,18 @@ import (
 // Verify re-reads every entry of backup id and checks it against
 // backup.json: each listed file, symlink and the database snapshot is
 // present with the recorded size and sha256 (which also checks the zip's
-// CRC-32), each folder is present, and nothing unlisted is in the zip.
-// It returns nil, or a [*VerifyError] with one [Problem] per entry
-// (ErrCorrupt, ErrMissingEntry or ErrExtraEntry), or another error when
-// the backup cannot be opened at all.
+// CRC-32), files the backup references in earlier backups' zips included,
+// each folder is present, and nothing unlisted is in the zip. It returns
+// nil, or a [*VerifyError] with one [Problem] per entry (ErrCorrupt,
+// ErrMissingEntry, also for a referenced backup that is gone, or
+// ErrExtraEntry), or another error when the backup cannot be opened at all.
 func Verify(root layout.Root, id string) error {
-	path, err := backupPath(root, id)
+	src, m, err := openBackup(root, id)
 	if err != nil {
 		return err
 	}
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
-	}
-	defer zr.Close()
-	m, err := readManifest(&zr.Reader, path)
-	if err != nil {
-		return err
-	}
-	problems := checkEntries(&zr.Reader, m, func(name string, f *zip.File, want File) error {
+	defer src.Close()
+	problems := checkEntries(src.sources, m, func(name string, f *zip.File, want File) error {
 		if m.legacy {
 			return checkCRC(f)
 		}
@@ -45,48 +39,81 @@ func Verify(root layout.Root, id string) error {
 	return nil
 }
 
-// expected maps each zip entry name backup.json promises to its record.
-func expected(m *Manifest) (names []string, want map[string]File) {
-	want = make(map[string]File, len(m.Files)+1)
-	for _, f := range m.Files {
-		name := m.prefix + f.Path
-		if f.Type == TypeDir {
-			name += "/"
-		}
-		names = append(names, name)
-		want[name] = f
+// openBackup opens backup id and reads its backup.json; Close the sources
+// when done (it closes the backup's zip too).
+func openBackup(root layout.Root, id string) (*openedBackup, *Manifest, error) {
+	path, err := backupPath(root, id)
+	if err != nil {
+		return nil, nil, err
 	}
-	if s := m.Database.Snapshot; s != nil {
-		names = append(names, s.Path)
-		want[s.Path] = *s
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
 	}
-	return names, want
+	m, err := readManifest(&zr.Reader, path)
+	if err != nil {
+		zr.Close()
+		return nil, nil, err
+	}
+	return &openedBackup{sources: newSources(root, id, zr, path), zr: zr}, m, nil
 }
 
-// checkEntries matches the zip's entries against backup.json and calls
-// check for each listed one that is present.
-func checkEntries(zr *zip.Reader, m *Manifest, check func(name string, f *zip.File, want File) error) []Problem {
-	names, want := expected(m)
-	have := make(map[string]*zip.File, len(zr.File))
+// openedBackup is a backup's zip and the zips it references.
+type openedBackup struct {
+	*sources
+	zr *zip.ReadCloser
+}
+
+func (o *openedBackup) Close() {
+	o.sources.Close()
+	o.zr.Close()
+}
+
+// records lists the entries backup.json promises, files then the snapshot.
+func records(m *Manifest) []File {
+	recs := m.Files
+	if s := m.Database.Snapshot; s != nil {
+		recs = append(slices.Clip(recs), *s)
+	}
+	return recs
+}
+
+// name is the zip entry of a record returned by records: the snapshot's
+// Path is its entry name.
+func (m *Manifest) name(f File, i int) string {
+	if i >= len(m.Files) {
+		return f.Path
+	}
+	return m.entryName(f)
+}
+
+// checkEntries matches the entries of the backup (in its zip, or in the
+// zips of the earlier backups it references) against backup.json and
+// calls check for each listed one that is present.
+func checkEntries(src *sources, m *Manifest, check func(name string, f *zip.File, want File) error) []Problem {
+	own := src.zip(src.self)
 	var problems []Problem
-	for _, f := range zr.File {
-		if _, dup := have[f.Name]; dup {
-			problems = append(problems, Problem{f.Name, fmt.Errorf("%w: entry appears twice", ErrCorrupt)})
+	for _, name := range own.dups {
+		problems = append(problems, Problem{name, fmt.Errorf("%w: entry appears twice", ErrCorrupt)})
+	}
+	local := map[string]bool{ManifestName: true}
+	for i, f := range records(m) {
+		name := m.name(f, i)
+		if f.Backup == "" {
+			local[name] = true
+		}
+		zf, err := src.file(f, name)
+		if err != nil {
+			problems = append(problems, Problem{name, err})
 			continue
 		}
-		have[f.Name] = f
-		if _, ok := want[f.Name]; !ok && f.Name != ManifestName {
-			problems = append(problems, Problem{f.Name, ErrExtraEntry})
+		if err := check(name, zf, f); err != nil {
+			problems = append(problems, Problem{name, err})
 		}
 	}
-	for _, name := range names {
-		f, ok := have[name]
-		if !ok {
-			problems = append(problems, Problem{name, ErrMissingEntry})
-			continue
-		}
-		if err := check(name, f, want[name]); err != nil {
-			problems = append(problems, Problem{name, err})
+	for _, f := range own.rc.File {
+		if !local[f.Name] {
+			problems = append(problems, Problem{f.Name, ErrExtraEntry})
 		}
 	}
 	return problems

@@ -710,6 +710,10 @@ func (z *Zip) verifyOne(name string, buf []byte) error {
 	}
 }
 
+// ManifestSHA256 is the sha256 of manifest.json as the zip holds it: two
+// zips with the same one promise the same files, byte for byte.
+func (z *Zip) ManifestSHA256() [32]byte { return sha256.Sum256(z.raw) }
+
 // Close closes the zip file opened by OpenZip.
 func (z *Zip) Close() error {
 	if z.closer == nil {

@@ -2,6 +2,7 @@ package packs
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -85,7 +86,7 @@ func newSchemaEngine(backend string, q schema.ExecQuerier) (schemaEngine, error)
 	)
 	switch backend {
 	case "sqlite":
-		drv, err = sqlite.Open(q)
+		drv, err = sqlite.Open(sqliteIndexQuery{q})
 	case "postgres":
 		drv, err = postgres.Open(q)
 	case "mysql":
@@ -97,6 +98,24 @@ func newSchemaEngine(backend string, q schema.ExecQuerier) (schemaEngine, error)
 		return nil, fmt.Errorf("packs: open the schema engine on %s: %w", backend, err)
 	}
 	return &atlasEngine{backend: backend, drv: drv}, nil
+}
+
+// sqliteIndexQuery runs the library's SQLite queries with one change: its
+// query of a table's indexes joins pragma_index_list to sqlite_master in
+// the order SQLite reads best (CROSS JOIN keeps pragma_index_list the
+// outer loop). As the library writes it, SQLite runs PRAGMA index_list
+// once per row of sqlite_master, for each table: inspecting 1,000 tables
+// took 10 s instead of 0.3 s. The rows are the same (an inner join either
+// way); a query the text does not match runs as it is.
+type sqliteIndexQuery struct{ schema.ExecQuerier }
+
+func (q sqliteIndexQuery) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	const join = " AS il JOIN sqlite_master AS m ON il.name = m.name"
+	if strings.HasSuffix(query, join) {
+		// In sqlite_master's order, as the library's plan gives them.
+		query = strings.TrimSuffix(query, join) + " AS il CROSS JOIN sqlite_master AS m ON il.name = m.name ORDER BY m.rowid"
+	}
+	return q.ExecQuerier.QueryContext(ctx, query, args...)
 }
 
 type atlasEngine struct {

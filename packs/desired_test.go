@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlite"
+
 	"github.com/upkeep/upkeep/internal/testdb"
 )
 
@@ -474,5 +477,49 @@ func TestDiffAfterColumnAddedByHand(t *testing.T) {
 				t.Fatalf("after the drift SQL %q: %v, %v", diffs[0].DriftSQL, drift, err)
 			}
 		})
+	}
+}
+
+// The SQLite index query as the engine runs it (sqliteIndexQuery) reads
+// the same indexes as the library's own: named, unique, automatic and
+// partial ones, and none for a table without.
+func TestSQLiteIndexQuerySameIndexes(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range []string{
+		"CREATE TABLE a (id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT, n INT)",
+		"CREATE INDEX a_name ON a (name DESC, n)",
+		"CREATE UNIQUE INDEX a_n ON a (n) WHERE n > 0",
+		"CREATE TABLE b (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID",
+		"CREATE TABLE c (x INT)",
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	describe := func(q schema.ExecQuerier) string {
+		drv, err := sqlite.Open(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := drv.InspectSchema(ctx, "main", &schema.InspectOptions{Mode: schema.InspectTables})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, tb := range s.Tables {
+			for _, ix := range tb.Indexes {
+				fmt.Fprintf(&b, "%s.%s unique=%v parts=%d attrs=%d\n", tb.Name, ix.Name, ix.Unique, len(ix.Parts), len(ix.Attrs))
+			}
+		}
+		return b.String()
+	}
+	lib, ours := describe(db), describe(sqliteIndexQuery{db})
+	if lib != ours || strings.Count(ours, "\n") != 3 {
+		t.Fatalf("indexes differ or are missing:\nlibrary:\n%s\nours:\n%s", lib, ours)
 	}
 }

@@ -47,6 +47,12 @@ var ErrManual = errors.New("updates: could not roll back")
 // key (it was replaced after the scan).
 var ErrRefused = errors.New("updates: signature refused")
 
+// ErrChanged is wrapped by the error of an install whose zip, opened to be
+// staged, no longer holds the manifest the batch was planned from (it was
+// replaced after the scan). Its text reads within the message: "NAME.zip
+// replaced since it was checked (...)".
+var ErrChanged = errors.New("replaced since it was checked")
+
 // ErrNoSpace is matched by the preflight error when the disk cannot hold
 // the staged batch; the error is a *diskspace.NoSpaceError, as
 // backupstore's (this is backupstore.ErrNoSpace too).

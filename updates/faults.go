@@ -1,9 +1,12 @@
 package updates
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
+	"time"
 )
 
 // Fault injection lets tests prove rollback and crash recovery: a step of
@@ -20,7 +23,12 @@ import (
 //	crash   SIGKILL the process when it reaches STEP
 //	fail    make STEP fail with an error
 //	enospc  make the writes of STEP fail as a full disk does ("stage:PACK")
+//	pause   at STEP, create the file named by pauseEnv and wait until it
+//	        is removed (a test changes the root meanwhile)
 const faultEnv = "UPKEEP_TEST_FAULT"
+
+// pauseEnv names the file a "pause" fault creates and waits on.
+const pauseEnv = "UPKEEP_TEST_PAUSE"
 
 // Fault actions. actionStop is for tests in this package only: it stops
 // the batch where it is, as a kill would, by panicking with a stopped.
@@ -28,6 +36,7 @@ const (
 	actionCrash  = "crash"
 	actionFail   = "fail"
 	actionENOSPC = "enospc"
+	actionPause  = "pause"
 	actionStop   = "stop"
 )
 
@@ -59,8 +68,12 @@ func parseFaults(v string) (faults, error) {
 		}
 		switch action {
 		case actionCrash, actionFail, actionENOSPC:
+		case actionPause:
+			if os.Getenv(pauseEnv) == "" {
+				return nil, fmt.Errorf("%s: %q needs %s, the file to wait on", faultEnv, item, pauseEnv)
+			}
 		default:
-			return nil, fmt.Errorf("%s: unknown action %q (crash, fail or enospc)", faultEnv, action)
+			return nil, fmt.Errorf("%s: unknown action %q (crash, fail, enospc or pause)", faultEnv, action)
 		}
 		f[step] = action
 	}
@@ -80,6 +93,8 @@ func (f faults) at(step string) error {
 		select {} // the kill is on its way
 	case actionStop:
 		panic(stopped{step})
+	case actionPause:
+		return pause(os.Getenv(pauseEnv), step)
 	case actionFail:
 		return fmt.Errorf("injected failure at %s", step)
 	}
@@ -88,3 +103,17 @@ func (f faults) at(step string) error {
 
 // diskFull tells whether writes of step fail as on a full disk.
 func (f faults) diskFull(step string) bool { return f[step] == actionENOSPC }
+
+// pause creates file and waits, for at most a minute, until it is
+// removed.
+func pause(file, step string) error {
+	if err := os.WriteFile(file, []byte(step+"\n"), 0o644); err != nil {
+		return fmt.Errorf("pause at %s: %w", step, err)
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	return fmt.Errorf("pause at %s: %s was not removed within a minute", step, file)
+}

@@ -1,9 +1,11 @@
 package updates
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
+	"github.com/upkeep/upkeep/internal/diskspace"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/layout"
 )
@@ -21,8 +24,9 @@ import (
 
 // finishSteps completes a committed batch: it keeps the batch's backup
 // from pruning, moves each zip (and its signature) to Updates_Installed,
-// then removes the batch's folders and journal.
-func finishSteps(b batchPaths, j *journal) []step {
+// then removes the batch's folders and journal. f are the batch's faults
+// (nil in recovery).
+func finishSteps(b batchPaths, j *journal, f faults) []step {
 	root := b.root
 	steps := []step{{name: stepProtect, run: func(context.Context) error {
 		if j.Backup == "" {
@@ -35,11 +39,17 @@ func finishSteps(b batchPaths, j *journal) []step {
 			if err := os.MkdirAll(root.Installed(), 0o755); err != nil {
 				return err
 			}
-			src, dst := filepath.Join(root.Pending(), p.Zip), filepath.Join(root.Installed(), p.Installed)
-			if err := move(src, dst); err != nil {
+			// A copy a killed run left half done (see move) is waste: the
+			// zip is still whole in Updates_Pending.
+			if err := atomicfile.CleanTemps(root.Installed()); err != nil {
 				return err
 			}
-			return move(src+signing.SigExt, dst+signing.SigExt)
+			src, dst := filepath.Join(root.Pending(), p.Zip), filepath.Join(root.Installed(), p.Installed)
+			halfway := func() error { return f.at(stepCopy + p.Zip) }
+			if err := move(src, dst, halfway); err != nil {
+				return err
+			}
+			return move(src+signing.SigExt, dst+signing.SigExt, nil)
 		}})
 	}
 	return append(steps,
@@ -57,7 +67,7 @@ func finishSteps(b batchPaths, j *journal) []step {
 
 // finish runs finishSteps without faults (recovery).
 func finish(ctx context.Context, b batchPaths, j *journal) error {
-	if s, err := runSteps(ctx, finishSteps(b, j), nil); err != nil {
+	if s, err := runSteps(ctx, finishSteps(b, j, nil), nil); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
 	return nil
@@ -66,7 +76,16 @@ func finish(ctx context.Context, b batchPaths, j *journal) error {
 // move moves src to dst without ever overwriting dst: a hard link, then
 // the removal of src. After a crash between the two, both names are the
 // same file, and running move again finishes it.
-func move(src, dst string) error {
+//
+// Where no hard link can be made (Updates_Pending on another file system,
+// or one without hard links), it copies src into a temporary file beside
+// dst, fsyncs it, renames it to dst, then removes src; halfway, when not
+// nil, is called in the middle of the copy (a fault point). A crash during
+// the copy leaves src whole and a temporary file that the next run
+// removes; a crash after the rename leaves two identical files, and
+// running move again removes src. Either way, once move has run to its
+// end, the zip is in exactly one folder.
+func move(src, dst string, halfway func() error) error {
 	si, err := os.Lstat(src)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // moved already, or there was none (a signature)
@@ -76,15 +95,141 @@ func move(src, dst string) error {
 	}
 	if di, err := os.Lstat(dst); err == nil {
 		if !os.SameFile(si, di) {
-			return fmt.Errorf("move %s: %s exists already", src, dst)
+			same, err := sameContent(src, dst)
+			if err != nil {
+				return fmt.Errorf("move %s: %w", src, err)
+			}
+			if !same {
+				return fmt.Errorf("move %s: %s exists already", src, dst)
+			}
 		}
-	} else if err := os.Link(src, dst); err != nil {
-		return fmt.Errorf("move %s to %s: %w", src, dst, err)
+	} else if lerr := os.Link(src, dst); lerr != nil {
+		if errors.Is(lerr, fs.ErrNotExist) {
+			return fmt.Errorf("move %s to %s: %w", src, dst, lerr)
+		}
+		if err := copyFile(src, dst, si.Mode().Perm(), halfway); err != nil {
+			return fmt.Errorf("move %s to %s: no hard link (%v), and copying failed: %w", src, dst, errors.Unwrap(lerr), err)
+		}
 	}
 	if err := os.Remove(src); err != nil {
 		return fmt.Errorf("move %s: %w", src, err)
 	}
 	return nil
+}
+
+// copyFile copies src to dst (which does not exist) atomically: into a
+// temporary file beside dst (see atomicfile), fsynced, renamed.
+func copyFile(src, dst string, perm fs.FileMode, halfway func() error) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(dst, perm, func(w io.Writer) error {
+		if _, err := io.CopyN(w, in, info.Size()/2); err != nil {
+			return err
+		}
+		if halfway != nil {
+			if err := halfway(); err != nil {
+				return err
+			}
+		}
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// sameContent reports whether the files a and b hold the same bytes.
+func sameContent(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	ia, err := fa.Stat()
+	if err != nil {
+		return false, err
+	}
+	ib, err := fb.Stat()
+	if err != nil {
+		return false, err
+	}
+	if ia.Size() != ib.Size() {
+		return false, nil
+	}
+	ba, bb := make([]byte, 256<<10), make([]byte, 256<<10)
+	for {
+		na, erra := io.ReadFull(fa, ba)
+		nb, errb := io.ReadFull(fb, bb)
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if erra == io.EOF || erra == io.ErrUnexpectedEOF {
+			return errb == io.EOF || errb == io.ErrUnexpectedEOF, nil
+		}
+		if erra != nil {
+			return false, erra
+		}
+		if errb != nil {
+			return false, errb
+		}
+	}
+}
+
+// checkMoves checks, before the batch commits, that its zips can be moved
+// into Updates_Installed once it has: by a hard link (tried on each zip
+// and signature, into a temporary name), or else by a copy, for which
+// Updates_Installed must be writable and have room.
+func (b *batchRun) checkMoves() error {
+	installed := b.root.Installed()
+	if err := os.MkdirAll(installed, 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.CleanTemps(installed); err != nil {
+		return err
+	}
+	var copies uint64
+	var why error
+	for _, u := range b.ready {
+		for _, src := range []string{u.path, u.path + signing.SigExt} {
+			info, err := os.Stat(src)
+			if errors.Is(err, fs.ErrNotExist) && src != u.path {
+				continue // no signature
+			}
+			if err != nil {
+				return err
+			}
+			probe := filepath.Join(installed, "."+filepath.Base(src)+".link.tmp")
+			if err := os.Link(src, probe); err != nil {
+				copies += uint64(info.Size())
+				why = errors.Unwrap(err)
+				continue
+			}
+			if err := os.Remove(probe); err != nil {
+				return err
+			}
+		}
+	}
+	if copies == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("copying the zips into %s after the install (no hard link can be made from %s: %v)", layout.InstalledDir, layout.PendingDir, why)
+	f, err := os.CreateTemp(installed, ".write.*.tmp")
+	if err != nil {
+		return fmt.Errorf("%s: cannot write there: %w", what, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return diskspace.Check(nil, "updates", what, installed, copies)
 }
 
 // rollback puts the root and the database back as before the uncommitted

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
@@ -33,14 +34,17 @@ type HealthResult struct {
 	DurationMS int64  `json:"duration_ms"`
 }
 
+// String says how the check ended: `health check "CMD" passed`, or
+// `health check failed: "CMD" (exit 3): its last line of output`, the
+// reason the history records for a batch the check rolled back.
 func (h *HealthResult) String() string {
 	switch {
 	case h.Passed:
 		return fmt.Sprintf("health check %q passed", h.Command)
 	case h.TimedOut:
-		return fmt.Sprintf("health check %q timed out after %s", h.Command, time.Duration(h.DurationMS)*time.Millisecond)
+		return fmt.Sprintf("health check failed: %q timed out after %s", h.Command, time.Duration(h.DurationMS)*time.Millisecond)
 	}
-	s := fmt.Sprintf("health check %q failed (exit %d)", h.Command, h.ExitCode)
+	s := fmt.Sprintf("health check failed: %q (exit %d)", h.Command, h.ExitCode)
 	if out := strings.TrimSpace(h.Output); out != "" {
 		s += ": " + lastLine(out)
 	}
@@ -108,10 +112,9 @@ func healthEnv(root, db string, rehearsal bool) []string {
 }
 
 // checkHealth runs the health command after batch committed; when it
-// fails, the batch is rolled back from the backup taken before it: the
-// root's files and the database restored, the zips moved back to
-// Updates_Pending. It returns an *InstallError (or a *ManualError when the
-// rollback failed).
+// fails, the batch is rolled back from the backup taken before it (see
+// healthRollbackSteps). It returns an *InstallError, or a *ManualError when
+// the rollback failed.
 func checkHealth(ctx context.Context, opts Options, root layout.Root, batch *Batch) error {
 	dbAddr := opts.DB
 	if dbAddr == "" {
@@ -121,47 +124,125 @@ func checkHealth(ctx context.Context, opts Options, root layout.Root, batch *Bat
 	if batch.Health.Passed {
 		return nil
 	}
-	cause := fmt.Errorf("%s", batch.Health)
-	ierr := &InstallError{Batch: batch.ID, Step: stepHealth, Err: cause}
-	if err := rollbackBatch(context.WithoutCancel(ctx), opts, root, batch); err != nil {
-		return &ManualError{Batch: batch.ID, Backup: batch.Backup, Cause: ierr, Err: err}
-	}
+	j := &journal{Batch: batch.ID, Phase: phaseHealthRestoring, Started: time.Now().UTC(), Backup: batch.Backup,
+		Reason: batch.Health.String(), Packs: []journalPack{}}
 	for _, u := range batch.Updates {
-		recordFailure(root, u.Zip, ierr)
+		j.Packs = append(j.Packs, journalPack{Pack: u.Pack, Version: u.To, From: u.From, Zip: u.Zip, Installed: u.Installed})
 	}
-	// The restored database holds the batch's row as it was when the
-	// backup was taken: running. Say how it ended.
-	if host, err := HostID(root); err == nil && host != "" {
-		rec := packs.BatchRecord{ID: batch.ID, Host: host, Backup: batch.Backup}
-		endBatch(context.WithoutCancel(ctx), opts, root, rec, "committed", packs.OutcomeRolledBack, ierr.Error(), time.Time{})
-		noteBackup(root, batch.Backup, packs.OutcomeRolledBack, batch.ID)
+	ierr := healthError(j)
+	if batch.Backup == "" {
+		return &ManualError{Batch: batch.ID, Cause: ierr, Err: errors.New("the batch ran without a backup (--no-backup): nothing to roll back from")}
+	}
+	if s, err := runSteps(context.WithoutCancel(ctx), healthRollbackSteps(opts, root, j), loadFaults()); err != nil {
+		return &ManualError{Batch: batch.ID, Backup: batch.Backup, Cause: ierr,
+			Err: fmt.Errorf("%s: %w (the next start tries again)", s.name, err)}
 	}
 	return ierr
 }
 
-// rollbackBatch puts a committed batch back: its backup restored (files
-// and database), then each zip moved from Updates_Installed back to
-// Updates_Pending under its name.
-func rollbackBatch(ctx context.Context, opts Options, root layout.Root, batch *Batch) error {
-	if batch.Backup == "" {
-		return errors.New("the batch ran without a backup (--no-backup): nothing to roll back from")
+// healthError is the error of a batch whose health check failed.
+func healthError(j *journal) *InstallError {
+	return &InstallError{Batch: j.Batch, Step: stepHealth, Err: errors.New(j.Reason)}
+}
+
+// healthRollbackSteps put back a committed batch whose health check
+// failed, in order: the journal records the rollback (from then on a start
+// finishes it, see recoverHealthRollback); the backup taken before the
+// batch is restored, files and database; each zip (and its signature)
+// moves from Updates_Installed back to Updates_Pending; the history and
+// the zips' failure records say what happened; the journal goes. Each step
+// can run again after a crash in it: the restore until the journal says
+// it is done, a move until its zip is back.
+func healthRollbackSteps(opts Options, root layout.Root, j *journal) []step {
+	b := batchPaths{root}
+	steps := []step{
+		{name: stepHealthJournal, run: func(context.Context) error {
+			if err := os.MkdirAll(root.State(), 0o755); err != nil {
+				return err
+			}
+			return b.save(j)
+		}},
+		{name: stepHealthRestore, run: func(ctx context.Context) error {
+			if j.Phase != phaseHealthRestoring {
+				return nil // restored before a crash
+			}
+			versions := map[string]string{}
+			for _, p := range j.Packs {
+				versions[p.Pack] = p.Version
+			}
+			// The restore may replace the SQLite file under the start's
+			// handle: close it, and the next use opens the restored file.
+			if opts.conn != nil {
+				opts.conn.close()
+			}
+			if _, err := backupstore.Restore(ctx, backupstore.RestoreOptions{Root: root, ID: j.Backup, DB: opts.DB,
+				UpkeepVersion: opts.UpkeepVersion, Packs: versions, Progress: opts.Progress}); err != nil {
+				return fmt.Errorf("restore backup %s: %w", j.Backup, err)
+			}
+			j.Phase = phaseHealthReturning
+			return b.save(j)
+		}},
 	}
-	versions := map[string]string{}
-	for _, u := range batch.Updates {
-		versions[u.Pack] = u.To
+	for i, p := range j.Packs {
+		steps = append(steps, step{name: stepHealthReturn + p.Zip, zip: p.Zip, run: func(context.Context) error {
+			if i == 0 {
+				// A copy back (see move) a killed rollback left half done
+				// is waste.
+				if err := atomicfile.CleanTemps(root.Pending()); err != nil {
+					return err
+				}
+			}
+			src, dst := filepath.Join(root.Installed(), p.Installed), filepath.Join(root.Pending(), p.Zip)
+			if err := move(src, dst, nil); err != nil {
+				return err
+			}
+			return move(src+signing.SigExt, dst+signing.SigExt, nil)
+		}})
 	}
-	if _, err := backupstore.Restore(ctx, backupstore.RestoreOptions{Root: root, ID: batch.Backup, DB: opts.DB,
-		UpkeepVersion: opts.UpkeepVersion, Packs: versions, Progress: opts.Progress}); err != nil {
-		return fmt.Errorf("restore backup %s: %w", batch.Backup, err)
+	return append(steps,
+		step{name: stepHealthReturned, run: func(context.Context) error {
+			for _, d := range []string{root.Pending(), root.Installed()} {
+				if err := atomicfile.SyncDir(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		step{name: stepHealthRecord, run: func(ctx context.Context) error {
+			ierr := healthError(j)
+			for _, p := range j.Packs {
+				recordFailure(root, p.Zip, ierr)
+			}
+			// The restored database holds the batch's row as it was when
+			// the backup was taken: running. Say how it ended (best
+			// effort, as for every batch).
+			if host, err := EnsureHostID(root); err == nil {
+				from := map[string]string{}
+				for _, p := range j.Packs {
+					from[p.Pack] = p.From
+				}
+				endBatch(ctx, opts, root, batchRecord(j, host, from), string(phaseCommitted), packs.OutcomeRolledBack, j.Reason, time.Now())
+			}
+			noteBackup(root, j.Backup, packs.OutcomeRolledBack, j.Batch)
+			return nil
+		}},
+		step{name: stepHealthClean, run: func(context.Context) error { return b.clear() }},
+	)
+}
+
+// recoverHealthRollback finishes the rollback of a batch whose health
+// check failed, which a crash interrupted: the journal says how far it
+// went. An interrupted restore was undone or finished by
+// backupstore.Recover already; restoring again from the same backup is the
+// same state.
+func recoverHealthRollback(ctx context.Context, opts Options, root layout.Root, j *journal) (*Recovery, error) {
+	rec := &Recovery{Batch: j.Batch, Action: HealthRolledBack, Packs: []string{}}
+	for _, p := range j.Packs {
+		rec.Packs = append(rec.Packs, p.Pack+" "+p.Version)
 	}
-	for _, u := range batch.Updates {
-		src, dst := filepath.Join(root.Installed(), u.Installed), filepath.Join(root.Pending(), u.Zip)
-		if err := move(src, dst); err != nil {
-			return err
-		}
-		if err := move(src+signing.SigExt, dst+signing.SigExt); err != nil {
-			return err
-		}
+	if s, err := runSteps(ctx, healthRollbackSteps(opts, root, j)[1:], nil); err != nil {
+		return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: healthError(j),
+			Err: fmt.Errorf("finish the interrupted rollback at %s: %w", s.name, err)}
 	}
-	return nil
+	return rec, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/layout"
+	"github.com/upkeep/upkeep/manifest"
 	"github.com/upkeep/upkeep/packs"
 )
 
@@ -170,7 +171,7 @@ func newBatchRun(opts Options, root layout.Root, r *Report) (*batchRun, error) {
 }
 
 // steps is the whole path of the batch: forward, then finishing.
-func (b *batchRun) steps() []step { return append(b.forward(), finishSteps(b.paths, b.j)...) }
+func (b *batchRun) steps() []step { return append(b.forward(), finishSteps(b.paths, b.j, b.faults)...) }
 
 // forward is the batch's path up to its commit, in order.
 func (b *batchRun) forward() []step {
@@ -217,8 +218,12 @@ func (b *batchRun) fail(ctx context.Context, s *step, err error) error {
 	return ierr
 }
 
-// preflight refuses a batch whose staging would not fit on the disk.
+// preflight refuses a batch whose staging would not fit on the disk, or
+// whose zips could not be moved into Updates_Installed once it commits.
 func (b *batchRun) preflight(context.Context) error {
+	if err := b.checkMoves(); err != nil {
+		return err
+	}
 	var need uint64
 	for _, u := range b.ready {
 		for _, f := range u.manifest.Files {
@@ -264,9 +269,11 @@ func (b *batchRun) writeJournal(context.Context) error {
 }
 
 // stage extracts u into staging: into <pack>.part, renamed to <pack> once
-// whole. When keys are trusted it checks the signature again, of the very
-// file it then extracts, so that a zip replaced since the scan is refused,
-// not installed.
+// whole. The zip it opens must hold the manifest the batch was planned
+// from (samePlan): a zip replaced since the scan is refused, not installed
+// unchecked; the manifest's sha256 of each file then vouches for the rest.
+// When keys are trusted it checks the signature again, of the very file it
+// then extracts.
 func (b *batchRun) stage(u *Update) error {
 	f, err := os.Open(u.path)
 	if err != nil {
@@ -282,7 +289,8 @@ func (b *batchRun) stage(u *Update) error {
 	if err := os.RemoveAll(part); err != nil {
 		return err
 	}
-	if err := stage(f, u.path, part, b.opts.Limits, b.meter, b.faults.diskFull(stepStage+u.Pack)); err != nil {
+	planned := func(z *manifest.Zip) error { return samePlan(u, z) }
+	if err := stage(f, u.path, part, b.opts.Limits, b.meter, b.faults.diskFull(stepStage+u.Pack), planned); err != nil {
 		return err
 	}
 	return os.Rename(part, b.paths.staged(u.Pack))
@@ -375,4 +383,18 @@ func batchOf(j *journal, r *Report) *Batch {
 		b.Updates = append(b.Updates, InstalledZip{Pack: p.Pack, From: from[p.Pack], To: p.Version, Zip: p.Zip, Installed: p.Installed})
 	}
 	return b
+}
+
+// samePlan refuses z, u's zip as staging opened it, unless it holds the
+// manifest.json the scan read and the batch was planned from.
+func samePlan(u *Update, z *manifest.Zip) error {
+	if z.ManifestSHA256() == u.manifestSum {
+		return nil
+	}
+	m := z.Manifest
+	what := "its manifest.json differs"
+	if m.Pack != u.manifest.Pack || m.Version != u.manifest.Version {
+		what = fmt.Sprintf("it now holds %s %s, not %s %s", m.Pack, m.Version, u.manifest.Pack, u.manifest.Version)
+	}
+	return fmt.Errorf("%s %w (%s); check the updates again", u.File, ErrChanged, what)
 }

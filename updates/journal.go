@@ -42,6 +42,14 @@ const (
 	// what is left is moving the zips to Updates_Installed and cleaning up.
 	// Recovery finishes it.
 	phaseCommitted phase = "committed"
+	// phaseHealthRestoring: the batch committed and finished, its health
+	// check failed, and its backup is being restored. Recovery restores it
+	// (again), then goes on as in phaseHealthReturning.
+	phaseHealthRestoring phase = "health-restoring"
+	// phaseHealthReturning: the backup is restored; the zips are moving
+	// back to Updates_Pending. Recovery moves the rest and records the
+	// rollback.
+	phaseHealthReturning phase = "health-returning"
 )
 
 type journal struct {
@@ -51,6 +59,7 @@ type journal struct {
 	Backup  string        `json:"backup,omitempty"` // the backup taken before the batch, "" with --no-backup
 	Export  string        `json:"export,omitempty"` // MySQL/MariaDB: the backup (kind tables) of the packs' tables, taken before the migrations
 	Packs   []journalPack `json:"packs"`            // in install order
+	Reason  string        `json:"reason,omitempty"` // why a health rollback runs
 }
 
 type journalPack struct {
@@ -88,7 +97,7 @@ func (b batchPaths) old(pack string) string    { return filepath.Join(b.oldDir()
 func (b batchPaths) journal() ijournal.File[journal, phase] {
 	return ijournal.File[journal, phase]{
 		Path:    b.root.Journal(),
-		Phases:  []phase{phaseStaging, phaseSwapping, phaseCommitted},
+		Phases:  []phase{phaseStaging, phaseSwapping, phaseCommitted, phaseHealthRestoring, phaseHealthReturning},
 		PhaseOf: func(j *journal) phase { return j.Phase },
 	}
 }

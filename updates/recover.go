@@ -29,6 +29,10 @@ const (
 	// RestoreUndone: an interrupted restore of a backup was undone: the
 	// root and the database are as before that restore.
 	RestoreUndone RecoveryAction = "restore-undone"
+	// HealthRolledBack: the rollback of a batch whose health check failed
+	// was interrupted; the start finished it: the root and the database
+	// are as before the batch, its zips in Updates_Pending.
+	HealthRolledBack RecoveryAction = "health-rolled-back"
 )
 
 // Recovery says what the start did with a batch, or a restore, that an
@@ -47,6 +51,8 @@ func (r *Recovery) String() string {
 		return fmt.Sprintf("finished the interrupted restore of backup %s", r.Batch)
 	case RestoreUndone:
 		return fmt.Sprintf("undid the interrupted restore of backup %s (it stopped in state %s)", r.Batch, r.RestoreState)
+	case HealthRolledBack:
+		return fmt.Sprintf("finished rolling back batch %s after its failed health check (%s)", r.Batch, strings.Join(r.Packs, ", "))
 	case Finished:
 		return fmt.Sprintf("finished the interrupted install of batch %s (%s)", r.Batch, strings.Join(r.Packs, ", "))
 	}
@@ -82,6 +88,9 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 			return nil, os.RemoveAll(b.dir())
 		}
 		return nil, nil
+	}
+	if j.Phase == phaseHealthRestoring || j.Phase == phaseHealthReturning {
+		return recoverHealthRollback(ctx, opts, root, j)
 	}
 	rec := &Recovery{Batch: j.Batch}
 	for _, p := range j.Packs {

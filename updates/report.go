@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/internal/textsafe"
 )
 
@@ -115,7 +116,9 @@ func (u *Update) writeText(p *printer) {
 			p.line("   Requires: %s", strings.Join(reqs, "; "))
 		}
 		sig := string(u.Signature.State)
-		if u.Signature.KeyID != "" {
+		if u.Signature.State == string(signing.Untrusted) {
+			sig = "untrusted key " + u.Signature.KeyID
+		} else if u.Signature.KeyID != "" {
 			sig += " (key " + u.Signature.KeyID + ")"
 		}
 		if u.Signature.Problem != "" && u.Status != Refused {

@@ -80,6 +80,9 @@ type Update struct {
 	path     string
 	info     os.FileInfo // as the scan found the file
 	manifest *manifest.Manifest
+	// manifestSum is the sha256 of the zip's manifest.json as the scan
+	// read it: staging refuses a zip that no longer holds it.
+	manifestSum [32]byte
 }
 
 // DatabaseChange is what an update does to its pack's schema.
@@ -101,7 +104,7 @@ type DatabaseChange struct {
 
 // Signature is the state of an update's signature.
 type Signature struct {
-	State   string `json:"state"` // unsigned, unverified (no key trusted), valid, invalid or unreadable
+	State   string `json:"state"` // unsigned, unverified (no key trusted), valid, untrusted (signed by a key that is not trusted), invalid or unreadable
 	KeyID   string `json:"key_id,omitempty"`
 	Problem string `json:"problem,omitempty"` // what is wrong with it, also when no key is trusted and it is not required
 }
@@ -319,6 +322,7 @@ func read(opts ScanOptions, keys *signing.Keyring, path string) *Update {
 		return u.fail(Invalid, problemLines(path, u.File, err)...)
 	}
 	u.describe(z.Manifest)
+	u.manifestSum = z.ManifestSHA256()
 
 	sig := keys.Check(path)
 	u.Signature = Signature{State: string(sig.State), KeyID: sig.KeyID, Problem: sig.Problem}

@@ -74,7 +74,7 @@ func restage(opts Options, b batchPaths, p journalPack, zip string) error {
 			return err
 		}
 	}
-	if err := stage(f, zip, b.part(p.Pack), opts.Limits, nil, false); err != nil {
+	if err := stage(f, zip, b.part(p.Pack), opts.Limits, nil, false, nil); err != nil {
 		return err
 	}
 	if err := syncFS(b.part(p.Pack)); err != nil {

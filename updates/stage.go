@@ -17,10 +17,11 @@ import (
 
 // stage extracts the update zip f (at path) into dir, which must not exist:
 // every file its manifest lists, each checked against its size and sha256
-// while it is written, and the manifest itself. Files are written by
+// while it is written, and the manifest itself. check, when not nil, may
+// refuse the manifest before anything is written. Files are written by
 // several workers; durability comes from one sync of the file system after
 // all packs are staged (see syncFS).
-func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool) error {
+func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool, check func(*manifest.Zip) error) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -30,6 +31,11 @@ func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Me
 		return err
 	}
 	m := z.Manifest
+	if check != nil {
+		if err := check(z); err != nil {
+			return err
+		}
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}

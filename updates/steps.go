@@ -21,8 +21,20 @@ const (
 	stepCommit    = "commit"    // the journal says committed
 	stepProtect   = "protect"   // the batch's backup is the one pruning keeps
 	stepMove      = "move:"     // + zip: the zip (and its signature) moved to Updates_Installed
+	stepCopy      = "copy:"     // + zip: halfway through copying it there, where no hard link can be made (a fault point only)
 	stepMoved     = "moved"     // the moves are durable
 	stepClean     = "clean"     // the batch's folders and journal removed
+)
+
+// The steps of the rollback of a committed batch whose health check
+// failed (healthRollbackSteps), in order.
+const (
+	stepHealthJournal  = "health-journal"  // the journal says rolling back: from here, a start finishes it
+	stepHealthRestore  = "health-restore"  // the batch's backup restored: files and database as before it
+	stepHealthReturn   = "health-return:"  // + zip: moved back from Updates_Installed to Updates_Pending
+	stepHealthReturned = "health-returned" // the moves are durable
+	stepHealthRecord   = "health-record"   // the history and the zips' failure records say rolled back
+	stepHealthClean    = "health-clean"    // the journal removed
 )
 
 // step is one step of a batch: run, then the fault point of its name.

@@ -134,7 +134,7 @@ func main() {
 	sqliteTables := func(file string) error { return countTables("sqlite", file, *n) }
 
 	fmt.Printf("upkeep vs goose v3.29.0, %d migrations (gen_migrations.sh), %d paired runs per workload\n", *n, *runs)
-	fmt.Printf("  load average before: %s\n", loadavg())
+	fmt.Printf("  load average before: %s\n", paired.Loadavg())
 
 	// SQLite up.
 	upRoot := func(i int) string { return filepath.Join(dir, fmt.Sprintf("up-root-%d", i)) }
@@ -202,7 +202,7 @@ func main() {
 	} else {
 		fmt.Println("PostgreSQL: skipped (no -postgres URL, UPKEEP_TEST_POSTGRES unset)")
 	}
-	fmt.Printf("  load average after: %s\n", loadavg())
+	fmt.Printf("  load average after: %s\n", paired.Loadavg())
 	exit(0)
 }
 
@@ -506,18 +506,6 @@ func permutations(n int) [][]int {
 		}
 	}
 	return out
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func copyFile(from, to string) error {

@@ -8,8 +8,9 @@
 // 1.1.0 with the same tree and the 1,000 migrations of
 // ../shared/bench/gen_migrations.sh. Each pair copies the template twice
 // (outside the timing), runs both sides on SQLite, the side that goes first
-// alternating from pair to pair, and prints the medians and the median of
-// the paired ratios rehearse/install.
+// alternating from pair to pair, and prints the medians (the rehearsal's
+// copy and snapshot steps apart), the median of the paired ratios
+// rehearse/install, and the load average.
 //
 //	go run ./bench/rehearse [-runs 5] [-tree DIR] [-migrations DIR] [-dir DIR]
 //
@@ -19,6 +20,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,8 +28,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"time"
+	"runtime"
+	"slices"
+
+	"github.com/upkeep/upkeep/bench/internal/paired"
 )
 
 func main() {
@@ -80,7 +84,8 @@ func main() {
 	os.RemoveAll(v1)
 	os.RemoveAll(v2)
 
-	var installs, rehearsals, ratios []float64
+	fmt.Printf("load average before: %s (%d CPUs)\n", paired.Loadavg(), runtime.NumCPU())
+	var installs, rehearsals, ratios, copies, snaps []float64
 	for i := 0; i < *runs; i++ {
 		a, b := filepath.Join(work, "a"), filepath.Join(work, "b")
 		os.RemoveAll(a)
@@ -88,29 +93,57 @@ func main() {
 		must(run("", "cp", "-a", template, a))
 		must(run("", "cp", "-a", template, b))
 		must(run("", "sync"))
-		sides := []func() float64{
-			func() float64 { return timed(bin, "--root", a, "--install-updates", "--quiet") },
-			func() float64 { return timed(bin, "--root", b, "rehearse", "--quiet") },
+		var rh struct {
+			Steps []struct {
+				Step       string `json:"step"`
+				DurationMS int64  `json:"duration_ms"`
+			} `json:"steps"`
 		}
+		install := func() float64 { return timed(nil, bin, "--root", a, "--install-updates", "--quiet") }
+		rehearse := func() float64 { return timed(&rh, bin, "--root", b, "rehearse", "--json") }
 		var ti, tr float64
 		if i%2 == 0 {
-			ti, tr = sides[0](), sides[1]()
+			ti, tr = install(), rehearse()
 		} else {
-			tr, ti = sides[1](), sides[0]()
+			tr, ti = rehearse(), install()
+		}
+		var cp, sn float64
+		for _, s := range rh.Steps {
+			switch s.Step {
+			case "copy root":
+				cp = float64(s.DurationMS) / 1000
+			case "snapshot database":
+				sn = float64(s.DurationMS) / 1000
+			}
 		}
 		installs, rehearsals, ratios = append(installs, ti), append(rehearsals, tr), append(ratios, tr/ti)
-		fmt.Printf("pair %d: install %.2fs, rehearse %.2fs, ratio %.2f\n", i+1, ti, tr, tr/ti)
+		copies, snaps = append(copies, cp), append(snaps, sn)
+		fmt.Printf("pair %d: install %.2fs, rehearse %.2fs (copy %.2fs, snapshot %.2fs), ratio %.2f, load %s\n",
+			i+1, ti, tr, cp, sn, tr/ti, paired.Loadavg())
 		os.RemoveAll(a)
 		os.RemoveAll(b)
 	}
-	fmt.Printf("median: install %.2fs, rehearse %.2fs; paired ratio rehearse/install median %.2f (min %.2f, max %.2f); goal <= 1.5\n",
-		median(installs), median(rehearsals), median(ratios), minOf(ratios), maxOf(ratios))
+	m := paired.Median(ratios)
+	fmt.Printf("median of %d pairs: install %.2fs, rehearse %.2fs (copy %.2fs, snapshot %.2fs); paired ratio rehearse/install median %.2f (min %.2f, max %.2f); goal <= 1.5: %s\n",
+		*runs, paired.Median(installs), paired.Median(rehearsals), paired.Median(copies), paired.Median(snaps),
+		m, slices.Min(ratios), slices.Max(ratios), paired.Verdict(m <= 1.5))
+	fmt.Printf("load average after: %s\n", paired.Loadavg())
 }
 
-func timed(bin string, args ...string) float64 {
-	start := time.Now()
-	must(run("", bin, args...))
-	return time.Since(start).Seconds()
+// timed runs upkeep and returns its wall time; with v, its stdout is the
+// JSON document decoded into v.
+func timed(v any, bin string, args ...string) float64 {
+	cmd := exec.Command(bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	d, _, err := paired.Run(cmd)
+	if err != nil {
+		log.Fatalf("%s %v: %v\n%s", bin, args, err, out.Bytes())
+	}
+	if v != nil {
+		must(json.Unmarshal(out.Bytes(), v))
+	}
+	return d.Seconds()
 }
 
 func run(dir, name string, args ...string) error {
@@ -127,26 +160,4 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func minOf(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[0]
-}
-
-func maxOf(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)-1]
 }

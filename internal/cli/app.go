@@ -2,9 +2,11 @@ package cli
 
 import (
 	"io"
+	"maps"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -19,6 +21,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	args, command := splitCommand(args)
 	out := &trackedWriter{w: stdout}
 	app := newApp(out, stderr, command)
+	defer stopsig.Release()
 	err := app.Run(flagsFirst(app, args))
 	return report(out, stderr, err, wantsJSON(args))
 }
@@ -59,10 +62,23 @@ EXIT CODES:
 `
 
 func newApp(stdout, stderr io.Writer, command []string) *cli.App {
+	startFlags := append([]cli.Flag{
+		&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
+		&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
+		&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
+		&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
+		&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "with --install-updates: print what would be installed (files added, changed, removed; migrations; backup size, free space) and change nothing; exit 0, or 3 when no update is ready"},
+		&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
+		&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
+		&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after `DURATION` (like 30s or 5m; then it failed)"},
+		&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
+		&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
+		&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` (host:port) until the updates are installed or the database migrated, then go on"},
+	}, tlsFlags()...)
 	app := &cli.App{
-		Name:      "upkeep",
-		Usage:     "report, check and install the update zips of a self-hosted application",
-		UsageText: "upkeep [--check-updates|--install-updates|--ignore-updates] [--no-backup] [global options] [-- CMD ARGS...]\nupkeep [global options] COMMAND [options] [arguments...]",
+		Name:  "upkeep",
+		Usage: "report, check and install the update zips of a self-hosted application",
 		Description: "At the application's start, upkeep scans ROOT/Updates_Pending and, by mode:\n" +
 			"  --check-updates (the default) reports every pending update zip and exits 3,\n" +
 			"    or goes on when there is none;\n" +
@@ -74,24 +90,12 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			"last checks each pack's schema version in the database: behind its code,\n" +
 			"it exits 4 unless --migrate-db is given; ahead of its code, it exits 4.\n" +
 			"Going on means: exec CMD ARGS when given after --, else exit 0.",
-		Version:         Version,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
-		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
-			&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
-			&cli.BoolFlag{Name: "ignore-updates", Usage: "start without looking at Updates_Pending"},
-			&cli.BoolFlag{Name: "no-backup", Usage: "install or migrate without taking a backup first (a warning says so)"},
-			&cli.BoolFlag{Name: "migrate-db", Usage: "apply the database migrations the packs' code needs, instead of exiting 4"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "with --install-updates: print what would be installed (files added, changed, removed; migrations; backup size, free space) and change nothing; exit 0, or 3 when no update is ready"},
-			&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
-			&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
-			&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after this long (then it failed)"},
-			&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
-			&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
-			&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` until the updates are installed or the database migrated, then go on"},
-		}, append(tlsFlags(), globalFlags()...)...),
+		Version:              Version,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Flags:                append(append(startFlags, globalFlags()...), cli.HelpFlag), // cli.HelpFlag: the help command below keeps urfave from adding it
 		Action: action(func(c *cli.Context, g *GlobalOptions) error {
 			if c.Args().Present() {
 				return unknownCommand(c.Args().First(), c.App.Commands, "upkeep")
@@ -124,16 +128,19 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main reports errors
 	}
-	app.CustomAppHelpTemplate = cli.AppHelpTemplate + exitCodesHelp
 	app.Before = func(c *cli.Context) error {
 		if len(command) > 0 && c.Args().Present() {
 			return usageError("-- CMD goes with the start only, not with command %q", c.Args().First())
 		}
 		return nil
 	}
+	texts := map[string]string{}
+	app.Commands = append(app.Commands, helpCommand(texts, func() []*cli.Command { return app.Commands }),
+		versionCommand(), completionCommand(), manCommand(startFlags))
 	for _, cmd := range app.Commands {
 		addGlobalFlags(cmd)
 		unknownSubcommands(cmd, "")
 	}
+	maps.Copy(texts, setHelp(app, startFlags))
 	return app
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,17 +21,21 @@ import (
 func backupsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "backups",
-		Usage: "the backups in Updates_Backups: create, list, show, verify, restore, prune",
+		Usage: "the backups in Updates_Backups: create, list, show, verify, restore, prune, export",
 		Subcommands: []*cli.Command{
 			{
-				Name:   "create",
-				Usage:  "back up the root's files and the database",
-				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Value: "manual", Usage: "`WORD` in the backup's name"}},
+				Name: "create",
+				Usage: "back up the root's files and the database; files the newest backup holds unchanged (same size, " +
+					"modification time, change time and inode) are referenced, not copied, and every " + fmt.Sprint(backupstore.FullEvery) + "th backup is full",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "reason", Value: "manual", Usage: "`WORD` in the backup's name"},
+					&cli.BoolFlag{Name: "full", Usage: "store every file, referencing none: start a new chain"},
+				},
 				Action: action(runBackupsCreate),
 			},
 			{Name: "list", Usage: "the backups, newest first", Action: action(runBackupsList)},
 			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: action(runBackupsShow)},
-			{Name: "verify", Usage: "read a backup in full and check every file's sha256; exit 1 on any problem", ArgsUsage: "ID", Action: action(runBackupsVerify)},
+			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Action: action(runBackupsVerify)},
 			{
 				Name:      "restore",
 				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back; refused while other hosts share the database, unless --all-hosts or --files-only",
@@ -42,9 +48,16 @@ func backupsCommand() *cli.Command {
 			},
 			{
 				Name:   "prune",
-				Usage:  "delete all but the newest backups; the backup of the last install is always kept",
+				Usage:  "delete all but the newest backups; the backup of the last install is always kept, and so is what a kept backup references (as ID.pieces.zip)",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest"}},
 				Action: action(runBackupsPrune),
+			},
+			{
+				Name:      "export",
+				Usage:     "write a backup as one standalone plain zip (its referenced files included) that any unzip restores",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `FULL.zip` (required)"}},
+				Action:    action(runBackupsExport),
 			},
 		},
 	}
@@ -72,7 +85,7 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 			versions[p.Name] = p.Manifest.Version
 		}
 	}
-	opts := backupstore.CreateOptions{Root: root, Reason: c.String("reason"), UpkeepVersion: Version, Packs: versions, DB: g.DB}
+	opts := backupstore.CreateOptions{Root: root, Reason: c.String("reason"), UpkeepVersion: Version, Packs: versions, DB: g.DB, Full: c.Bool("full")}
 	if !g.Quiet {
 		opts.Progress = g.Stderr
 	}
@@ -87,6 +100,9 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
+		if b.Base != "" {
+			fmt.Fprintf(g.Stdout, "  %s written; unchanged files are referenced in earlier backups (built on %s)\n", progress.FormatBytes(b.Size), b.Base)
+		}
 	}
 	return nil
 }
@@ -114,6 +130,9 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 	fmt.Fprintln(tw, "ID\tCREATED (UTC)\tKIND\tFILES\tSIZE\tNOTE")
 	for _, b := range list {
 		kind, note := "backup", ""
+		if b.Base != "" {
+			kind = "incremental"
+		}
 		if b.Kind == backupstore.KindTables {
 			kind = "db export"
 		}
@@ -292,6 +311,33 @@ func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
+func runBackupsExport(c *cli.Context, g *GlobalOptions) error {
+	id, err := oneArg(c, "ID")
+	if err != nil {
+		return err
+	}
+	out := c.String("output")
+	if out == "" {
+		return usageError("backups export needs -o FULL.zip")
+	}
+	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+		return withHint(fmt.Errorf("backups export: cannot write %s: the folder %s does not exist", out, filepath.Dir(out)), "create it first (mkdir -p %s), or give -o a path in an existing folder", filepath.Dir(out))
+	}
+	b, err := backupstore.Export(g.Root, id, out)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			Backup backupDoc `json:"backup"`
+		}{newBackupDoc(*b)})
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "wrote %s: backup %s, %d files, %s, standalone (unzip restores it)\n", b.Path, b.ID, b.Files, progress.FormatBytes(b.Size))
+	}
+	return nil
+}
+
 // backupDoc is a backup in the JSON documents of backups create and backups
 // list (docs/json.md).
 type backupDoc struct {
@@ -305,12 +351,14 @@ type backupDoc struct {
 	Files     int       `json:"files"`
 	Bytes     int64     `json:"bytes"`
 	Database  string    `json:"database"`
+	Base      string    `json:"base"`              // the backup it builds on ("" for a full backup)
+	Depth     int       `json:"depth"`             // backups since the last full one (0 for a full backup)
 	Problem   string    `json:"problem,omitempty"` // why it cannot be read
 }
 
 func newBackupDoc(b backupstore.Backup) backupDoc {
 	d := backupDoc{ID: b.ID, Path: b.Path, Size: b.Size, Created: b.Created, Reason: b.Reason, Kind: "backup",
-		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database}
+		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Base: b.Base, Depth: b.Depth}
 	switch {
 	case b.Kind == backupstore.KindTables:
 		d.Kind = "db export"

@@ -45,8 +45,9 @@ func dbCommand() *cli.Command {
 				Action: action(runDBUp),
 			},
 			{
-				Name:  "down",
-				Usage: "revert a pack's migrations down to a version, with its .down.sql files",
+				Name:      "down",
+				Usage:     "revert a pack's migrations down to a version, with its .down.sql files",
+				UsageText: "upkeep db down --pack PACK --to VERSION [--no-backup]",
 				Flags: []cli.Flag{
 					packFlag,
 					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},

@@ -88,10 +88,16 @@ func runFeedBuild(c *cli.Context, g *GlobalOptions) error {
 		}
 		now = time.Unix(n, 0)
 	}
+	password := ""
+	if key := c.String("sign"); key != "" {
+		if password, err = keyPassword(g, key); err != nil {
+			return err
+		}
+	}
 	ix, err := feed.Build(feed.BuildOptions{ZipDir: dir, OutDir: out, SignKey: c.String("sign"),
-		Password: os.Getenv("UPKEEP_KEY_PASSWORD"), Expiry: expiry, App: c.String("app"), Now: now})
+		Password: password, Expiry: expiry, App: c.String("app"), Now: now})
 	if err != nil {
-		return err
+		return signingError(err)
 	}
 	if g.JSON {
 		return printJSON(g.Stdout, struct {

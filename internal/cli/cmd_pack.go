@@ -86,9 +86,13 @@ func runPack(c *cli.Context, g *GlobalOptions) error {
 	}
 	sig := ""
 	if key := c.String("sign"); key != "" {
-		if sig, err = signing.SignFile(key, os.Getenv("UPKEEP_KEY_PASSWORD"), out); err != nil {
+		password, err := keyPassword(g, key)
+		if err == nil {
+			sig, err = signing.SignFile(key, password, out)
+		}
+		if err != nil {
 			os.Remove(out)
-			return err
+			return signingError(err)
 		}
 	}
 	if g.JSON {

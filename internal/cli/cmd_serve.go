@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,13 +32,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: admin.DefaultListen, Usage: "serve on `ADDR` (host:port)"},
 			&cli.BoolFlag{Name: "poll", Usage: "poll Updates_Pending instead of watching it (network file systems)"},
 		}, tlsFlags()...),
-		Action: action(runServe),
+		Action: stoppable(runServe),
 	}
-}
-
-// signalContext ends when upkeep gets SIGINT or SIGTERM.
-func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 }
 
 func runServe(c *cli.Context, g *GlobalOptions) error {

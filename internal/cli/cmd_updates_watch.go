@@ -19,7 +19,7 @@ func updatesWatchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "poll", Usage: "poll the folder instead of watching it (network file systems)"},
 		},
-		Action: action(runUpdatesWatch),
+		Action: stoppable(runUpdatesWatch),
 	}
 }
 

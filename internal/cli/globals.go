@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/internal/stopsig"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -30,21 +31,39 @@ type GlobalOptions struct {
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "root", Value: ".", EnvVars: []string{"UPKEEP_ROOT"}, Usage: "the application's system `DIR`"},
-		&cli.StringFlag{Name: "db", EnvVars: []string{"UPKEEP_DB"}, Usage: "the application's database: sqlite:PATH (relative to the root; default sqlite:data/app.db), postgres://... or mysql://user:pass@host:port/db"},
+		&cli.StringFlag{Name: "db", EnvVars: []string{"UPKEEP_DB"}, Usage: "the application's database `URL`: sqlite:PATH (relative to the root; default sqlite:data/app.db), postgres://... or mysql://user:pass@host:port/db"},
 		&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only problems"},
 		&cli.StringSliceFlag{Name: "trusted-key", Usage: "trust the minisign public key in `FILE` besides .upkeep/trusted/*.pub (repeatable)"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: updates.DefaultLockTimeout, Usage: "wait this long for another upkeep process to finish, then exit 5"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: updates.DefaultLockTimeout, Usage: "wait up to `DURATION` (like 30s or 5m) for another upkeep process to finish, then exit 5"},
 	}
 }
 
 // addGlobalFlags lets the global flags follow a command too:
 // `upkeep updates list --root DIR`.
 func addGlobalFlags(cmd *cli.Command) {
-	cmd.Flags = append(cmd.Flags, globalFlags()...)
+	for _, f := range globalFlags() {
+		hide(f) // the help's GLOBAL OPTIONS block names them once
+		cmd.Flags = append(cmd.Flags, f)
+	}
 	cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error { return flagUsageError(c, err) }
 	for _, sub := range cmd.Subcommands {
 		addGlobalFlags(sub)
+	}
+}
+
+// hide hides a flag from generated documentation (the man page, fish's
+// completion), where the app lists it already.
+func hide(f cli.Flag) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		f.Hidden = true
+	case *cli.BoolFlag:
+		f.Hidden = true
+	case *cli.StringSliceFlag:
+		f.Hidden = true
+	case *cli.DurationFlag:
+		f.Hidden = true
 	}
 }
 
@@ -54,6 +73,15 @@ func addGlobalFlags(cmd *cli.Command) {
 //	Action: action(runUpdatesList)
 //	func runUpdatesList(c *cli.Context, g *GlobalOptions) error
 func action(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		stopsig.Release()
+		return stoppable(run)(c)
+	}
+}
+
+// stoppable is [action] for a command that stops cleanly on SIGINT and
+// SIGTERM by itself, with [signalContext]: it keeps holding them meanwhile.
+func stoppable(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		g, err := parseGlobals(c)
 		if err != nil {

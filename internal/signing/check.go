@@ -25,10 +25,13 @@ const (
 	Unsigned State = "unsigned"
 	// Valid: the signature was made by a trusted key and matches the file.
 	Valid State = "valid"
-	// Invalid: the signature is malformed, was made by a key that is not
-	// trusted, does not match the file, or cannot be checked (a legacy
-	// signature of a file over MaxLegacySize).
+	// Invalid: the signature is malformed, does not match the file, or
+	// cannot be checked (a legacy signature of a file over MaxLegacySize).
 	Invalid State = "invalid"
+	// Untrusted: the signature is well formed but names a key that is not
+	// trusted (whether it matches the file was not checked: no key to
+	// check it with).
+	Untrusted State = "untrusted"
 	// Unverified: the file is signed, but no key is trusted, so nothing was
 	// checked beyond the signature's format.
 	Unverified State = "unverified"
@@ -39,8 +42,8 @@ const (
 // Result is what Check found out about a file's signature.
 type Result struct {
 	State State
-	// KeyID is the ID of the key the signature names (16 upper-case hex
-	// digits), or "" when there is no well-formed signature. It is only
+	// KeyID is the ID of the key the signature names (as FormatKeyID
+	// writes it), or "" when there is no well-formed signature. It is only
 	// proven when State is Valid.
 	KeyID string
 	// Refused is true when at least one key is trusted and State is not
@@ -117,7 +120,7 @@ func (k *Keyring) check(open *os.File, path string) Result {
 	}
 	tk, ok := k.keys[sig.KeyID]
 	if !ok {
-		res.State = Invalid
+		res.State = Untrusted
 		res.Problem = fmt.Sprintf("%s: signed by key %s, which is not trusted", sigName, res.KeyID)
 		return res
 	}

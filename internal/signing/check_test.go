@@ -108,7 +108,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"valid", trusted, good, Valid, id, false, ""},
 		{"valid among two", both, byOther, Valid, otherID, false, ""},
-		{"untrusted key", trusted, byOther, Invalid, otherID, true,
+		{"untrusted key", trusted, byOther, Untrusted, otherID, true,
 			"blog-1.4.0.zip.minisig: signed by key " + otherID + ", which is not trusted"},
 		{"tampered", trusted, tampered, Invalid, id, true,
 			"tampered.zip: signature does not match (file changed after signing?)"},

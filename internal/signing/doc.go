@@ -14,7 +14,7 @@
 // [GenerateKey] writes a key pair, [Trust] copies a public key into the
 // folder of trusted keys (.upkeep/trusted/KEYID.pub) and [LoadKeyring]
 // reads that folder plus any key files given with --trusted-key. Key IDs
-// are shown as 16 upper-case hex digits, as the minisign tool shows them.
+// are shown as upper-case hex digits without leading zeros, as the minisign tool shows them.
 //
 // # Signing
 //

@@ -17,12 +17,16 @@ var (
 	ErrKeyConflict = errors.New("signing: two different keys have the same key ID")
 
 	// ErrPasswordNeeded is returned by SignFile when the secret key is
-	// encrypted and no password was given.
+	// encrypted and no password was given, and by GenerateKey's callers
+	// when none was given for a new encrypted key.
 	ErrPasswordNeeded = errors.New("signing: secret key is encrypted and needs a password")
 
 	// ErrWrongPassword is returned by SignFile when the password does not
 	// decrypt the secret key.
 	ErrWrongPassword = errors.New("signing: wrong password for the secret key")
+
+	// ErrNotTrusted is returned by Untrust when no trusted key has the ID.
+	ErrNotTrusted = errors.New("signing: no trusted key has this ID")
 
 	// ErrRefused is wrapped by Result.Err when a zip is refused: at least one
 	// key is trusted and the zip's signature is not valid.

@@ -1,12 +1,14 @@
 package signing
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"aead.dev/minisign"
 )
@@ -25,8 +27,16 @@ type Keyring struct {
 }
 
 type trustedKey struct {
-	key  minisign.PublicKey
-	file string // where it was read from, for errors
+	key     minisign.PublicKey
+	file    string // where it was read from
+	comment string // the file's untrusted comment
+}
+
+// KeyInfo describes a trusted key, for `keys list`.
+type KeyInfo struct {
+	ID      string // as FormatKeyID writes it
+	Comment string // the untrusted comment of its file ("minisign public key ID" for minisign's)
+	File    string // the file it was read from
 }
 
 // LoadKeyring reads the trusted public keys: every *.pub file in trustedDir
@@ -58,9 +68,13 @@ func LoadKeyring(trustedDir string, extra []string) (*Keyring, error) {
 }
 
 func (k *Keyring) add(file string) error {
-	pub, _, err := readPublicKey(file)
+	pub, data, err := readPublicKey(file)
 	if err != nil {
 		return err
+	}
+	comment := ""
+	if first, _, _ := bytes.Cut(data, []byte("\n")); bytes.HasPrefix(first, []byte("untrusted comment:")) {
+		comment = strings.TrimSpace(string(first[len("untrusted comment:"):]))
 	}
 	if old, ok := k.keys[pub.ID()]; ok {
 		if old.key.Equal(pub) {
@@ -68,7 +82,7 @@ func (k *Keyring) add(file string) error {
 		}
 		return fmt.Errorf("%s and %s: key ID %s: %w", old.file, file, FormatKeyID(pub.ID()), ErrKeyConflict)
 	}
-	k.keys[pub.ID()] = trustedKey{key: pub, file: file}
+	k.keys[pub.ID()] = trustedKey{key: pub, file: file, comment: comment}
 	return nil
 }
 
@@ -80,8 +94,8 @@ func (k *Keyring) Len() int {
 	return len(k.keys)
 }
 
-// IDs returns the IDs of the trusted keys, sorted, as 16 upper-case hex
-// digits.
+// IDs returns the IDs of the trusted keys, sorted, as FormatKeyID writes
+// them.
 func (k *Keyring) IDs() []string {
 	ids := make([]string, 0, k.Len())
 	if k != nil {
@@ -91,4 +105,16 @@ func (k *Keyring) IDs() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// Keys describes the trusted keys, sorted by ID.
+func (k *Keyring) Keys() []KeyInfo {
+	keys := make([]KeyInfo, 0, k.Len())
+	if k != nil {
+		for id, tk := range k.keys {
+			keys = append(keys, KeyInfo{ID: FormatKeyID(id), Comment: tk.comment, File: tk.file})
+		}
+	}
+	slices.SortFunc(keys, func(a, b KeyInfo) int { return strings.Compare(a.ID, b.ID) })
+	return keys
 }

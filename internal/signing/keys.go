@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"aead.dev/minisign"
@@ -19,9 +20,20 @@ import (
 // few hundred bytes.
 const maxKeyFileSize = 16 << 10
 
-// FormatKeyID formats a key ID the way the minisign tool shows it: 16
-// upper-case hex digits.
-func FormatKeyID(id uint64) string { return fmt.Sprintf("%016X", id) }
+// FormatKeyID formats a key ID the way the minisign tool shows it:
+// upper-case hex digits without leading zeros (minisign prints the key's
+// number with "%" PRIX64, so about one key in sixteen has 15 digits).
+func FormatKeyID(id uint64) string { return fmt.Sprintf("%X", id) }
+
+// ParseKeyID reads a key ID as FormatKeyID writes it, or with leading
+// zeros (as upkeep wrote it before), in upper or lower case.
+func ParseKeyID(s string) (uint64, error) {
+	id, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || s == "" || len(s) > 16 {
+		return 0, fmt.Errorf("%q is not a key ID (up to 16 hex digits, as keys list shows them)", s)
+	}
+	return id, nil
+}
 
 // GenerateKey writes a new minisign key pair: the public key to pubPath
 // (mode 0644) and the secret key to secPath (mode 0600). The secret key is
@@ -172,6 +184,9 @@ func readSecretKey(secPath, password string) (minisign.PrivateKey, error) {
 	}
 	var key minisign.PrivateKey
 	if err := key.UnmarshalText(bytes.TrimSpace(data)); err != nil {
+		if _, perr := parsePublicKey(secPath, data); perr == nil {
+			return key, fmt.Errorf("%s: %w: it is a public key; sign with its secret key (the .key file keys generate wrote beside it)", secPath, ErrMalformedKey)
+		}
 		return key, fmt.Errorf("%s: %w: %s", secPath, ErrMalformedKey, strings.TrimPrefix(err.Error(), "minisign: "))
 	}
 	return key, nil
@@ -205,4 +220,44 @@ func Trust(pubFile, trustedDir string) (keyID string, err error) {
 		return "", fmt.Errorf("trust key %s: %w", pubFile, err)
 	}
 	return keyID, nil
+}
+
+// Untrust removes from trustedDir every public key file (*.pub) whose key
+// has the ID id (as FormatKeyID or ParseKeyID writes it), and returns the
+// files removed. A key no file holds is an error wrapping ErrNotTrusted.
+func Untrust(trustedDir, id string) (removed []string, err error) {
+	want, err := ParseKeyID(id)
+	if err != nil {
+		return nil, fmt.Errorf("untrust key: %w", err)
+	}
+	entries, err := os.ReadDir(trustedDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("untrust key: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".pub" {
+			continue
+		}
+		file := filepath.Join(trustedDir, e.Name())
+		pub, _, err := readPublicKey(file)
+		if err != nil || pub.ID() != want {
+			continue
+		}
+		if err := os.Remove(file); err != nil {
+			return removed, fmt.Errorf("untrust key %s: %w", FormatKeyID(want), err)
+		}
+		removed = append(removed, file)
+	}
+	if len(removed) == 0 {
+		return nil, fmt.Errorf("untrust key %s: %w", FormatKeyID(want), ErrNotTrusted)
+	}
+	atomicfile.SyncDir(trustedDir)
+	return removed, nil
+}
+
+// IsEncryptedKey reports whether the file secPath holds an encrypted
+// minisign secret key (false when it cannot be read).
+func IsEncryptedKey(secPath string) bool {
+	data, err := readKeyFile(secPath)
+	return err == nil && minisign.IsEncrypted(data)
 }

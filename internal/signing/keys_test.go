@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,12 +18,13 @@ import (
 	"golang.org/x/crypto/scrypt"
 )
 
-var keyIDPattern = regexp.MustCompile(`^[0-9A-F]{16}$`)
+var keyIDPattern = regexp.MustCompile(`^([1-9A-F][0-9A-F]{0,15}|0)$`)
 
 func TestFormatKeyID(t *testing.T) {
 	for id, want := range map[uint64]string{
-		0:                  "0000000000000000",
-		0xabc:              "0000000000000ABC",
+		0:                  "0",
+		0xabc:              "ABC",
+		0x0243C464DA907826: "243C464DA907826",
 		0x488890E2F4C33E14: "488890E2F4C33E14",
 	} {
 		if got := FormatKeyID(id); got != want {
@@ -359,4 +361,124 @@ func sameIDOtherKey(t *testing.T, pub string) []byte {
 	raw, _ := base64.StdEncoding.DecodeString(pk.String())
 	raw[20] ^= 1
 	return []byte("untrusted comment: evil\n" + base64.StdEncoding.EncodeToString(raw) + "\n")
+}
+
+func TestParseKeyID(t *testing.T) {
+	for s, want := range map[string]uint64{"243C464DA907826": 0x243C464DA907826, "0243c464da907826": 0x243C464DA907826, "0": 0} {
+		if got, err := ParseKeyID(s); err != nil || got != want {
+			t.Errorf("ParseKeyID(%q) = %#x, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "XYZ", "1234567890ABCDEF0", "-1"} {
+		if _, err := ParseKeyID(s); err == nil {
+			t.Errorf("ParseKeyID(%q) accepted", s)
+		}
+	}
+}
+
+// testdata/zero-id.pub and .key were made by minisign 0.11 (minisign -G
+// -W); the key's ID, 0x0243C464DA907826, has a leading zero, which
+// minisign does not write. We must show the ID as minisign does, every
+// time, not in one key of sixteen.
+func TestKeyIDWithLeadingZero(t *testing.T) {
+	const minisignID = "243C464DA907826" // as minisign wrote it in the key's comment
+	pub := filepath.Join("testdata", "zero-id.pub")
+	if first, _, _ := strings.Cut(readFile(t, pub), "\n"); first != "untrusted comment: minisign public key "+minisignID {
+		t.Fatalf("testdata changed: %q", first)
+	}
+	pk, err := minisign.PublicKeyFromFile(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := FormatKeyID(pk.ID()); got != minisignID {
+		t.Errorf("FormatKeyID = %s, minisign wrote %s", got, minisignID)
+	}
+	if got := string(publicKeyText(pk)); !strings.HasPrefix(got, "untrusted comment: minisign public key "+minisignID+"\n") {
+		t.Errorf("our public key file: %q", got)
+	}
+	dir := t.TempDir()
+	trusted := filepath.Join(dir, "trusted")
+	if id, err := Trust(pub, trusted); err != nil || id != minisignID {
+		t.Errorf("Trust = %s, %v", id, err)
+	}
+	if _, err := os.Stat(filepath.Join(trusted, minisignID+".pub")); err != nil {
+		t.Error(err)
+	}
+	// Signed by our SignFile with the key, checked: the IDs agree.
+	zip := writeFile(t, dir, "a.zip", "payload")
+	if _, err := SignFile(filepath.Join("testdata", "zero-id.key"), "", zip); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(readFile(t, zip+SigExt), "\n"); first != "untrusted comment: signature from minisign secret key "+minisignID {
+		t.Errorf("signature comment %q", first)
+	}
+	k := keyring(t, pub)
+	if res := k.Check(zip); res.State != Valid || res.KeyID != minisignID {
+		t.Errorf("Check = %+v", res)
+	}
+	if ids := k.IDs(); len(ids) != 1 || ids[0] != minisignID {
+		t.Errorf("IDs = %v", ids)
+	}
+	// The minisign tool, when installed, signs with the same key, and we
+	// name the key of its signature as minisign names the key.
+	if _, err := exec.LookPath("minisign"); err == nil {
+		other := writeFile(t, dir, "b.zip", "payload b")
+		runMinisign(t, "-S", "-s", filepath.Join("testdata", "zero-id.key"), "-m", other)
+		if res := k.Check(other); res.State != Valid || res.KeyID != minisignID {
+			t.Errorf("Check(minisign's signature) = %+v", res)
+		}
+	}
+}
+
+func TestUntrustAndKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trusted := filepath.Join(dir, "trusted")
+	pub, _, id := newKey(t, dir, "release")
+	if _, err := Trust(pub, trusted); err != nil {
+		t.Fatal(err)
+	}
+	// An older upkeep named the file with a leading zero: the same key
+	// under another name, as --trusted-key or a copy.
+	if _, err := Trust(filepath.Join("testdata", "zero-id.pub"), trusted); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(filepath.Join(trusted, "243C464DA907826.pub"), filepath.Join(trusted, "0243C464DA907826.pub"))
+	k, err := LoadKeyring(trusted, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := k.Keys()
+	if len(keys) != 2 {
+		t.Fatalf("Keys = %+v", keys)
+	}
+	for _, key := range keys {
+		wantComment := "minisign public key " + key.ID
+		if key.Comment != wantComment || filepath.Dir(key.File) != trusted {
+			t.Errorf("key %+v, want comment %q", key, wantComment)
+		}
+	}
+	if _, err := Untrust(trusted, "0243c464da907826"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Untrust(trusted, "243C464DA907826"); !errors.Is(err, ErrNotTrusted) {
+		t.Errorf("untrust twice: %v", err)
+	}
+	if k, _ := LoadKeyring(trusted, nil); k.Len() != 1 || k.IDs()[0] != id {
+		t.Errorf("left: %v", k.IDs())
+	}
+	if _, err := Untrust(trusted, "not-an-id"); err == nil || errors.Is(err, ErrNotTrusted) {
+		t.Errorf("bad ID: %v", err)
+	}
+}
+
+// Signing with a public key says it is one.
+func TestSignWithPublicKey(t *testing.T) {
+	dir := t.TempDir()
+	pub, _, _ := newKey(t, dir, "release")
+	zip := writeFile(t, dir, "a.zip", "x")
+	_, err := SignFile(pub, "", zip)
+	if !errors.Is(err, ErrMalformedKey) || !strings.Contains(err.Error(), "it is a public key; sign with its secret key") {
+		t.Errorf("SignFile(public key): %v", err)
+	}
 }

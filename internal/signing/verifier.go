@@ -58,7 +58,7 @@ func (k *Keyring) Expect(name string, sig []byte) *Verifier {
 	}
 	tk, ok := k.keys[v.sig.KeyID]
 	if !ok {
-		v.res = Result{State: Invalid, KeyID: keyID, Problem: fmt.Sprintf("%s: signed by key %s, which is not trusted", v.sigName, keyID)}
+		v.res = Result{State: Untrusted, KeyID: keyID, Problem: fmt.Sprintf("%s: signed by key %s, which is not trusted", v.sigName, keyID)}
 		return v.refuse(k)
 	}
 	v.key = tk.key

@@ -48,7 +48,7 @@ func TestExpectStreamsAndAgreesWithCheck(t *testing.T) {
 	other := writeFile(t, dir, "b.zip", content)
 	SignFile(otherSec, "", other)
 	otherSig, _ := os.ReadFile(other + SigExt)
-	if v := k.Expect("a.zip", otherSig); !v.Decided() || !strings.Contains(v.Result().Problem, "which is not trusted") || !v.Result().Refused {
+	if v := k.Expect("a.zip", otherSig); !v.Decided() || v.Result().State != Untrusted || !strings.Contains(v.Result().Problem, "which is not trusted") || !v.Result().Refused {
 		t.Fatalf("untrusted key: %+v", v.Result())
 	}
 	if res := (*Keyring)(nil).CheckBytes("a.zip", []byte(content), sig); res.State != Unverified || res.Refused {

@@ -3,8 +3,10 @@
 package paired
 
 import (
+	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -40,4 +42,18 @@ func Verdict(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// Loadavg is the 1, 5 and 15 minute load averages ("unknown" off Linux):
+// the benchmarks print it, since the machine's load moves their figures.
+func Loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
