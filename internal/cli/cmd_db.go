@@ -47,7 +47,7 @@ func dbCommand() *cli.Command {
 			{
 				Name:      "down",
 				Usage:     "revert a pack's migrations down to a version, with its .down.sql files",
-				UsageText: "upkeep db down --pack PACK --to VERSION [--no-backup]",
+				UsageText: "upkeep db down --pack PACK --to VERSION [--no-backup] [--all-hosts]",
 				Flags: []cli.Flag{
 					packFlag,
 					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
