@@ -19,6 +19,7 @@ bench:
 	go run ./bench/migrate
 	go run ./bench/fetch
 	go run ./bench/admin
+	go run ./bench/incremental
 	go test -run '^$$' -bench . -benchmem ./manifest
 
 fuzz:

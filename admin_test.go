@@ -362,3 +362,64 @@ func TestServeAndWatchStopCleanlyOnSIGINTAndSIGTERM(t *testing.T) {
 		})
 	}
 }
+
+// The API serves the CLI's documents: for the same root and database,
+// GET /api/NAME and the command's --json are the same bytes, for every
+// document the API serves (the action document is the server's own).
+func TestAPIDocumentsAreTheCLIsDocuments(t *testing.T) {
+	root := t.TempDir()
+	pending := filepath.Join(root, "Updates_Pending")
+	os.MkdirAll(pending, 0o755)
+	packExample(t, "core", filepath.Join(pending, "core-2.1.0.zip"))
+	run(t, root, "--install-updates").want(t, 0, nil, nil)
+	run(t, root, "db", "down", "--pack", "core", "--to", "1").want(t, 0, nil, nil) // a table export
+	packExample(t, "core", filepath.Join(pending, "core-2.1.0.zip"))               // pending again: "installed"
+	old := time.Now().Add(-time.Minute)                                            // and whole: not being copied
+	os.Chtimes(filepath.Join(pending, "core-2.1.0.zip"), old, old)
+	s := startServing(t, root, "serve", "--listen", "127.0.0.1:0")
+	for _, d := range []struct {
+		path string
+		cli  []string
+	}{
+		{"/api/report", []string{"updates", "list", "--json"}},
+		{"/api/status", []string{"db", "status", "--json"}},
+		{"/api/backups", []string{"backups", "list", "--json"}},
+		{"/api/history", []string{"history", "--json"}},
+	} {
+		req, _ := http.NewRequest("GET", s.base+d.path, nil)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", d.path, resp.StatusCode, api)
+		}
+		r := run(t, root, d.cli...)
+		if r.code != 0 {
+			t.Fatalf("upkeep %v: exit %d\n%s", d.cli, r.code, r.stderr)
+		}
+		if string(api) != r.stdout {
+			t.Errorf("GET %s differs from upkeep %s:\n--- API\n%s\n--- CLI\n%s", d.path, strings.Join(d.cli, " "), api, r.stdout)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(api, &doc); err != nil || len(doc) < 2 {
+			t.Errorf("GET %s: %v %s", d.path, err, api)
+		}
+	}
+	// The documents are not empty ones: the state set up above is in them.
+	for path, want := range map[string]string{
+		"/api/report":  `"status": "installed"`,
+		"/api/status":  `"state": "behind"`,
+		"/api/backups": `"kind": "db export"`,
+		"/api/history": `"outcome": "committed"`,
+	} {
+		_, doc := s.do(t, "GET", path)
+		b, _ := json.MarshalIndent(doc, "", "  ")
+		if !strings.Contains(string(b), want) {
+			t.Errorf("GET %s lacks %s:\n%s", path, want, b)
+		}
+	}
+}

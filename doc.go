@@ -12,6 +12,8 @@
 //   - [github.com/upkeep/upkeep/admin]: the admin pages and their JSON API,
 //     the limited mode of the start, and Guard for embedding applications
 //     (examples/webapp is one).
+//   - [github.com/upkeep/upkeep/jsondoc]: the JSON documents, one producer
+//     each, printed by the CLI's --json and served by the admin API alike.
 //   - [github.com/upkeep/upkeep/updates]: the bootstrap: scan Updates_Pending,
 //     classify and order the updates, report them.
 //   - [github.com/upkeep/upkeep/feed]: feeds: the signed index.json format,
@@ -28,7 +30,7 @@
 //     and signatures), internal/atomicfile (crash-safe writes): helpers, not
 //     API.
 //
-// main -> internal/cli -> admin -> updates -> feed, backupstore, packs -> manifest, layout;
+// main -> internal/cli -> admin -> jsondoc -> updates -> feed, backupstore, packs -> manifest, layout;
 // internal packages may be imported from any level and import none of the
 // above but manifest and layout.
 package main

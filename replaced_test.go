@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +75,7 @@ func TestInstallRefusesZipReplacedDuringBackup(t *testing.T) {
 	if strings.Contains(r.stdout, "Installed") {
 		t.Fatalf("stdout says something was installed:\n%s", r.stdout)
 	}
-	if after := fingerprint(t, filepath.Join(root, "packs")); !equalMaps(before, after) {
+	if after := fingerprint(t, filepath.Join(root, "packs")); !maps.Equal(before, after) {
 		t.Fatalf("packs/ changed:\n before %v\n after  %v", before, after)
 	}
 	// The database still records blog 1.1.0, and the replaced zip is
@@ -82,16 +83,4 @@ func TestInstallRefusesZipReplacedDuringBackup(t *testing.T) {
 	r = run(t, root, "--check-updates")
 	r.want(t, 3, []string{"blog-1.2.0.zip", "9.0.0"}, nil)
 	run(t, root, "packs", "list").want(t, 0, []string{"blog", "1.1.0"}, []string{})
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

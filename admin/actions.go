@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
@@ -32,8 +34,11 @@ type Action struct {
 	Ended      *time.Time `json:"ended,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
 	Progress   []string   `json:"progress"` // the last lines of its progress
-	Result     any        `json:"result,omitempty"`
-	Error      *errorBody `json:"error,omitempty"`
+	// Result is what the action made, as the CLI's --json prints it: the
+	// start's report (install, migrate), the backup (backup), the restore
+	// (restore) or the verification (verify).
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *errorBody      `json:"error,omitempty"`
 }
 
 func (a *Action) clone() *Action {
@@ -117,9 +122,15 @@ func (s *Server) start(kind, target string, fn func(ctx context.Context, progres
 		// The action outlives the request and the server's watcher.
 		res, err := fn(context.Background(), pw)
 		pw.flush()
+		var doc json.RawMessage
+		if res != nil {
+			if doc, err = jsondoc.Marshal(res); err != nil {
+				doc = nil
+			}
+		}
 		end := time.Now().UTC()
 		s.mu.Lock()
-		a.Ended, a.DurationMS, a.Result = &end, end.Sub(a.Started).Milliseconds(), res
+		a.Ended, a.DurationMS, a.Result = &end, end.Sub(a.Started).Milliseconds(), doc
 		a.State = "done"
 		if err != nil {
 			a.State = "failed"
@@ -233,9 +244,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, a *Action, err e
 	if isAPI(r) {
 		w.Header().Set("Location", s.url("/api/action"))
 		writeJSON(w, http.StatusAccepted, struct {
-			JSONFormat int     `json:"json_format"`
-			Action     *Action `json:"action"`
-		}{JSONFormat, a})
+			Action *Action `json:"action"`
+		}{a})
 		return
 	}
 	http.Redirect(w, r, s.url("/action"), http.StatusSeeOther)
@@ -249,40 +259,29 @@ func (s *Server) startOptions(progress io.Writer) updates.Options {
 	return o
 }
 
-// reportResult is an action's result: the start's report as the CLI's
-// --json prints it.
-func reportResult(r *updates.Report) any {
-	if r == nil {
-		return nil
-	}
-	if r.Installed == nil {
-		r.Installed = []updates.InstalledPack{}
-	}
-	if r.Updates == nil {
-		r.Updates = []*updates.Update{}
-	}
-	return struct {
-		JSONFormat int `json:"json_format"`
-		*updates.Report
-	}{JSONFormat, r}
-}
-
 func (s *Server) postInstall(w http.ResponseWriter, r *http.Request) {
 	a, err := s.start("install", "", func(ctx context.Context, progress io.Writer) (any, error) {
 		o := s.startOptions(progress)
 		o.Mode = updates.Install
-		rep, err := updates.Bootstrap(ctx, o)
-		return reportResult(rep), err
+		return reportResult(updates.Bootstrap(ctx, o))
 	})
 	s.answer(w, r, a, err)
+}
+
+// reportResult is the start's report as an action's result; nil when the
+// start made none.
+func reportResult(r *updates.Report, err error) (any, error) {
+	if r == nil {
+		return nil, err
+	}
+	return r, err
 }
 
 func (s *Server) postMigrate(w http.ResponseWriter, r *http.Request) {
 	a, err := s.start("migrate", "", func(ctx context.Context, progress io.Writer) (any, error) {
 		o := s.startOptions(progress)
 		o.Mode, o.MigrateDB = updates.Ignore, true
-		rep, err := updates.Bootstrap(ctx, o)
-		return reportResult(rep), err
+		return reportResult(updates.Bootstrap(ctx, o))
 	})
 	s.answer(w, r, a, err)
 }
@@ -318,17 +317,9 @@ func (s *Server) postBackup(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return backupDoc(*b), nil
+		return jsondoc.BackupCreated{Backup: jsondoc.NewBackup(*b)}, nil
 	})
 	s.answer(w, r, a, err)
-}
-
-func backupDoc(b backupstore.Backup) BackupDoc {
-	d := BackupDoc{ID: b.ID, Created: b.Created.UTC(), Reason: b.Reason, Size: b.Size, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Protected: b.Protected}
-	if b.Err != nil {
-		d.Problem = b.Err.Error()
-	}
-	return d
 }
 
 // findBackup is the backup id of Updates_Backups.
@@ -345,6 +336,19 @@ func (s *Server) findBackup(id string) (*backupstore.Backup, error) {
 	return nil, fmt.Errorf("%w: no backup %s in %s", errNotFound, id, s.root.Backups())
 }
 
+// restoreResult is the result of a restore.
+type restoreResult struct {
+	Restored string `json:"restored"`
+	Kind     string `json:"kind"` // backup or db export, as backups list says
+	// Tables are the packs whose tables a db export put back.
+	Tables []string `json:"tables"`
+	// BeforeRestore is the backup of the state before a full restore.
+	BeforeRestore *jsondoc.Backup `json:"before_restore,omitempty"`
+}
+
+// postRestore restores a backup: the root's files and the database for a
+// full backup, the packs' tables for a table export (db export), as
+// `upkeep backups restore ID` does.
 func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := s.findBackup(id); err != nil {
@@ -357,6 +361,17 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		defer l.Release()
+		m, err := backupstore.Show(s.root, id)
+		if err != nil {
+			return nil, err
+		}
+		if m.Kind == backupstore.KindTables {
+			fmt.Fprintf(progress, "restoring the tables of %s from %s\n", strings.Join(m.Tables, ", "), id)
+			if err := updates.RestoreTables(ctx, s.root, s.opts.DB, id); err != nil {
+				return nil, err
+			}
+			return restoreResult{Restored: id, Kind: jsondoc.KindDBExport, Tables: m.Tables}, nil
+		}
 		before, err := backupstore.Restore(ctx, backupstore.RestoreOptions{Root: s.root, ID: id, DB: s.opts.DB,
 			UpkeepVersion: s.opts.UpkeepVersion, Packs: s.packVersions(), Progress: progress})
 		if err != nil {
@@ -366,13 +381,20 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 		if err := updates.DiscardBatch(s.root.Dir); err != nil {
 			return nil, err
 		}
-		res := map[string]any{"restored": id}
+		res := restoreResult{Restored: id, Kind: jsondoc.KindBackup, Tables: []string{}}
 		if before != nil {
-			res["before_restore"] = backupDoc(*before)
+			b := jsondoc.NewBackup(*before)
+			res.BeforeRestore = &b
 		}
 		return res, nil
 	})
 	s.answer(w, r, a, err)
+}
+
+// verifyResult is the result of a verification that passed.
+type verifyResult struct {
+	Backup string `json:"backup"`
+	OK     bool   `json:"ok"`
 }
 
 func (s *Server) postVerify(w http.ResponseWriter, r *http.Request) {
@@ -386,18 +408,19 @@ func (s *Server) postVerify(w http.ResponseWriter, r *http.Request) {
 		if err := backupstore.Verify(s.root, id); err != nil {
 			return nil, err
 		}
-		return map[string]any{"backup": id, "ok": true}, nil
+		return verifyResult{Backup: id, OK: true}, nil
 	})
 	s.answer(w, r, a, err)
 }
 
-// lossDoc is what a restore of a backup loses: everything done since it
-// was taken.
-type lossDoc struct {
-	Backup     BackupDoc
-	Installed  []InstalledZip
-	Migrations []MigrationDoc
-	Newer      []BackupDoc
+// loss is what a restore loses: everything done since the backup was
+// taken; for a table export, what was done to its packs' tables.
+type loss struct {
+	Backup     jsondoc.Backup
+	Tables     []string            // the packs of a table export
+	Batches    []jsondoc.Batch     // the installs since
+	Migrations []jsondoc.Migration // the migrations since
+	Newer      []jsondoc.Backup    // backups taken since, which stay
 }
 
 // serveRestoreConfirm asks before a restore, naming what is lost.
@@ -409,31 +432,89 @@ func (s *Server) serveRestoreConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sn := s.snap(r.Context())
-	loss := lossDoc{Backup: backupDoc(*b)}
-	if sn.history != nil {
-		for _, z := range sn.history.Installed {
-			if z.InstalledAt.After(b.Created) {
-				loss.Installed = append(loss.Installed, z)
-			}
+	l := loss{Backup: jsondoc.NewBackup(*b)}
+	if b.Kind == backupstore.KindTables {
+		m, err := backupstore.Show(s.root, id)
+		if err != nil {
+			s.fail(w, r, http.StatusInternalServerError, err.Error(), "")
+			return
 		}
-		for _, m := range sn.history.Migrations {
-			if m.AppliedAt.After(b.Created) {
-				loss.Migrations = append(loss.Migrations, m)
+		l.Tables = m.Tables
+	}
+	if h := sn.view.History; h != nil {
+		for _, bt := range h.Batches {
+			if bt.Started.After(b.Created) && bt.Outcome == packs.OutcomeCommitted && (l.Tables == nil || batchTouches(bt, l.Tables)) {
+				l.Batches = append(l.Batches, bt)
 			}
 		}
 	}
-	if sn.backups != nil {
-		for _, o := range sn.backups.Backups {
+	for _, m := range sn.view.Migrations {
+		if m.AppliedAt.After(b.Created) && (l.Tables == nil || slices.Contains(l.Tables, m.Pack)) {
+			l.Migrations = append(l.Migrations, m)
+		}
+	}
+	if bk := sn.view.Backups; bk != nil {
+		for _, o := range bk.Backups {
 			if o.Created.After(b.Created) {
-				loss.Newer = append(loss.Newer, o)
+				l.Newer = append(l.Newer, o)
 			}
 		}
 	}
 	d := s.data("restore", sn)
-	d.Extra = loss
+	d.Extra = l
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := s.tmpl.ExecuteTemplate(w, "restore.html", d); err != nil {
 		fmt.Fprintf(w, "<p>%s</p>", err)
 	}
+}
+
+// batchTouches tells whether a batch installed one of the packs.
+func batchTouches(b jsondoc.Batch, packNames []string) bool {
+	for _, p := range b.Packs {
+		if slices.Contains(packNames, p.Pack) {
+			return true
+		}
+	}
+	return false
+}
+
+// shownResult is an action's result, read back for its page: one of the
+// fields is set, by the action's kind.
+type shownResult struct {
+	Report  *updates.Report // install, migrate
+	Backup  *jsondoc.Backup // backup
+	Restore *restoreResult  // restore
+	Verify  *verifyResult   // verify
+}
+
+// result reads a's result back for the action page; nil when it has none
+// (or one this version of upkeep cannot read: the page shows it raw).
+func result(a *Action) *shownResult {
+	if a == nil || len(a.Result) == 0 {
+		return nil
+	}
+	var r shownResult
+	var err error
+	switch a.Kind {
+	case "install", "migrate":
+		r.Report = &updates.Report{}
+		err = json.Unmarshal(a.Result, r.Report)
+	case "backup":
+		var c jsondoc.BackupCreated
+		err = json.Unmarshal(a.Result, &c)
+		r.Backup = &c.Backup
+	case "restore":
+		r.Restore = &restoreResult{}
+		err = json.Unmarshal(a.Result, r.Restore)
+	case "verify":
+		r.Verify = &verifyResult{}
+		err = json.Unmarshal(a.Result, r.Verify)
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return &r
 }

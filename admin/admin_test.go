@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/golden"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -240,7 +242,10 @@ func TestInstallFromTheAPIRunsInTheBackground(t *testing.T) {
 	root := newRoot(t)
 	dropZip(t, root, "core", "core-2.1.0.zip")
 	ts := startServer(t, root, "")
-	var rep ReportDoc
+	var rep struct {
+		JSONFormat int `json:"json_format"`
+		updates.Report
+	}
 	ts.getJSON(t, "/api/report", &rep)
 	if rep.JSONFormat != 1 || len(rep.Updates) != 1 || rep.Updates[0].Status != updates.Ready {
 		t.Fatalf("report: %+v", rep)
@@ -343,11 +348,10 @@ func TestTwoInstallsAtOnceOneRunsTheOtherIsTold(t *testing.T) {
 		t.Fatalf("with the lock held elsewhere: %d %s", code, body)
 	}
 	// The lock page says who holds it.
-	var st StatusDoc
 	ts.s.refresh(context.Background(), true)
-	ts.getJSON(t, "/api/status", &st)
-	if !st.State.Lock.Held || !strings.Contains(st.State.Lock.Holder, "db up") {
-		t.Fatalf("status lock: %+v", st.State.Lock)
+	_, page, _ := do(t, ts.login(t), "GET", ts.url("/state"), nil, nil)
+	if !regexp.MustCompile(`<p id="lock">Held by pid \d+ [^<]*db up since`).MatchString(page) {
+		t.Fatalf("lock page:\n%s", page)
 	}
 }
 
@@ -371,10 +375,14 @@ func TestEventsTellARenamedZipWithoutReload(t *testing.T) {
 				if d := ev.at.Sub(start); d > 2*time.Second {
 					t.Errorf("event after %s", d)
 				}
-				var rep ReportDoc
+				var rep updates.Report
 				ts.getJSON(t, "/api/report", &rep)
-				if len(rep.Updates) != 1 || rep.Updates[0].Status != updates.Ready || rep.Watching != "events" {
+				if len(rep.Updates) != 1 || rep.Updates[0].Status != updates.Ready {
 					t.Fatalf("report after the event: %+v", rep)
+				}
+				_, page, _ := do(t, ts.login(t), "GET", ts.url("/pending"), nil, nil)
+				if !strings.Contains(page, "Updates_Pending is watched (events)") {
+					t.Fatalf("pending page:\n%s", page)
 				}
 				return
 			}
@@ -477,19 +485,93 @@ func TestStatePageShowsAnInterruptedBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := startServer(t, root, "")
-	var st StatusDoc
-	ts.getJSON(t, "/api/status", &st)
-	b := st.State.Batch
+	b := ts.s.snap(context.Background()).view.State.Batch
 	if b == nil || b.ID != "20261121T080000Z" || b.Phase != "staging" || b.Running || b.NextStart != "undo" || b.Packs[0] != "core 2.1.0" {
 		t.Fatalf("batch state: %+v", b)
 	}
 	c := ts.login(t)
 	_, body, _ := do(t, c, "GET", ts.url("/state"), nil, nil)
-	if !strings.Contains(body, "It was interrupted. The next start will undo it") || !strings.Contains(body, "Batch 20261121T080000Z") {
+	if !strings.Contains(body, "It was interrupted. The next start will undo it") || !strings.Contains(body, "Batch 20261121T080000Z, started 2026-11-21 08:00:00 UTC, phase <strong>staging</strong>: core 2.1.0.") {
 		t.Fatalf("state page:\n%s", body)
 	}
 	g := Guard(Options{Options: updates.Options{ScanOptions: updates.ScanOptions{Root: root}}}, http.NotFoundHandler())
 	if rec := httpDo(g, "GET", "/"); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "interrupted") {
 		t.Fatalf("guard: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// A table export (db export) is restored from the pages: the confirmation
+// names the packs' tables and the migrations whose work is lost, and the
+// restore puts the tables, their rows and the schema version back without
+// touching the root's files.
+func TestRestoreATableExportFromThePages(t *testing.T) {
+	root := newRoot(t)
+	ctx := context.Background()
+	dropZip(t, root, "core", "core-2.1.0.zip")
+	if _, err := updates.Bootstrap(ctx, updates.Options{ScanOptions: updates.ScanOptions{Root: root}, Mode: updates.Install, NoBackup: true}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := packs.Open(ctx, "", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, "INSERT INTO users (name, email) VALUES ('Ada', 'ada@example.com')"); err != nil {
+		t.Fatal(err)
+	}
+	lroot, _ := layout.Open(root)
+	res, err := db.Down(ctx, packs.DownOptions{Packs: mustPacks(t, root), Pack: "core", To: 0, Tables: backupstore.Tables{Root: lroot}})
+	if err != nil || res.Export == "" {
+		t.Fatalf("db down: %+v %v", res, err)
+	}
+	db.Close()
+	layoutFile := filepath.Join(root, "packs", "core", "templates", "layout.html")
+	os.WriteFile(layoutFile, []byte("changed after the export"), 0o644)
+
+	ts := startServer(t, root, "")
+	c := ts.login(t)
+	_, page, _ := do(t, c, "GET", ts.url("/backups"), nil, nil)
+	if !strings.Contains(page, `data-backup="`+res.Export+`" data-kind="db export"`) || !strings.Contains(page, `href="/backups/`+res.Export+`/restore"`) {
+		t.Fatalf("backups page:\n%s", page)
+	}
+	code, page, _ := do(t, c, "GET", ts.url("/backups/"+res.Export+"/restore"), nil, nil)
+	for _, want := range []string{
+		"The tables, settings and schema versions of the pack <strong>core</strong> go back",
+		"Every row written to the tables of core since",
+		"Migration core 2_add_reset_token (down,",
+		"Migration core 1_create_users (down,",
+		"The root's files and the other packs' tables stay as they are.",
+		`<button id="restore" class="danger">Restore the tables of core from ` + res.Export,
+	} {
+		if code != 200 || !strings.Contains(page, want) {
+			t.Fatalf("confirmation lacks %q:\n%s", want, page)
+		}
+	}
+	code, body, _ := ts.form(t, c, "/api/backups/"+res.Export+"/restore", nil, nil)
+	if code != http.StatusSeeOther {
+		t.Fatalf("restore: %d %s", code, body)
+	}
+	a := ts.waitAction(t)
+	if a.State != "done" || a.Kind != "restore" {
+		t.Fatalf("restore: %+v %+v", a, a.Error)
+	}
+	_, page, _ = do(t, c, "GET", ts.url("/action"), nil, nil)
+	if !strings.Contains(page, `<p id="restored">Restored the tables, settings and schema versions of core from `+res.Export+`.</p>`) {
+		t.Fatalf("action page:\n%s", page)
+	}
+	db, err = packs.Open(ctx, "", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var email string
+	var schema int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT email FROM users").Scan(&email); err != nil || email != "ada@example.com" {
+		t.Fatalf("users after the restore: %q %v", email, err)
+	}
+	if err := db.SQL().QueryRowContext(ctx, "SELECT schema_version FROM upkeep_packs WHERE pack = 'core'").Scan(&schema); err != nil || schema != 2 {
+		t.Fatalf("core's schema after the restore: %d %v", schema, err)
+	}
+	if data, _ := os.ReadFile(layoutFile); string(data) != "changed after the export" {
+		t.Fatalf("the root's files were touched: %q", data)
 	}
 }

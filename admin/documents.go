@@ -2,259 +2,150 @@ package admin
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
 
-// JSONFormat is the json_format of every document the API serves.
-const JSONFormat = 1
+// The API serves the CLI's documents, made by the same producers in
+// package jsondoc and written by jsondoc.Marshal, so that GET /api/NAME
+// and the command's --json print the same bytes:
+//
+//	GET /api/report   upkeep updates list --json
+//	GET /api/status   upkeep db status --json
+//	GET /api/backups  upkeep backups list --json
+//	GET /api/history  upkeep history --json
+//
+// A document that cannot be made (the database cannot be read) is an
+// error document with status 500, as the command would exit 1.
 
-// The documents of the JSON API. Keys are snake_case, lists are [] and
-// never null, times RFC 3339 UTC, durations integers named *_ms: the
-// contract of the CLI's --json.
-
-// ReportDoc is GET /api/report: the check report of Updates_Pending, as
-// `upkeep updates list --json` prints it.
-type ReportDoc struct {
-	JSONFormat int `json:"json_format"`
-	*updates.Report
-	Watching string `json:"watching"` // "events", or "polling: WHY"
-	Error    string `json:"error,omitempty"`
+// view is what the pages show of the root and the database, read at once.
+// Its documents are the API's.
+type view struct {
+	Status     *jsondoc.DBStatus // nil when the database cannot be read
+	StatusErr  string
+	State      *updates.State    // the root's lock and journal
+	Problems   []string          // what could not be read besides
+	Versions   map[string]string // the installed packs' versions
+	Backups    *jsondoc.Backups
+	BackupsErr string
+	History    *jsondoc.History
+	HistoryErr string
+	Migrations []jsondoc.Migration // the newest migrations the database ran
+	Hosts      []Host              // the hosts that share the database
 }
 
-// StatusDoc is GET /api/status: every pack's code and database schema,
-// drift, and what the root's lock and journal say.
-type StatusDoc struct {
-	JSONFormat int                     `json:"json_format"`
-	Root       string                  `json:"root"`
-	Backend    string                  `json:"backend"`
-	Database   string                  `json:"database"`
-	Installed  []updates.InstalledPack `json:"installed"`
-	Packs      []PackStatusDoc         `json:"packs"`
-	Unknown    []string                `json:"unknown"`
-	Drift      []DriftDoc              `json:"drift"`
-	Problems   []string                `json:"problems"`
-	State      *updates.State          `json:"state"`
-	Error      string                  `json:"error,omitempty"` // the database could not be read
-}
+// migrationsShown is how many migrations the history page shows.
+const migrationsShown = 200
 
-// PackStatusDoc is one pack's schema in the code and in the database.
-type PackStatusDoc struct {
-	Pack     string   `json:"pack"`
-	Version  string   `json:"version"`
-	Code     int      `json:"code"`
-	Database int      `json:"database"`
-	State    string   `json:"state"` // up to date, behind, downgrade, changed migration
-	Pending  []string `json:"pending"`
-}
-
-// DriftDoc is one difference between a table and its recorded schema.
-type DriftDoc struct {
-	Pack   string `json:"pack"`
-	Table  string `json:"table"`
-	Kind   string `json:"kind"`
-	Name   string `json:"name,omitempty"`
-	Was    string `json:"was,omitempty"`
-	Is     string `json:"is,omitempty"`
-	Record int    `json:"record"`
-	Text   string `json:"text"`
-}
-
-// BackupsDoc is GET /api/backups.
-type BackupsDoc struct {
-	JSONFormat int         `json:"json_format"`
-	Backups    []BackupDoc `json:"backups"` // newest first
-	Error      string      `json:"error,omitempty"`
-}
-
-// BackupDoc is one backup in Updates_Backups.
-type BackupDoc struct {
-	ID        string    `json:"id"`
-	Created   time.Time `json:"created"`
-	Reason    string    `json:"reason"`
-	Size      int64     `json:"size"`
-	Files     int       `json:"files"`
-	Bytes     int64     `json:"bytes"`
-	Database  string    `json:"database"`
-	Protected bool      `json:"protected"`
-	Problem   string    `json:"problem,omitempty"`
-}
-
-// HistoryDoc is GET /api/history: the migrations the database ran and
-// the zips installed, newest first.
-type HistoryDoc struct {
-	JSONFormat int            `json:"json_format"`
-	Migrations []MigrationDoc `json:"migrations"`
-	Installed  []InstalledZip `json:"installed"`
-	Error      string         `json:"error,omitempty"`
-}
-
-// MigrationDoc is one row of upkeep_migrations.
-type MigrationDoc struct {
-	Pack       string    `json:"pack"`
-	Version    int       `json:"version"`
-	Name       string    `json:"name"`
-	Direction  string    `json:"direction"`
-	AppliedAt  time.Time `json:"applied_at"`
-	DurationMS int64     `json:"duration_ms"`
-}
-
-// InstalledZip is one zip in Updates_Installed.
-type InstalledZip struct {
-	File        string    `json:"file"`
-	Size        int64     `json:"size"`
-	InstalledAt time.Time `json:"installed_at"`
-}
-
-// readStatus builds the status document from the database and the root.
-func readStatus(ctx context.Context, opts updates.Options, root layout.Root) *StatusDoc {
-	d := &StatusDoc{JSONFormat: JSONFormat, Root: root.Dir, Installed: []updates.InstalledPack{}, Packs: []PackStatusDoc{},
-		Unknown: []string{}, Drift: []DriftDoc{}, Problems: []string{}}
+// readView reads the root's and the database's state; backups are read
+// apart (see Server.readBackups).
+func readView(ctx context.Context, opts updates.Options, root layout.Root) view {
+	v := view{Problems: []string{}, Versions: map[string]string{}}
 	if st, err := updates.ReadState(root.Dir); err == nil {
-		d.State = st
+		v.State = st
 	} else {
-		d.Problems = append(d.Problems, err.Error())
-	}
-	if installed, err := packs.List(root.Packs()); err == nil {
-		for _, p := range installed {
-			d.Installed = append(d.Installed, updates.InstalledPack{Pack: p.Name, Version: p.Manifest.Version, SchemaVersion: p.Manifest.SchemaVersion()})
-		}
-	} else {
-		d.Problems = append(d.Problems, err.Error())
+		v.Problems = append(v.Problems, err.Error())
 	}
 	code, err := updates.CodePacks(opts)
 	if err != nil {
-		d.Error = err.Error()
-		return d
+		v.StatusErr, v.HistoryErr = err.Error(), err.Error()
+		return v
+	}
+	for _, p := range code {
+		v.Versions[p.Name] = p.Version
 	}
 	db, err := packs.Open(ctx, opts.DB, root.Dir)
 	if err != nil {
-		d.Error = err.Error()
-		return d
+		v.StatusErr, v.HistoryErr = err.Error(), err.Error()
+		return v
 	}
 	defer db.Close()
-	d.Backend, d.Database = db.Backend(), db.String()
+	if v.Status, err = readDBStatus(ctx, db, code); err != nil {
+		v.StatusErr = err.Error()
+	} else if hosts, err := jsondoc.ReadHosts(ctx, db, root); err == nil {
+		v.Status.SetHosts(hosts) // as db status --json has them
+	}
+	if v.History, err = jsondoc.ReadHistory(ctx, db, root, false, jsondoc.HistoryLimit); err != nil {
+		v.HistoryErr = err.Error()
+	}
+	if hist, err := db.History(ctx, migrationsShown); err == nil {
+		v.Migrations = jsondoc.NewDBHistory(hist).Migrations
+	} else {
+		v.Problems = append(v.Problems, "migrations: "+err.Error())
+	}
+	v.Hosts = readHosts(v.History)
+	return v
+}
+
+// readDBStatus is `upkeep db status`'s reading of the database.
+func readDBStatus(ctx context.Context, db *packs.DB, code []packs.Pack) (*jsondoc.DBStatus, error) {
 	st, err := db.Status(ctx, code)
 	if err != nil {
-		d.Error = err.Error()
-		return d
-	}
-	versions := map[string]string{}
-	for _, p := range code {
-		versions[p.Name] = p.Version
-	}
-	for _, p := range st.Packs {
-		state := "up to date"
-		switch {
-		case p.Database > p.Code:
-			state = "downgrade"
-		case len(p.Changed) > 0:
-			state = "changed migration"
-		case p.Database < p.Code:
-			state = "behind"
-		}
-		pending := p.Pending
-		if pending == nil {
-			pending = []string{}
-		}
-		d.Packs = append(d.Packs, PackStatusDoc{Pack: p.Pack, Version: versions[p.Pack], Code: p.Code, Database: p.Database, State: state, Pending: pending})
-	}
-	d.Unknown = append(d.Unknown, st.Unknown...)
-	if err := st.Err(); err != nil {
-		d.Problems = append(d.Problems, strings.Split(err.Error(), "\n")...)
+		return nil, err
 	}
 	drift, err := db.Drift(ctx)
 	if err != nil {
-		d.Problems = append(d.Problems, "drift: "+err.Error())
+		return nil, err
 	}
-	for _, it := range drift {
-		d.Drift = append(d.Drift, DriftDoc{Pack: it.Pack, Table: it.Table, Kind: string(it.Kind), Name: it.Name, Was: it.Was, Is: it.Is, Record: it.Record, Text: it.String()})
-	}
-	return d
+	return jsondoc.NewDBStatus(db, st, drift), nil
 }
 
-// Behind tells whether a pack's database schema differs from its code.
-func (d *StatusDoc) Behind() bool {
-	for _, p := range d.Packs {
-		if p.State != "up to date" {
-			return true
-		}
-	}
-	return false
-}
-
-func readBackups(root layout.Root) *BackupsDoc {
-	d := &BackupsDoc{JSONFormat: JSONFormat, Backups: []BackupDoc{}}
+func readBackups(root layout.Root) (*jsondoc.Backups, error) {
 	list, err := backupstore.List(root)
 	if err != nil {
-		d.Error = err.Error()
-		return d
+		return nil, err
 	}
-	for _, b := range list {
-		bd := BackupDoc{ID: b.ID, Created: b.Created.UTC(), Reason: b.Reason, Size: b.Size, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Protected: b.Protected}
-		if b.Err != nil {
-			bd.Problem = b.Err.Error()
-		}
-		d.Backups = append(d.Backups, bd)
-	}
-	sort.SliceStable(d.Backups, func(i, j int) bool { return d.Backups[i].ID > d.Backups[j].ID })
-	return d
+	return jsondoc.NewBackups(list), nil
 }
 
-// historyLimit is how many migrations the history shows.
-const historyLimit = 200
-
-func readHistory(ctx context.Context, opts updates.Options, root layout.Root) *HistoryDoc {
-	d := &HistoryDoc{JSONFormat: JSONFormat, Migrations: []MigrationDoc{}, Installed: []InstalledZip{}}
-	entries, _ := os.ReadDir(root.Installed())
-	for _, e := range entries {
-		if !strings.EqualFold(filepath.Ext(e.Name()), ".zip") {
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		d.Installed = append(d.Installed, InstalledZip{File: e.Name(), Size: info.Size(), InstalledAt: installedAt(e.Name(), info.ModTime())})
-	}
-	sort.SliceStable(d.Installed, func(i, j int) bool { return d.Installed[i].InstalledAt.After(d.Installed[j].InstalledAt) })
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
-	if err != nil {
-		d.Error = err.Error()
-		return d
-	}
-	defer db.Close()
-	hist, err := db.History(ctx, historyLimit)
-	if err != nil {
-		d.Error = err.Error()
-		return d
-	}
-	for _, h := range hist {
-		d.Migrations = append(d.Migrations, MigrationDoc{Pack: h.Pack, Version: h.Version, Name: h.Name, Direction: h.Direction,
-			AppliedAt: h.AppliedAt.UTC(), DurationMS: h.Duration.Milliseconds()})
-	}
-	return d
+// Host is a host that shares the database, for the overview.
+type Host struct {
+	ID       string
+	Hostname string
+	ThisHost bool
+	LastSeen time.Time // its last install batch
+	Packs    []string  // "pack version", as its last batch left them
 }
 
-// installedAt reads the UTC time an install added to a zip's name
-// (NAME_20261121T080000Z.zip, maybe with -N), else the file's time.
-func installedAt(name string, mod time.Time) time.Time {
-	base := strings.TrimSuffix(name, filepath.Ext(name))
-	if i := strings.LastIndexByte(base, '-'); i > 0 && i > strings.LastIndexByte(base, '_') {
-		base = base[:i]
+// readHosts lists the hosts the database's install batches name, this
+// one first, then by their last batch, newest first.
+func readHosts(h *jsondoc.History) []Host {
+	if h == nil {
+		return nil
 	}
-	if i := strings.LastIndexByte(base, '_'); i >= 0 {
-		if t, err := time.Parse("20060102T150405Z", base[i+1:]); err == nil {
-			return t.UTC()
+	var out []Host
+	seen := map[string]int{}
+	for _, b := range h.Batches { // newest first
+		i, ok := seen[b.Host]
+		if !ok {
+			i = len(out)
+			seen[b.Host] = i
+			out = append(out, Host{ID: b.Host, Hostname: b.Hostname, ThisHost: b.ThisHost, LastSeen: b.Started})
+		}
+		if b.Outcome == packs.OutcomeCommitted {
+			for _, p := range b.Packs {
+				out[i].Packs = appendPack(out[i].Packs, p.Pack, p.To)
+			}
 		}
 	}
-	return mod.UTC()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ThisHost && !out[j].ThisHost })
+	return out
+}
+
+// appendPack adds "pack version" unless the pack is listed already (a
+// newer batch named it).
+func appendPack(list []string, pack, version string) []string {
+	for _, p := range list {
+		if strings.HasPrefix(p, pack+" ") {
+			return list
+		}
+	}
+	return append(list, pack+" "+version)
 }

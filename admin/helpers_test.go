@@ -244,7 +244,7 @@ func structure(html string) string {
 		b.WriteString(strings.Repeat("  ", max(depth, 0)) + name)
 		for _, a := range attr.FindAllStringSubmatch(rest, -1) {
 			v := a[2]
-			if a[1] == "data-version" || a[1] == "data-backup" || strings.HasPrefix(v, "/tmp") {
+			if a[1] == "data-version" || a[1] == "data-backup" || a[1] == "data-id" || a[1] == "data-host" || a[1] == "data-batch" || strings.HasPrefix(v, "/tmp") {
 				v = "*"
 			}
 			b.WriteString(" " + a[1] + "=" + v)
@@ -266,6 +266,8 @@ func normalize(doc, root string) string {
 		{`\d{8}T\d{6}(\.\d{3})?Z`, `STAMP`},
 		{`"(duration_ms|size|bytes)": \d+`, `"$1": N`},
 		{`pid \d+ on [^,]+`, `pid PID on HOST`},
+		{`"[0-9a-f]{32}"`, `"HOSTID"`},
+		{`"hostname": "[^"]*"`, `"hostname": "HOSTNAME"`},
 	} {
 		doc = regexp.MustCompile(re.re).ReplaceAllString(doc, re.to)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -48,15 +49,13 @@ type Server struct {
 	report    *updates.Report
 	reportErr error
 	watching  string
-	status    *StatusDoc
-	backups   *BackupsDoc
-	history   *HistoryDoc
+	view      *view // nil until the first refresh
 	refreshed time.Time
 	action    *Action // the running action, or the last one
 	cache     map[string]*cached
 
 	refreshMu  sync.Mutex // one refresh at a time
-	backupsKey string     // Updates_Backups's listing when s.backups was read
+	backupsKey string     // Updates_Backups's listing when the view's backups were read
 }
 
 // cached is a rendered page or document of one version of the state.
@@ -257,10 +256,10 @@ func (s *Server) posted(action string, h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) url(path string) string { return s.opts.Prefix + path }
 
-// errorDoc is the JSON of an error, as the CLI prints it with --json.
+// errorDoc is the JSON of an error, as the CLI prints it with --json,
+// with the HTTP status instead of the exit code.
 type errorDoc struct {
-	JSONFormat int       `json:"json_format"`
-	Error      errorBody `json:"error"`
+	Error errorBody `json:"error"`
 }
 
 type errorBody struct {
@@ -272,7 +271,7 @@ type errorBody struct {
 // fail answers an error: JSON for the API, a page for a browser.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg, hint string) {
 	if strings.HasPrefix(r.URL.Path, "/api/") && !strings.Contains(r.Header.Get("Content-Type"), "form") {
-		writeJSON(w, code, errorDoc{JSONFormat: JSONFormat, Error: errorBody{Message: msg, Hint: hint, Status: code}})
+		writeJSON(w, code, errorDoc{Error: errorBody{Message: msg, Hint: hint, Status: code}})
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -281,7 +280,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg, hin
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := marshal(v)
+	body, err := jsondoc.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -290,16 +289,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	w.Write(body)
-}
-
-// marshal is JSON as the CLI writes it: indented, no HTML escaping.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	err := enc.Encode(v)
-	return b.Bytes(), err
 }
 
 // watch runs the watcher of Updates_Pending for the server's life.
@@ -347,9 +336,7 @@ type snapshot struct {
 	report    *updates.Report
 	reportErr error
 	watching  string
-	status    *StatusDoc
-	backups   *BackupsDoc
-	history   *HistoryDoc
+	view      view
 	action    *Action
 }
 
@@ -363,7 +350,7 @@ func (s *Server) snap(ctx context.Context) snapshot {
 	}
 	s.mu.Lock()
 	stale := time.Since(s.refreshed) > s.opts.Refresh
-	never := s.status == nil
+	never := s.view == nil
 	s.mu.Unlock()
 	switch {
 	case never:
@@ -383,8 +370,11 @@ func (s *Server) snap(ctx context.Context) snapshot {
 	if s.action != nil {
 		a = s.action.clone()
 	}
-	return snapshot{version: s.version.Load(), report: s.report, reportErr: s.reportErr, watching: s.watching,
-		status: s.status, backups: s.backups, history: s.history, action: a}
+	sn := snapshot{version: s.version.Load(), report: s.report, reportErr: s.reportErr, watching: s.watching, action: a}
+	if s.view != nil {
+		sn.view = *s.view
+	}
+	return sn
 }
 
 // refresh reads the database's and the root's state again; the version
@@ -406,12 +396,11 @@ func (s *Server) refreshLocked(ctx context.Context, force bool) {
 	ctx = context.WithoutCancel(ctx)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st := readStatus(ctx, s.opts.Options, s.root)
-	bk := s.readBackups()
-	hi := readHistory(ctx, s.opts.Options, s.root)
+	nv := readView(ctx, s.opts.Options, s.root)
+	nv.Backups, nv.BackupsErr = s.readBackups()
 	s.mu.Lock()
-	changed := !sameJSON(s.status, st) || !sameJSON(s.backups, bk) || !sameJSON(s.history, hi)
-	s.status, s.backups, s.history, s.refreshed = st, bk, hi, time.Now()
+	changed := !sameJSON(s.view, &nv)
+	s.view, s.refreshed = &nv, time.Now()
 	var v uint64
 	if changed {
 		v = s.bump()
@@ -424,19 +413,26 @@ func (s *Server) refreshLocked(ctx context.Context, force bool) {
 
 // readBackups lists Updates_Backups again only when its files changed:
 // listing reads every backup's manifest.
-func (s *Server) readBackups() *BackupsDoc {
+func (s *Server) readBackups() (*jsondoc.Backups, string) {
 	key := listing(s.root.Backups())
 	s.mu.Lock()
-	old, oldKey := s.backups, s.backupsKey
+	var old *jsondoc.Backups
+	if s.view != nil && s.view.BackupsErr == "" {
+		old = s.view.Backups
+	}
+	oldKey := s.backupsKey
 	s.mu.Unlock()
 	if old != nil && key == oldKey && key != "" {
-		return old
+		return old, ""
 	}
-	d := readBackups(s.root)
+	d, err := readBackups(s.root)
+	if err != nil {
+		return nil, err.Error()
+	}
 	s.mu.Lock()
 	s.backupsKey = key
 	s.mu.Unlock()
-	return d
+	return d, ""
 }
 
 // listing is a fingerprint of a folder: names, sizes and times.
@@ -460,48 +456,44 @@ func sameJSON(a, b any) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
-// doc is the JSON document name as of snapshot sn.
-func (sn snapshot) doc(name string) any {
+// doc is the JSON document name as of snapshot sn, or why it cannot be
+// made.
+func (sn snapshot) doc(name string) (any, string) {
 	switch name {
 	case "report":
-		d := ReportDoc{JSONFormat: JSONFormat, Report: sn.report, Watching: sn.watching}
-		if d.Report == nil {
-			d.Report = &updates.Report{Installed: []updates.InstalledPack{}, Updates: []*updates.Update{}}
-		}
-		if d.Report.Installed == nil || d.Report.Updates == nil {
-			r := *d.Report
-			if r.Installed == nil {
-				r.Installed = []updates.InstalledPack{}
+		if sn.report == nil {
+			if sn.reportErr != nil {
+				return nil, sn.reportErr.Error()
 			}
-			if r.Updates == nil {
-				r.Updates = []*updates.Update{}
-			}
-			d.Report = &r
+			return nil, "Updates_Pending has not been scanned yet"
 		}
-		if sn.reportErr != nil {
-			d.Error = sn.reportErr.Error()
-		}
-		return d
+		return sn.report, ""
 	case "status":
-		return sn.status
+		return sn.view.Status, sn.view.StatusErr
 	case "backups":
-		return sn.backups
+		return sn.view.Backups, sn.view.BackupsErr
 	case "history":
-		return sn.history
+		return sn.view.History, sn.view.HistoryErr
 	case "action":
 		return struct {
-			JSONFormat int     `json:"json_format"`
-			Action     *Action `json:"action"`
-		}{JSONFormat, sn.action}
+			Action *Action `json:"action"`
+		}{sn.action}, ""
 	}
-	return nil
+	return nil, "no such document: " + name
 }
 
-// serveDoc serves a JSON document from the cache of the current version.
+// serveDoc serves a JSON document from the cache of the current version:
+// the bytes the CLI's --json prints for it. A document that cannot be made
+// is an error document (500).
 func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, name string) {
 	sn := s.snap(r.Context())
+	d, problem := sn.doc(name)
+	if problem != "" {
+		s.fail(w, r, http.StatusInternalServerError, problem, "")
+		return
+	}
 	s.serveCached(w, r, "doc:"+name, sn.version, 0, "application/json", func() ([]byte, error) {
-		return marshal(sn.doc(name))
+		return jsondoc.Marshal(d)
 	})
 }
 
@@ -582,11 +574,9 @@ type pageData struct {
 	Report   *updates.Report
 	ScanErr  string
 	Watching string
-	Status   *StatusDoc
-	Backups  *BackupsDoc
-	History  *HistoryDoc
-	Action   *Action
-	Extra    any
+	view
+	Action *Action
+	Extra  any
 }
 
 func (s *Server) data(page string, v any) pageData {
@@ -597,7 +587,7 @@ func (s *Server) data(page string, v any) pageData {
 		if x.reportErr != nil {
 			d.ScanErr = x.reportErr.Error()
 		}
-		d.Status, d.Backups, d.History, d.Action = x.status, x.backups, x.history, x.action
+		d.view, d.Action = x.view, x.action
 	default:
 		d.Extra = v
 	}
@@ -624,10 +614,14 @@ func (s *Server) funcs() template.FuncMap {
 		"join":    strings.Join,
 		"running": func(a *Action) bool { return a.Running() },
 		"json": func(v any) string {
-			b, _ := marshal(v)
+			b, _ := jsondoc.Marshal(v)
 			return string(b)
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":    func(a, b int) int { return a + b },
+		"result": result,
+		"ms": func(ms int64) string {
+			return (time.Duration(ms) * time.Millisecond).String()
+		},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/writeback"
 )
 
 // Create backs up the root's files and database into a new zip in
@@ -130,7 +131,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		}
 	}
 
-	var out io.Writer = &writebackWriter{f: tmp}
+	var out io.Writer = writeback.New(tmp, 0)
 	if opts.wrapOutput != nil {
 		out = opts.wrapOutput(out)
 	}
@@ -237,24 +238,6 @@ func publish(tmp, dir, base string) (string, error) {
 		return id, nil
 	}
 	return "", fmt.Errorf("backupstore: no free name for backup %s in %s", base, dir)
-}
-
-// writebackWriter writes to the zip's temp file and starts writeback of
-// every 8 MiB written, so the final fsync is short and the page cache does
-// not fill with dirty pages.
-type writebackWriter struct {
-	f        *os.File
-	off, fed int64
-}
-
-func (w *writebackWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.off += int64(n)
-	if w.off-w.fed >= 8<<20 {
-		startWriteback(w.f, w.fed, w.off-w.fed)
-		w.fed = w.off
-	}
-	return n, err
 }
 
 func hexSum(b []byte) string { return hex.EncodeToString(b) }

@@ -157,19 +157,49 @@ func copyEntry(zw *zip.Writer, f *zip.File) (File, error) {
 	return File{Path: f.Name, Type: TypeFile, Size: n, Mode: "0644", SHA256: hexSum(h.Sum(nil)), Modified: f.Modified.UTC()}, nil
 }
 
+// writeManifest writes backup.json as json.MarshalIndent would, one file
+// record at a time, so a backup of many files never holds the whole
+// document in memory.
 func writeManifest(zw *zip.Writer, man *Manifest, created time.Time) error {
-	js, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return err
-	}
 	mh := &zip.FileHeader{Name: ManifestName, Method: zip.Deflate, Modified: created}
 	mh.SetMode(0o644)
 	mw, err := zw.CreateHeader(mh)
 	if err != nil {
 		return err
 	}
-	_, err = mw.Write(append(js, '\n'))
-	return err
+	head := *man
+	head.Files = nil
+	js, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const hole = `"files": null`
+	before, after, ok := strings.Cut(string(js), hole)
+	if !ok {
+		return fmt.Errorf("backupstore: backup.json without %s", hole)
+	}
+	w := bufio.NewWriterSize(mw, 64<<10)
+	w.WriteString(before)
+	if len(man.Files) == 0 {
+		w.WriteString(`"files": []`)
+	} else {
+		w.WriteString(`"files": [`)
+		for i := range man.Files {
+			rec, err := json.MarshalIndent(&man.Files[i], "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			w.WriteString("\n    ")
+			w.Write(rec)
+		}
+		w.WriteString("\n  ]")
+	}
+	w.WriteString(after)
+	w.WriteByte('\n')
+	return w.Flush()
 }
 
 // OpenTables verifies backup id, of kind tables, and returns the export it

@@ -23,6 +23,7 @@ import (
 	"github.com/upkeep/upkeep/internal/atomicfile"
 	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/internal/signing"
+	"github.com/upkeep/upkeep/internal/writeback"
 )
 
 // Defaults of [Client]'s knobs.
@@ -535,6 +536,7 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 // read again after.
 type pipeline struct {
 	f        *os.File
+	out      *writeback.Writer // f, its writeback started as it is written: the final fsync is short
 	meter    *progress.Meter
 	pool     chan []byte
 	stages   []*stage
@@ -561,10 +563,12 @@ func newPipeline(f *os.File, v *signing.Verifier, meter *progress.Meter) *pipeli
 	for range chunks {
 		p.pool <- make([]byte, chunkSize)
 	}
+	off, _ := f.Seek(0, io.SeekCurrent)
+	p.out = writeback.New(f, off)
 	p.add(func(b []byte) error {
 		for len(b) > 0 {
 			n := min(len(b), writeSize)
-			if _, err := p.f.Write(b[:n]); err != nil {
+			if _, err := p.out.Write(b[:n]); err != nil {
 				return fmt.Errorf("write %s: %w", p.f.Name(), err)
 			}
 			b = b[n:]
@@ -689,6 +693,7 @@ func (p *pipeline) err() error {
 // reset forgets the bytes hashed so far, when a download starts over.
 func (p *pipeline) reset() {
 	p.wait()
+	p.out = writeback.New(p.f, 0)
 	p.sha.Reset()
 	if p.verify != nil {
 		p.verify.Reset()

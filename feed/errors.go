@@ -3,6 +3,8 @@ package feed
 import (
 	"errors"
 	"fmt"
+
+	"github.com/upkeep/upkeep/manifest"
 )
 
 // Sentinel errors. Callers sort errors with errors.Is.
@@ -33,24 +35,13 @@ var (
 	ErrBuild = errors.New("feed: cannot build feed")
 )
 
-// Problem is one thing wrong with an index.json. Its message is one line:
+// Problem is one thing wrong with an index.json: the problem type of
+// package manifest, whose Zip names the index (its URL or path), Detail
+// the field and what is wrong, and Err is ErrInvalidIndex. Its message is
+// one line:
 //
 //	index.json: FIELD: DETAIL
-type Problem struct {
-	File   string // "index.json", or the URL or path it was read from
-	Field  string // like "serial" or "updates[2].sha256"; "" for the whole
-	Detail string
-}
-
-func (p *Problem) Error() string {
-	if p.Field == "" {
-		return fmt.Sprintf("%s: %s", p.File, p.Detail)
-	}
-	return fmt.Sprintf("%s: %s: %s", p.File, p.Field, p.Detail)
-}
-
-// Unwrap returns ErrInvalidIndex.
-func (p *Problem) Unwrap() error { return ErrInvalidIndex }
+type Problem = manifest.Problem
 
 // RefusedError says why an index was refused.
 type RefusedError struct {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-version"
+
+	"github.com/upkeep/upkeep/internal/strictjson"
 )
 
 // Format is the index format this package reads and writes (json_format).
@@ -127,7 +129,11 @@ type parser struct {
 }
 
 func (p *parser) bad(field, format string, args ...any) {
-	p.problems = append(p.problems, &Problem{File: p.file, Field: field, Detail: fmt.Sprintf(format, args...)})
+	detail := fmt.Sprintf(format, args...)
+	if field != "" {
+		detail = field + ": " + detail
+	}
+	p.problems = append(p.problems, &Problem{Zip: p.file, Detail: detail, Err: ErrInvalidIndex})
 }
 
 func (p *parser) index(data []byte) *Index {
@@ -350,17 +356,13 @@ func (p *parser) checkURL(field, s string) {
 // object decodes raw as a JSON object; with allowed keys given, any other
 // key is a problem.
 func (p *parser) object(field string, raw json.RawMessage, allowed ...string) (map[string]json.RawMessage, bool) {
-	var fields map[string]json.RawMessage
-	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+	fields, unknown, ok := strictjson.Object(raw, allowed...)
+	if !ok {
 		p.bad(field, "got %s, want an object", describe(raw))
 		return nil, false
 	}
-	if len(allowed) > 0 {
-		for _, key := range sortedKeys(fields) {
-			if !slices.Contains(allowed, key) {
-				p.bad(field, "unknown field %s", quote(key))
-			}
-		}
+	for _, key := range unknown {
+		p.bad(field, "unknown field %s", quote(key))
 	}
 	return fields, true
 }
@@ -424,91 +426,17 @@ func (p *parser) time(fields map[string]json.RawMessage, key string) (time.Time,
 // duplicates records a problem for each key that appears twice in one
 // object of the valid JSON value data: decoders disagree on which wins.
 func (p *parser) duplicates(data []byte) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var walk func(path string) bool
-	walk = func(path string) bool {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return false
-				}
-				key := kt.(string)
-				if seen[key] {
-					p.bad(path, "key %s appears twice", quote(key))
-				}
-				seen[key] = true
-				if !walk(k(path, key)) {
-					return false
-				}
-			}
-			_, err = dec.Token()
-			return err == nil
-		case json.Delim('['):
-			for i := 0; dec.More(); i++ {
-				if !walk(fmt.Sprintf("%s[%d]", path, i)) {
-					return false
-				}
-			}
-			_, err = dec.Token()
-			return err == nil
-		}
-		return true
-	}
-	walk("")
+	strictjson.ScanKeys(data, func(path, key string) {
+		p.bad(path, "key %s appears twice", quote(key))
+	}, nil)
 }
 
-// present returns fields[key], treating null as absent.
-func present(fields map[string]json.RawMessage, key string) (json.RawMessage, bool) {
-	raw, ok := fields[key]
-	if !ok || string(bytes.TrimSpace(raw)) == "null" {
-		return nil, false
-	}
-	return raw, true
-}
-
-// describe names the kind and, for a scalar, the value of a JSON value.
-func describe(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return "string " + quote(s)
-		}
-		return "a string"
-	case 't', 'f':
-		return "boolean " + string(raw)
-	case 'n':
-		return "null"
-	}
-	if len(raw) > 40 {
-		return "number " + string(raw[:40]) + "..."
-	}
-	return "number " + string(raw)
-}
-
-// quote quotes s for a message, cut short when long.
-func quote(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return strconv.Quote(s)
-}
+// The helpers the index shares with the other strict JSON readers.
+var (
+	describe = strictjson.Describe
+	present  = strictjson.Present
+	quote    = strictjson.Quote
+)
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

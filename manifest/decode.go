@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/upkeep/upkeep/internal/strictjson"
 )
 
 // parsed says what parse saw beyond the values: whether files and
@@ -189,15 +189,6 @@ func (d *decoder) bad(format string, args ...any) {
 	d.ps.add("", FileName, ErrInvalidManifest, format, args...)
 }
 
-// present returns the value of key in fields, treating null as absent.
-func present(fields map[string]json.RawMessage, key string) (json.RawMessage, bool) {
-	raw, ok := fields[key]
-	if !ok || string(raw) == "null" {
-		return nil, false
-	}
-	return raw, true
-}
-
 // field decodes fields[key], if present, into dst.
 func (d *decoder) field(fields map[string]json.RawMessage, key, prefix string, dst any) {
 	if raw, ok := present(fields, key); ok {
@@ -225,8 +216,8 @@ func (d *decoder) into(path string, raw json.RawMessage, dst any) bool {
 // object decodes raw as a JSON object. With allowed keys given, any other
 // key is an unknown field.
 func (d *decoder) object(path string, raw json.RawMessage, allowed ...string) (map[string]json.RawMessage, bool) {
-	var fields map[string]json.RawMessage
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' || json.Unmarshal(raw, &fields) != nil {
+	fields, unknown, ok := strictjson.Object(raw, allowed...)
+	if !ok {
 		if path == "" {
 			d.bad("got %s, want a JSON object", describe(raw))
 		} else {
@@ -235,23 +226,32 @@ func (d *decoder) object(path string, raw json.RawMessage, allowed ...string) (m
 		d.skip[path] = true
 		return nil, false
 	}
-	if len(allowed) > 0 {
-		var unknown []string
-		for k := range fields {
-			if !slices.Contains(allowed, k) {
-				unknown = append(unknown, k)
-			}
-		}
-		slices.Sort(unknown)
-		for _, k := range unknown {
-			if path == "" {
-				d.bad("unknown field %s", quote(k))
-			} else {
-				d.bad("%s: unknown field %s", path, quote(k))
-			}
+	for _, k := range unknown {
+		if path == "" {
+			d.bad("unknown field %s", quote(k))
+		} else {
+			d.bad("%s: unknown field %s", path, quote(k))
 		}
 	}
 	return fields, true
+}
+
+// scanKeys records a problem for each key of data, valid JSON, that
+// appears twice in one object. It reports whether any key, other than a
+// key of requires, is not plain lowercase ASCII.
+func (d *decoder) scanKeys(data []byte) (odd bool) {
+	strictjson.ScanKeys(data, func(path, key string) {
+		if path != "" {
+			d.bad("%s: key %s appears twice", path, quote(key))
+		} else {
+			d.bad("key %s appears twice", quote(key))
+		}
+	}, func(path, _ string) {
+		if path != "requires" {
+			odd = true
+		}
+	})
+	return odd
 }
 
 // array decodes raw as a JSON array.
@@ -265,143 +265,6 @@ func (d *decoder) array(path string, raw json.RawMessage) ([]json.RawMessage, bo
 	return items, true
 }
 
-// describe names the kind and, for a scalar, the value of a JSON value.
-func describe(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return "string " + quote(s)
-		}
-		return "a string"
-	case 't', 'f':
-		return "boolean " + string(raw)
-	case 'n':
-		return "null"
-	}
-	if len(raw) > 40 {
-		return "number " + string(raw[:40]) + "..."
-	}
-	return "number " + string(raw)
-}
-
-// scanKeys walks the keys of the JSON value data, known to be valid, and
-// records a problem for each key that appears twice in one object (JSON
-// decoders disagree on which one wins). It reports whether any key, other
-// than a key of requires, is not plain lowercase ASCII.
-func (d *decoder) scanKeys(data []byte) (odd bool) {
-	var stack []keyFrame
-	var keys [][]byte // the keys of the objects on the stack, in order
-	expectKey := false
-	i := 0
-	for i < len(data) {
-		c := data[i]
-		switch c {
-		case '{':
-			stack = append(stack, keyFrame{object: true, first: len(keys)})
-			expectKey = true
-			i++
-		case '[':
-			stack = append(stack, keyFrame{first: len(keys)})
-			i++
-		case '}', ']':
-			keys = keys[:stack[len(stack)-1].first]
-			stack = stack[:len(stack)-1]
-			i++
-		case ',':
-			if f := &stack[len(stack)-1]; f.object {
-				expectKey = true
-			} else {
-				f.index++
-			}
-			i++
-		case '"':
-			j := i + 1
-			for data[j] != '"' {
-				if data[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if expectKey {
-				expectKey = false
-				f := &stack[len(stack)-1]
-				key := data[i+1 : j]
-				plain := plainKey(key)
-				if !plain && !(len(stack) == 2 && stack[0].object && string(keys[stack[1].first-1]) == "requires") {
-					odd = true
-				}
-				for _, k := range keys[f.first:] {
-					if bytes.Equal(k, key) || (!plain || !plainKey(k)) && unescapeKey(k) == unescapeKey(key) {
-						if p := keyPath(stack, keys); p != "" {
-							d.bad("%s: key %s appears twice", p, quote(unescapeKey(key)))
-						} else {
-							d.bad("key %s appears twice", quote(unescapeKey(key)))
-						}
-						break
-					}
-				}
-				keys = append(keys, key)
-			}
-			i = j + 1
-		default:
-			i++
-		}
-	}
-	return odd
-}
-
-// keyFrame is an object or array being walked by scanKeys.
-type keyFrame struct {
-	object bool
-	first  int // index of its first key in the keys of scanKeys
-	index  int // of the current element, in an array
-}
-
-// keyPath is the path, like database.tables or files[3], of the innermost
-// container of stack; the current key of an object is the last of its keys.
-func keyPath(stack []keyFrame, keys [][]byte) string {
-	var b strings.Builder
-	for i := 0; i < len(stack)-1; i++ {
-		if stack[i].object {
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(unescapeKey(keys[stack[i+1].first-1]))
-		} else {
-			b.WriteString("[" + strconv.Itoa(stack[i].index) + "]")
-		}
-	}
-	return b.String()
-}
-
-// plainKey reports whether a raw key is lowercase ASCII letters, digits
-// and '_' (so needs no unescaping and cannot match by case folding).
-func plainKey(k []byte) bool {
-	for _, c := range k {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func unescapeKey(k []byte) string {
-	var s string
-	if json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) != nil {
-		return string(k)
-	}
-	return s
-}
-
 // position converts a byte offset into a 1-based line and column.
 func position(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {
@@ -412,3 +275,10 @@ func position(data []byte, off int64) (line, col int) {
 	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
 	return line, col
 }
+
+// The helpers manifests share with the other strict JSON readers.
+var (
+	describe = strictjson.Describe
+	present  = strictjson.Present
+	quote    = strictjson.Quote
+)

@@ -343,18 +343,3 @@ func nextSlash(s string, i int) int {
 	}
 	return i + 1 + k
 }
-
-// quote quotes a value for a one-line message, shortening a long one.
-func quote(s string) string {
-	const max = 100
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !isRuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "..."
-	}
-	return strconv.Quote(s)
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -28,6 +28,9 @@ type PackStatus struct {
 	// Version is the pack's version recorded in upkeep_packs by the last
 	// run that migrated or baselined it; "" when unknown.
 	Version string
+	// FilesVersion is the version of the pack given (its code, this
+	// host's files).
+	FilesVersion string
 	// Pending names the migrations that Up would run, in order (empty
 	// when the database is at or above the code).
 	Pending []string
@@ -201,7 +204,7 @@ func (db *DB) status(ctx context.Context, q querier, packs []Pack) (*Status, *db
 // packStatus compares p with the database up to target.
 func packStatus(p Pack, state *dbState, target int) PackStatus {
 	ps := PackStatus{Pack: p.Name, Code: p.CodeVersion(), Database: state.version[p.Name], Known: state.known[p.Name],
-		Version: state.release[p.Name], Interrupted: state.progress[p.Name]}
+		Version: state.release[p.Name], FilesVersion: p.Version, Interrupted: state.progress[p.Name]}
 	if !ps.Known {
 		ps.Database = p.None()
 	}

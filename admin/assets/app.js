@@ -1,5 +1,6 @@
 // The live parts of the admin pages: an event from the server makes the
-// open page fetch its <main> again. Nothing else needs JavaScript.
+// open page fetch its <main> again; a progress line of the action shown is
+// added to its list at once. Nothing else needs JavaScript.
 (function () {
   "use strict";
   var prefix = document.body.dataset.prefix || "";
@@ -17,10 +18,21 @@
       .then(function () { busy = false; if (again) { again = false; refresh(); } });
   }
   function later(e) {
-    var v = 0;
-    try { v = JSON.parse(e.data).version || 0; } catch (x) {}
+    var d = {};
+    try { d = JSON.parse(e.data) || {}; } catch (x) {}
+    var v = d.version || 0;
     if (v && v <= seen) return;
     if (v) seen = v;
+    var action = document.getElementById("action"), list = document.getElementById("progress");
+    if (e.type === "progress") {
+      if (!action || !list || action.dataset.id !== d.id) return;
+      var none = list.querySelector(".none");
+      if (none) none.remove();
+      var li = document.createElement("li");
+      li.textContent = d.line;
+      list.appendChild(li);
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(refresh, 50);
   }

@@ -6,7 +6,7 @@
 // BLAKE2b-512) while the bytes arrive, checks the zip's manifest, fsyncs
 // and renames; curl's side only writes the bytes, and sync makes them
 // durable. Each side runs as its own process, so its wall time and peak RSS
-// (getrusage ru_maxrss) are its own; before each run the previous output
+// (VmHWM, read by the child itself) are its own; before each run the previous output
 // is removed and `sync` writes back what is dirty, outside the timing.
 //
 // It also measures a resume: a fetch whose connection is cut at 50%, then
@@ -68,6 +68,10 @@ func main() {
 			ScanOptions: updates.ScanOptions{Root: *rootDir},
 			FeedOptions: updates.FeedOptions{Feed: *url, Packs: []string{"big"}, Client: feed.Client{Retries: 1}},
 		})
+		// First the peak memory of this process's own address space:
+		// rusage's ru_maxrss of a child also counts the parent's peak, which
+		// the child shared until exec (Go starts children with CLONE_VM).
+		fmt.Printf("vmhwm %d\n", vmHWM())
 		if res != nil {
 			json.NewEncoder(os.Stdout).Encode(res)
 		}
@@ -134,8 +138,14 @@ func main() {
 	}
 	fetchOnce := func() (time.Duration, int64, error) {
 		cmd := exec.Command(self, "-child", "-root", root, "-url", base)
-		cmd.Stderr = os.Stderr
-		return paired.Run(cmd)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, os.Stderr
+		d, rss, err := paired.Run(cmd)
+		var hwm int64
+		if _, serr := fmt.Sscanf(out.String(), "vmhwm %d", &hwm); serr == nil && hwm > 0 {
+			rss = hwm
+		}
+		return d, rss, err
 	}
 	runUpkeep := func() (time.Duration, int64) {
 		clean()
@@ -253,6 +263,23 @@ func prepare(dir string, sizeMB int) (feedDir, pub string) {
 	os.RemoveAll(zips)
 	check(os.WriteFile(stamp, nil, 0o644))
 	return feedDir, pub
+}
+
+// vmHWM is the peak resident memory of this process in bytes, from
+// /proc/self/status (Linux); 0 where unknown.
+func vmHWM() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func progressBytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }

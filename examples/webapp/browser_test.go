@@ -148,8 +148,12 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(result, `"name": "create_notes"`) {
+	// The result reads as a page, not as JSON.
+	if !strings.Contains(result, "webapp 1_create_notes") || strings.Contains(result, "{") {
 		t.Fatalf("migrate result: %s", result)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#result #schemas tr[data-pack="webapp"]`)); err != nil {
+		t.Fatalf("migrate result's schema table: %v", err)
 	}
 	time.Sleep(1100 * time.Millisecond) // Guard looks again once a second
 	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, "No notes yet") {
@@ -240,8 +244,13 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "action.png")
-	if state != "done" || !strings.Contains(progress, "backup") || !strings.Contains(result, `"pack": "core"`) || !strings.Contains(result, `"to": "2.1.0"`) {
-		t.Fatalf("install: state %q\nprogress %s\nresult %s", state, progress, result)
+	installed, err := chromedp.Run(ctx, chromedp.Text(`#result #installed tr[data-pack="core"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state != "done" || !strings.Contains(progress, "backup") || !strings.Contains(result, "Installed batch") || strings.Contains(result, "{") ||
+		!strings.Contains(installed, "new pack") || !strings.Contains(installed, "2.1.0") || !strings.Contains(installed, "core-2.1.0.zip") {
+		t.Fatalf("install: state %q\nprogress %s\nresult %s\ninstalled row %s", state, progress, result, installed)
 	}
 	if _, err := os.Stat(filepath.Join(root, "packs", "core", "templates", "layout.html")); err != nil {
 		t.Fatalf("the pack is not on disk: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
@@ -94,9 +95,7 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, struct {
-			Backup backupDoc `json:"backup"`
-		}{newBackupDoc(*b)})
+		return printJSON(g.Stdout, jsondoc.BackupCreated{Backup: jsondoc.NewBackup(*b)})
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "wrote backup %s: %d files, %s, database %s (%s)\n", b.ID, b.Files, progress.FormatBytes(b.Bytes), b.Database, b.Path)
@@ -114,13 +113,7 @@ func runBackupsList(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		docs := []backupDoc{}
-		for _, b := range list {
-			docs = append(docs, newBackupDoc(b))
-		}
-		return printJSON(g.Stdout, struct {
-			Backups []backupDoc `json:"backups"`
-		}{docs})
+		return printJSON(g.Stdout, jsondoc.NewBackups(list))
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(g.Stdout, "No backups in %s.\n", root.Backups())
@@ -219,7 +212,9 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 		return restoreTables(c, g, root, id)
 	}
 	if !filesOnly && m.Database.Snapshot != nil {
-		if err := refuseSharedRestore(c, g, id); err != nil {
+		err := refuseSharedRestore(c, g, "restoring backup "+id+" with its database",
+			"restore this host's files alone with --files-only (the database stays as it is), or take the database back for every host with --all-hosts (each other host then needs the versions the backup holds)")
+		if err != nil {
 			return err
 		}
 	}
@@ -246,35 +241,24 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 }
 
 // refuseSharedRestore is the guard of a restore that takes the database
-// back.
-func refuseSharedRestore(c *cli.Context, g *GlobalOptions, id string) error {
+// back: refuseShared on the database, when it exists.
+func refuseSharedRestore(c *cli.Context, g *GlobalOptions, what, hint string) error {
 	db, err := openExistingDB(c, g)
 	if err != nil || db == nil {
 		return err
 	}
 	defer db.Close()
-	return refuseShared(c, g, db, "restoring backup "+id+" with its database",
-		"restore this host's files alone with --files-only (the database stays as it is), or take the database back for every host with --all-hosts (each other host then needs the versions the backup holds)")
+	return refuseShared(c, g, db, what, hint)
 }
 
 // restoreTables puts back the packs' tables from a backup of kind
 // tables, after verifying it.
 func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string) error {
-	fsys, closer, err := backupstore.OpenTables(root, id)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	db, err := packs.Open(c.Context, g.DB, root.Dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := refuseShared(c, g, db, "restoring the table export "+id,
+	if err := refuseSharedRestore(c, g, "restoring the table export "+id,
 		"take the tables back for every host with --all-hosts (each other host then needs code of the schema versions the export holds)"); err != nil {
 		return err
 	}
-	if err := db.RestoreTables(c.Context, fsys, id); err != nil {
+	if err := updates.RestoreTables(c.Context, root, g.DB, id); err != nil {
 		return err
 	}
 	if !g.Quiet {
@@ -328,42 +312,10 @@ func runBackupsExport(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, struct {
-			Backup backupDoc `json:"backup"`
-		}{newBackupDoc(*b)})
+		return printJSON(g.Stdout, jsondoc.BackupCreated{Backup: jsondoc.NewBackup(*b)})
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "wrote %s: backup %s, %d files, %s, standalone (unzip restores it)\n", b.Path, b.ID, b.Files, progress.FormatBytes(b.Size))
 	}
 	return nil
-}
-
-// backupDoc is a backup in the JSON documents of backups create and backups
-// list (docs/json.md).
-type backupDoc struct {
-	ID        string    `json:"id"`
-	Path      string    `json:"path"`
-	Size      int64     `json:"size"`
-	Created   time.Time `json:"created"`
-	Reason    string    `json:"reason"`
-	Kind      string    `json:"kind"`      // backup, db export (a backup of kind tables) or unreadable
-	Protected bool      `json:"protected"` // the backup of the last install: prune keeps it
-	Files     int       `json:"files"`
-	Bytes     int64     `json:"bytes"`
-	Database  string    `json:"database"`
-	Base      string    `json:"base"`              // the backup it builds on ("" for a full backup)
-	Depth     int       `json:"depth"`             // backups since the last full one (0 for a full backup)
-	Problem   string    `json:"problem,omitempty"` // why it cannot be read
-}
-
-func newBackupDoc(b backupstore.Backup) backupDoc {
-	d := backupDoc{ID: b.ID, Path: b.Path, Size: b.Size, Created: b.Created, Reason: b.Reason, Kind: "backup",
-		Protected: b.Protected, Files: b.Files, Bytes: b.Bytes, Database: b.Database, Base: b.Base, Depth: b.Depth}
-	switch {
-	case b.Kind == backupstore.KindTables:
-		d.Kind = "db export"
-	case b.Err != nil:
-		d.Kind, d.Problem = "unreadable", b.Err.Error()
-	}
-	return d
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/internal/lock"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
 )
@@ -134,12 +135,12 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
-	hosts, err := readHosts(c, g, s.db)
+	hosts, err := jsondoc.ReadHosts(c.Context, s.db, g.Root)
 	if err != nil {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, newStatusDoc(s.db, st, drift, s.packs, hosts))
+		return printJSON(g.Stdout, jsondoc.NewDBStatus(s.db, st, drift).SetHosts(hosts))
 	}
 	driftOf := map[string]int{}
 	for _, d := range drift {
@@ -165,13 +166,13 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 	}
 	tw.Flush()
 	var files, recorded []packVersion
-	for i, p := range st.Packs {
-		files = append(files, packVersion{p.Pack, s.packs[i].Version, p.Code})
+	for _, p := range st.Packs {
+		files = append(files, packVersion{p.Pack, p.FilesVersion, p.Code})
 		if p.Known {
 			recorded = append(recorded, packVersion{p.Pack, p.Version, p.Database})
 		}
 	}
-	hosts.writeText(g.Stdout, s.root.Dir, files, recorded)
+	writeHostsText(g.Stdout, hosts, s.root.Dir, files, recorded)
 	for _, u := range st.Unknown {
 		fmt.Fprintf(g.Stdout, "The database has schema records of pack %s, which is not installed.\n", u)
 	}
@@ -217,9 +218,7 @@ func runDBHistory(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		return printJSON(g.Stdout, struct {
-			Migrations []historyDoc `json:"migrations"`
-		}{newHistoryDocs(hist)})
+		return printJSON(g.Stdout, jsondoc.NewDBHistory(hist))
 	}
 	if len(hist) == 0 {
 		fmt.Fprintln(g.Stdout, "No migration has run on this database.")
@@ -274,7 +273,7 @@ func runDBDown(c *cli.Context, g *GlobalOptions) error {
 func reportRun(c *cli.Context, g *GlobalOptions, did string, res *packs.Result, err error) error {
 	if res != nil && !g.Quiet {
 		if g.JSON {
-			if jerr := printJSON(g.Stdout, newRunDoc(res)); jerr != nil {
+			if jerr := printJSON(g.Stdout, jsondoc.NewRun(res)); jerr != nil {
 				return jerr
 			}
 		} else {
@@ -307,7 +306,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if g.JSON {
-		if err := printJSON(g.Stdout, verifyDoc{v.OK(), newChangedDocs(v.Changed), newDriftDocs(v.Drift)}); err != nil {
+		if err := printJSON(g.Stdout, jsondoc.Verify{OK: v.OK(), Changed: jsondoc.NewChanged(v.Changed), Drift: jsondoc.NewDrift(v.Drift)}); err != nil {
 			return err
 		}
 	} else {
@@ -381,18 +380,7 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 }
 
 func driftLine(d packs.DriftItem) string {
-	what := d.Table
-	if d.Name != "" {
-		what += "." + d.Name
-	}
-	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
-	if d.Was != "" {
-		s += ", was " + d.Was
-	}
-	if d.Is != "" {
-		s += ", is " + d.Is
-	}
-	return s
+	return jsondoc.NewDrift([]packs.DriftItem{d})[0].String()
 }
 
 // problems splits a joined error into its parts.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/packs"
 )
 
@@ -29,7 +30,7 @@ func runPacksList(c *cli.Context, g *GlobalOptions) error {
 	}
 	// The database's side, when there is a database.
 	dbState := map[string]packs.PackStatus{}
-	var hosts hostsView
+	var hosts jsondoc.HostsView
 	if code, err := packs.LoadPacks(root.Dir); err == nil {
 		if db, err := packs.Open(c.Context, g.DB, root.Dir); err == nil {
 			defer db.Close()
@@ -38,7 +39,7 @@ func runPacksList(c *cli.Context, g *GlobalOptions) error {
 					dbState[p.Pack] = p
 				}
 			}
-			if hosts, err = readHosts(c, g, db); err != nil {
+			if hosts, err = jsondoc.ReadHosts(c.Context, db, root); err != nil {
 				return err
 			}
 		}
@@ -65,10 +66,10 @@ func runPacksList(c *cli.Context, g *GlobalOptions) error {
 	}
 	if g.JSON {
 		return printJSON(g.Stdout, struct {
-			Packs  []row     `json:"packs"`
-			HostID string    `json:"host_id"`
-			Hosts  []hostDoc `json:"hosts"`
-		}{rows, hosts.self, hosts.docs()})
+			Packs  []row          `json:"packs"`
+			HostID string         `json:"host_id"`
+			Hosts  []jsondoc.Host `json:"hosts"`
+		}{rows, hosts.Self, hosts.Docs()})
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(g.Stdout, "No pack is installed in %s.\n", root.Packs())
@@ -82,6 +83,6 @@ func runPacksList(c *cli.Context, g *GlobalOptions) error {
 			return err
 		}
 	}
-	hosts.writeText(g.Stdout, root.Dir, files, recorded)
+	writeHostsText(g.Stdout, hosts, root.Dir, files, recorded)
 	return nil
 }

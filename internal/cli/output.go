@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/upkeep/upkeep/jsondoc"
 )
 
 func dash(s string) string {
@@ -36,3 +38,7 @@ func writeJSONLine(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+// printJSON writes v to w as one upkeep JSON document (jsondoc.Marshal):
+// the bytes the admin API serves for the same document.
+func printJSON(w io.Writer, v any) error { return jsondoc.Write(w, v) }

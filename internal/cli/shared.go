@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/upkeep/upkeep/internal/dbaddr"
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/packs"
 	"github.com/upkeep/upkeep/updates"
 )
@@ -56,56 +56,6 @@ func openExistingDB(c *cli.Context, g *GlobalOptions) (*packs.DB, error) {
 	return packs.Open(c.Context, g.DB, g.Root.Dir)
 }
 
-// hostDoc is a host upkeep_hosts records, in the JSON documents of db
-// status and packs list (docs/json.md).
-type hostDoc struct {
-	HostID   string        `json:"host_id"`
-	Hostname string        `json:"hostname"`
-	Root     string        `json:"root"`
-	ThisHost bool          `json:"this_host"` // the root the command ran on
-	Recent   bool          `json:"recent"`    // seen in the last 7 days: the guard counts it
-	SeenAt   time.Time     `json:"seen_at"`
-	Packs    []hostPackDoc `json:"packs"`
-}
-
-type hostPackDoc struct {
-	Pack              string `json:"pack"`
-	FilesVersion      string `json:"files_version"`
-	CodeSchemaVersion int    `json:"code_schema_version"`
-}
-
-// hostsView is who uses the database: this root's host id ("" before its
-// first start) and every host upkeep_hosts records, newest first.
-type hostsView struct {
-	self  string
-	hosts []packs.Host
-	since time.Time // hosts seen after it count as sharing the database
-}
-
-// readHosts reads the hosts; it creates nothing (no host id, no table).
-func readHosts(c *cli.Context, g *GlobalOptions, db *packs.DB) (hostsView, error) {
-	v := hostsView{since: time.Now().Add(-packs.SharedWindow)}
-	var err error
-	if v.self, err = updates.HostID(g.Root); err != nil {
-		return v, err
-	}
-	v.hosts, err = db.Hosts(c.Context)
-	return v, err
-}
-
-func (v hostsView) docs() []hostDoc {
-	out := []hostDoc{}
-	for _, h := range v.hosts {
-		d := hostDoc{HostID: h.ID, Hostname: h.Hostname, Root: h.Root, ThisHost: h.ID == v.self, Recent: h.SeenAt.After(v.since),
-			SeenAt: h.SeenAt.UTC(), Packs: []hostPackDoc{}}
-		for _, p := range h.Packs {
-			d.Packs = append(d.Packs, hostPackDoc{p.Pack, p.FilesVersion, p.CodeSchema})
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
 // packVersion is a pack at a version and schema version, for the text
 // of db status and packs list.
 type packVersion struct {
@@ -132,12 +82,12 @@ func joinVersions(ps []packVersion) string {
 	return strings.Join(s, ", ")
 }
 
-// writeText writes this host's files against the database's record, then
-// the other hosts that use the database.
-func (v hostsView) writeText(w io.Writer, root string, files, recorded []packVersion) {
+// writeHostsText writes this host's files against the database's record,
+// then the other hosts that used the database.
+func writeHostsText(w io.Writer, v jsondoc.HostsView, root string, files, recorded []packVersion) {
 	self := "no host id yet (the first start makes one)"
-	if v.self != "" {
-		self = "host id " + v.self
+	if v.Self != "" {
+		self = "host id " + v.Self
 		if name, err := os.Hostname(); err == nil {
 			self = name + " (" + self + ")"
 		}
@@ -145,12 +95,7 @@ func (v hostsView) writeText(w io.Writer, root string, files, recorded []packVer
 	fmt.Fprintf(w, "This host: %s, root %s\n", self, root)
 	fmt.Fprintf(w, "  files:            %s\n", joinVersions(files))
 	fmt.Fprintf(w, "  database records: %s\n", joinVersions(recorded))
-	var others []packs.Host
-	for _, h := range v.hosts {
-		if h.ID != v.self {
-			others = append(others, h)
-		}
-	}
+	others := v.Others()
 	if len(others) == 0 {
 		fmt.Fprintln(w, "No other host has used this database.")
 		return
@@ -162,7 +107,7 @@ func (v hostsView) writeText(w io.Writer, root string, files, recorded []packVer
 			ps = append(ps, packVersion{p.Pack, p.FilesVersion, p.CodeSchema})
 		}
 		old := ""
-		if !h.SeenAt.After(v.since) {
+		if !h.SeenAt.After(v.Since) {
 			old = " (not in the last 7 days)"
 		}
 		fmt.Fprintf(w, "  %s%s: %s\n", h, old, joinVersions(ps))

@@ -1,7 +1,7 @@
 // Package layers holds no code: its test checks that imports in upkeep run
 // one way, from the top down (../shared/DESIGN.md, "Packages"):
 //
-//	main, bench/*, examples/* -> internal/cli -> admin -> updates -> feed, backupstore, packs -> manifest -> layout
+//	main, bench/*, examples/* -> internal/cli -> admin -> jsondoc -> updates -> feed, backupstore, packs -> manifest -> layout
 //
 // A package may import packages below it (backupstore, packs and feed may
 // also import each other), never one above. Helpers under internal/ may be

@@ -13,11 +13,12 @@ const module = "github.com/upkeep/upkeep"
 
 // level of each public package, and of the CLI; higher imports lower.
 var level = map[string]int{
-	"":             8, // main
-	"bench":        8, // bench/... (benchmark commands)
-	"examples":     8, // examples/... (applications that embed upkeep)
-	"internal/cli": 7,
-	"admin":        6,
+	"":             9, // main
+	"bench":        9, // bench/... (benchmark commands)
+	"examples":     9, // examples/... (applications that embed upkeep)
+	"internal/cli": 8,
+	"admin":        7,
+	"jsondoc":      6, // the JSON documents of the CLI and the admin API
 	"updates":      5,
 	"feed":         4,
 	"backupstore":  4,

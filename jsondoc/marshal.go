@@ -1,4 +1,4 @@
-package cli
+package jsondoc
 
 import (
 	"bytes"
@@ -13,24 +13,35 @@ import (
 // top-level "json_format" key. docs/json.md describes each document.
 const JSONFormat = 1
 
-// printJSON writes v to w as one upkeep JSON document: an object whose
-// first key is "json_format": 1, indented, with no HTML escaping (">= 1.2"
-// stays as written). Lists that are nil print as [] and times in UTC, so
-// the contract holds without care in each command. Durations are the
-// caller's business: name them *_ms and give them as integers.
+// Write writes v to w as one upkeep JSON document ([Marshal]).
+func Write(w io.Writer, v any) error {
+	doc, err := Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(doc)
+	return err
+}
+
+// Marshal returns v as one upkeep JSON document: an object whose first key
+// is "json_format": 1, indented, with no HTML escaping (">= 1.2" stays as
+// written), and a final newline. Lists that are nil are written as [] and
+// times in UTC, so the contract holds without care in each producer.
+// Durations are the caller's business: name them *_ms and give them as
+// integers. The CLI prints, and the admin API serves, exactly these bytes.
 //
 // v must marshal to a JSON object: wrap a list in a struct,
 // struct{ Backups []Backup `json:"backups"` }.
-func printJSON(w io.Writer, v any) error {
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(normalizeJSON(reflect.ValueOf(v)).Interface()); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
+		return nil, fmt.Errorf("write JSON: %w", err)
 	}
 	body := bytes.TrimSpace(buf.Bytes())
 	if len(body) < 2 || body[0] != '{' {
-		return fmt.Errorf("write JSON: a %T is not a JSON object", v)
+		return nil, fmt.Errorf("write JSON: a %T is not a JSON object", v)
 	}
 	doc := fmt.Appendf(nil, `{"json_format":%d`, JSONFormat)
 	if rest := bytes.TrimSpace(body[1:]); len(rest) > 0 && rest[0] != '}' {
@@ -39,11 +50,10 @@ func printJSON(w io.Writer, v any) error {
 	doc = append(doc, body[1:]...)
 	var out bytes.Buffer
 	if err := json.Indent(&out, doc, "", "  "); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
+		return nil, fmt.Errorf("write JSON: %w", err)
 	}
 	out.WriteByte('\n')
-	_, err := w.Write(out.Bytes())
-	return err
+	return out.Bytes(), nil
 }
 
 var (
