@@ -108,26 +108,26 @@ func findBase(root layout.Root) *base {
 	return nil
 }
 
-// ref returns the record of e when the base holds it unchanged: same
-// size, modification time, change time, inode and mode.
-func (b *base) ref(e *entry) (File, bool) {
+// ref returns the record of e when the base holds it unchanged (same
+// size, modification time, change time, inode and mode), or nil. The
+// record is the base's own, its Backup set (the base is read for this
+// backup alone).
+func (b *base) ref(e *entry) *File {
 	if b == nil || e.typ != TypeFile {
-		return File{}, false
+		return nil
 	}
 	prev, ok := b.byPath[e.rel]
 	if !ok {
-		return File{}, false
+		return nil
 	}
-	inode, ctime, ok := fileID(e.info)
-	if !ok || inode != prev.Inode || ctime != prev.CTime || e.info.Size() != prev.Size ||
-		!e.info.ModTime().Equal(prev.Modified) || modeString(e.mode) != prev.Mode {
-		return File{}, false
+	if e.inode == 0 || e.inode != prev.Inode || e.ctime != prev.CTime || e.size != prev.Size ||
+		!e.mtime.Equal(prev.Modified) || modeString(e.mode) != prev.Mode {
+		return nil
 	}
-	rec := *prev
-	if rec.Backup == "" {
-		rec.Backup = b.id
+	if prev.Backup == "" {
+		prev.Backup = b.id
 	}
-	return rec, true
+	return prev
 }
 
 // statRecord sets the inode and change time of a stored file's record

@@ -60,12 +60,17 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	refs := 0
 	for i := range entries {
 		e := &entries[i]
-		if rec, ok := b0.ref(e); ok {
-			e.ref = &rec
+		if e.ref = b0.ref(e); e.ref != nil {
 			refs++
 		} else if e.typ == TypeFile {
 			total += e.size
 		}
+	}
+	var baseID string
+	var baseDepth int
+	if b0 != nil {
+		baseID, baseDepth = b0.id, b0.depth
+		b0 = nil // its index is no longer needed (the records entries refer to stay)
 	}
 	dir := opts.Root.Backups()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -103,7 +108,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		Files:         make([]File, 0, len(entries)),
 	}
 	if refs > 0 {
-		man.Base, man.Depth = b0.id, b0.depth+1
+		man.Base, man.Depth = baseID, baseDepth+1
 	}
 	if man.Packs == nil {
 		man.Packs = map[string]string{}
@@ -160,7 +165,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	man.Files = files
 	if snapPath != "" {
 		fi := snapInfo
-		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, info: fi}
+		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, mtime: fi.ModTime()}
 		snap, err := p.run([]entry{e}, "", zw, meter)
 		if err != nil {
 			return nil, err

@@ -282,8 +282,8 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 	switch e.typ {
 	case TypeDir:
 		rec.Mode = modeString(e.mode)
-		rec.Modified = e.info.ModTime().UTC()
-		h := &zip.FileHeader{Name: prefix + e.rel + "/", Modified: e.info.ModTime()}
+		rec.Modified = e.mtime.UTC()
+		h := &zip.FileHeader{Name: prefix + e.rel + "/", Modified: e.mtime}
 		h.SetMode(fs.ModeDir | e.mode.Perm())
 		if _, err := zw.CreateHeader(h); err != nil {
 			return File{}, fmt.Errorf("backupstore: write %s into %s: %w", e.abs, p.outName, err)
@@ -293,8 +293,8 @@ func (p *pipeline) write(ctx context.Context, j *job, prefix string, zw *zip.Wri
 		data := []byte(e.target)
 		sum := sha256.Sum256(data)
 		rec.Mode, rec.Target, rec.Size, rec.SHA256 = "0777", e.target, int64(len(data)), hexSum(sum[:])
-		rec.Modified = e.info.ModTime().UTC()
-		h := rawHeader(prefix+e.rel, fs.ModeSymlink|0o777, e.info.ModTime())
+		rec.Modified = e.mtime.UTC()
+		h := rawHeader(prefix+e.rel, fs.ModeSymlink|0o777, e.mtime)
 		h.Method, h.CRC32 = zip.Store, crc32.ChecksumIEEE(data)
 		h.CompressedSize64, h.UncompressedSize64 = uint64(len(data)), uint64(len(data))
 		w, err := zw.CreateRaw(h)

@@ -1,7 +1,6 @@
 package jsondoc
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/upkeep/upkeep/packs"
@@ -179,16 +178,5 @@ func NewRun(res *packs.Result) *Run {
 // String is the drift in words: "pack blog, posts.slug: column added, is
 // TEXT".
 func (d Drift) String() string {
-	what := d.Table
-	if d.Name != "" {
-		what += "." + d.Name
-	}
-	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
-	if d.Was != "" {
-		s += ", was " + d.Was
-	}
-	if d.Is != "" {
-		s += ", is " + d.Is
-	}
-	return s
+	return packs.DriftItem{Pack: d.Pack, Table: d.Table, Kind: packs.DriftKind(d.Kind), Name: d.Name, Was: d.Was, Is: d.Is, Record: d.RecordedAtSchema}.Line()
 }

@@ -26,8 +26,42 @@ type PackDiff struct {
 	// DriftSQL brings the live tables back to the record.
 	DriftSQL []string `json:"drift_sql"`
 	// Desired is the live database against the pack's schema.sql; nil
-	// when the pack has none.
+	// when the pack has none, or when it was not compared (DesiredSkipped).
 	Desired *Comparison `json:"desired,omitempty"`
+	// DesiredSkipped says why schema.sql was not compared (see
+	// DiffOptions.SkipDesiredWithoutDevDB).
+	DesiredSkipped string `json:"desired_skipped,omitempty"`
+}
+
+// The sources of a [Difference].
+const (
+	SourceRecorded = "recorded schema" // the schema recorded after the pack's last migration
+	SourceDesired  = DesiredFile       // the pack's schema.sql
+)
+
+// Difference is one way the live database differs from what a pack
+// expects.
+type Difference struct {
+	Pack   string `json:"pack"`
+	Source string `json:"source"` // SourceRecorded or SourceDesired
+	Text   string `json:"text"`
+}
+
+// Differences lists how the live database differs from what the pack
+// expects, one line each: the drift from its recorded schema, then the
+// differences from its schema.sql. It is the one list both db diff and the
+// start's drift report print.
+func (pd PackDiff) Differences() []Difference {
+	out := []Difference{}
+	for _, d := range pd.Drift {
+		out = append(out, Difference{Pack: pd.Pack, Source: SourceRecorded, Text: d.Line()})
+	}
+	if pd.Desired != nil {
+		for _, c := range pd.Desired.Changes {
+			out = append(out, Difference{Pack: pd.Pack, Source: SourceDesired, Text: c.String()})
+		}
+	}
+	return out
 }
 
 // DiffOptions says what [DB.Diff] compares.
@@ -40,6 +74,10 @@ type DiffOptions struct {
 	// DevDB is where a PostgreSQL or MySQL database's schema.sql is
 	// applied to be compared (see [DesiredOptions]); SQLite uses memory.
 	DevDB string
+	// SkipDesiredWithoutDevDB leaves schema.sql out, saying so in
+	// PackDiff.DesiredSkipped, where comparing it needs a DevDB that was
+	// not given; otherwise that is an error matching [ErrBadDevDB].
+	SkipDesiredWithoutDevDB bool
 }
 
 // Diff compares the live database with each pack's recorded schema and
@@ -87,7 +125,11 @@ func (db *DB) Diff(ctx context.Context, opts DiffOptions) ([]PackDiff, error) {
 			return nil, err
 		}
 		if in, ok := dirs[name]; ok {
-			if pd.Desired, err = db.diffDesired(ctx, eng, in, opts.DevDB); err != nil {
+			pd.Desired, err = db.diffDesired(ctx, eng, in, opts.DevDB)
+			if opts.SkipDesiredWithoutDevDB && opts.DevDB == "" && errors.Is(err, ErrBadDevDB) {
+				pd.DesiredSkipped, err = fmt.Sprintf("comparing with %s on %s needs an empty database of the same kind (--dev-db or UPKEEP_DEV_DB)", DesiredFile, db.d.name()), nil
+			}
+			if err != nil {
 				return nil, err
 			}
 		}

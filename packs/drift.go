@@ -47,6 +47,23 @@ func (d DriftItem) String() string {
 	return fmt.Sprintf("pack %s: table %s: %s %s: was %s, is %s", d.Pack, d.Table, d.Kind, d.Name, d.Was, d.Is)
 }
 
+// Line is the item as db status, db diff and the start's drift report
+// print it: "pack blog, posts.hits: column added, is hits INTEGER".
+func (d DriftItem) Line() string {
+	what := d.Table
+	if d.Name != "" {
+		what += "." + d.Name
+	}
+	s := fmt.Sprintf("pack %s, %s: %s", d.Pack, what, d.Kind)
+	if d.Was != "" {
+		s += ", was " + d.Was
+	}
+	if d.Is != "" {
+		s += ", is " + d.Is
+	}
+	return s
+}
+
 // compareSchemas lists how now differs from rec.
 func compareSchemas(pack, table string, version int, rec, now *TableSchema) []DriftItem {
 	item := func(k DriftKind, name, was, is string) DriftItem {

@@ -56,6 +56,12 @@ type Options struct {
 	SQL     *sql.DB
 	Dialect packs.Dialect
 
+	// DevDB is an empty PostgreSQL or MySQL database the drift report
+	// applies the packs' schema.sql files to, to compare them with the live
+	// database (Report.Database.Differences); SQLite uses memory. Without
+	// it, a server database's drift report leaves schema.sql out.
+	DevDB string
+
 	// MigrateDB applies the migrations a pack's code needs instead of
 	// stopping the start with [packs.ErrDatabaseBehind].
 	MigrateDB bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/packs"
@@ -16,6 +17,14 @@ type DatabaseReport struct {
 	Packs   []DatabasePack     `json:"packs"`
 	Applied []AppliedMigration `json:"applied,omitempty"` // migrated by this start (--migrate-db)
 	Export  string             `json:"export,omitempty"`  // the backup (kind tables) of the packs' tables taken before
+	// Differences is the drift report: how the live database differs from
+	// what each pack expects (its recorded schema, its schema.sql), the
+	// list upkeep db diff prints. Made when the database is otherwise as
+	// its code needs it.
+	Differences []packs.Difference `json:"differences"`
+	// DifferencesNote says what the drift report left out or why it could
+	// not be made.
+	DifferencesNote string `json:"differences_note,omitempty"`
 }
 
 // DatabasePack is one pack's schema: the version its code expects, the
@@ -41,7 +50,7 @@ type AppliedMigration struct {
 // [*packs.BehindError]; a database ahead of its code stops it with a
 // [*packs.DowngradeError]; a changed migration file with a
 // [*packs.ChecksumError]. All three match the sentinels of package packs.
-func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*DatabaseReport, error) {
+func checkDatabase(ctx context.Context, opts Options, root layout.Root) (rep *DatabaseReport, err error) {
 	code, err := codePacks(opts, root)
 	if err != nil {
 		return nil, err
@@ -62,7 +71,12 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (*Databa
 	if others, err := db.OtherHosts(ctx, self); err == nil {
 		st.Shared = len(others) > 0
 	}
-	rep := &DatabaseReport{Backend: db.Backend()}
+	rep = &DatabaseReport{Backend: db.Backend(), Differences: []packs.Difference{}}
+	defer func() {
+		if err == nil {
+			rep.Differences, rep.DifferencesNote = differences(ctx, opts, root, db)
+		}
+	}()
 	fill := func(st *packs.Status) {
 		rep.Packs = rep.Packs[:0]
 		for _, p := range st.Packs {
@@ -175,4 +189,28 @@ func missingPacks(ctx context.Context, db *packs.DB, root layout.Root, unknown [
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// differences is the start's drift report: what [packs.DB.Diff] finds for
+// every pack, as upkeep db diff shows it. On PostgreSQL and MySQL, the
+// packs' schema.sql files are compared only given Options.DevDB. It never
+// stops the start: a failure is the note.
+func differences(ctx context.Context, opts Options, root layout.Root, db *packs.DB) ([]packs.Difference, string) {
+	out := []packs.Difference{}
+	installed, err := packs.List(root.Packs())
+	if err != nil {
+		return out, "drift not checked: " + err.Error()
+	}
+	diffs, err := db.Diff(ctx, packs.DiffOptions{Packs: installed, DevDB: opts.DevDB, SkipDesiredWithoutDevDB: true})
+	if err != nil {
+		return out, "drift not checked: " + err.Error()
+	}
+	var notes []string
+	for _, d := range diffs {
+		out = append(out, d.Differences()...)
+		if d.DesiredSkipped != "" {
+			notes = append(notes, "pack "+d.Pack+": "+d.DesiredSkipped)
+		}
+	}
+	return out, strings.Join(notes, "; ")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/upkeep/upkeep/internal/progress"
 	"github.com/upkeep/upkeep/internal/signing"
 	"github.com/upkeep/upkeep/internal/textsafe"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // WriteText writes the report as people read it: one block per update zip,
@@ -51,6 +52,19 @@ func (r *Report) WriteText(w io.Writer) error {
 		if d.Export != "" {
 			p.line("   The packs' tables were exported first to %s (backup %s).", strings.TrimSuffix(r.Root, "/")+"/Updates_Backups", d.Export)
 		}
+	}
+	if d := r.Database; d != nil && len(d.Differences) > 0 {
+		p.line("Drift: the database differs from what its packs expect (upkeep db diff shows the SQL):")
+		for _, x := range d.Differences {
+			if x.Source == packs.SourceRecorded { // the line names the pack
+				p.line("   %s: %s", x.Source, textsafe.Clean(x.Text))
+			} else {
+				p.line("   pack %s, %s: %s", x.Pack, x.Source, textsafe.Clean(x.Text))
+			}
+		}
+	}
+	if d := r.Database; d != nil && d.DifferencesNote != "" {
+		p.line("Drift: %s.", d.DifferencesNote)
 	}
 	if len(r.Updates) == 0 {
 		p.line("No updates pending in %s.", pendingDir(r.Root))

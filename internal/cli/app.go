@@ -72,6 +72,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		&cli.IntFlag{Name: "keep-backups", Value: 5, Usage: "after an install commits, keep the `N` newest install backups and remove older ones (the last install's is always kept; 0 keeps all)"},
 		&cli.StringFlag{Name: "health", Usage: "with --install-updates: run `CMD` (sh -c, with UPKEEP_ROOT and UPKEEP_DB set) after the batch commits; if it fails, roll the batch back from its backup and exit 6"},
 		&cli.DurationFlag{Name: "health-timeout", Value: updates.DefaultHealthTimeout, Usage: "kill the --health command after `DURATION` (like 30s or 5m; then it failed)"},
+		&cli.StringFlag{Name: "dev-db", EnvVars: []string{"UPKEEP_DEV_DB"}, Usage: "an empty PostgreSQL or MySQL database (`URL`) the drift report applies each pack's schema.sql to, to compare it with the live tables (SQLite: in memory); never the production database"},
 		&cli.BoolFlag{Name: "fetch-updates", Usage: "first fetch what the feed (--feed or UPKEEP_FEED) offers into Updates_Pending; a failed fetch is a warning"},
 		&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 		&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` (host:port) until the updates are installed or the database migrated, then go on"},

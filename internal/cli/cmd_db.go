@@ -180,7 +180,7 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "- %v\n", err)
 	}
 	for _, d := range drift {
-		fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+		fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 	}
 	if c.Bool("exit-code") {
 		if err := st.Err(); err != nil {
@@ -314,7 +314,7 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 			fmt.Fprintf(g.Stdout, "- %v\n", ch)
 		}
 		for _, d := range v.Drift {
-			fmt.Fprintf(g.Stdout, "- drift: %s\n", driftLine(d))
+			fmt.Fprintf(g.Stdout, "- drift: %s\n", d.Line())
 		}
 	}
 	switch {
@@ -377,10 +377,6 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(g.Stdout, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
 	}
 	return nil
-}
-
-func driftLine(d packs.DriftItem) string {
-	return jsondoc.NewDrift([]packs.DriftItem{d})[0].String()
 }
 
 // problems splits a joined error into its parts.

@@ -96,6 +96,11 @@ func printComparison(w io.Writer, cmp *packs.Comparison, indent string) {
 	for _, ch := range cmp.Changes {
 		fmt.Fprintf(w, "%s%s\n", indent, ch)
 	}
+	printNotes(w, cmp, indent)
+}
+
+// printNotes prints the hints and unhandled statements of a comparison.
+func printNotes(w io.Writer, cmp *packs.Comparison, indent string) {
 	for _, h := range cmp.Hints {
 		fmt.Fprintf(w, "%shint: %s\n", indent, h)
 	}
@@ -132,32 +137,55 @@ func runDBDiff(c *cli.Context, g *GlobalOptions) error {
 		return desiredHint(err, "")
 	}
 	if g.JSON {
+		type packDoc struct {
+			packs.PackDiff
+			Differences []packs.Difference `json:"differences"` // as the start's drift report lists them
+		}
+		docs := []packDoc{}
+		for _, d := range diffs {
+			docs = append(docs, packDoc{d, d.Differences()})
+		}
 		return printJSON(g.Stdout, struct {
-			Backend string           `json:"backend"`
-			Packs   []packs.PackDiff `json:"packs"`
-		}{s.db.Backend(), diffs})
+			Backend string    `json:"backend"`
+			Packs   []packDoc `json:"packs"`
+		}{s.db.Backend(), docs})
 	}
 	w := g.Stdout
 	for _, d := range diffs {
+		// The lines come from PackDiff.Differences, as the start's drift
+		// report does.
+		var recorded, desired []string
+		for _, x := range d.Differences() {
+			if x.Source == packs.SourceRecorded {
+				recorded = append(recorded, x.Text)
+			} else {
+				desired = append(desired, x.Text)
+			}
+		}
 		fmt.Fprintf(w, "pack %s:\n", d.Pack)
-		if len(d.Drift) == 0 {
+		if len(recorded) == 0 {
 			fmt.Fprintf(w, "  recorded schema: no drift\n")
 		} else {
-			fmt.Fprintf(w, "  recorded schema: %d difference(s)\n", len(d.Drift))
-			for _, item := range d.Drift {
-				fmt.Fprintf(w, "    %s\n", driftLine(item))
+			fmt.Fprintf(w, "  recorded schema: %d difference(s)\n", len(recorded))
+			for _, line := range recorded {
+				fmt.Fprintf(w, "    %s\n", line)
 			}
 			fmt.Fprintf(w, "  -- SQL that puts the tables back as recorded:\n%s", sqlLines(d.DriftSQL, "  "))
 		}
 		switch {
+		case d.DesiredSkipped != "":
+			fmt.Fprintf(w, "  %s: not compared: %s\n", packs.DesiredFile, d.DesiredSkipped)
 		case d.Desired == nil:
 			fmt.Fprintf(w, "  %s: none shipped\n", packs.DesiredFile)
-		case len(d.Desired.Changes) == 0:
+		case len(desired) == 0:
 			fmt.Fprintf(w, "  %s: the live tables match it\n", packs.DesiredFile)
-			printComparison(w, d.Desired, "    ")
+			printNotes(w, d.Desired, "    ")
 		default:
-			fmt.Fprintf(w, "  %s: %d difference(s)\n", packs.DesiredFile, len(d.Desired.Changes))
-			printComparison(w, d.Desired, "    ")
+			fmt.Fprintf(w, "  %s: %d difference(s)\n", packs.DesiredFile, len(desired))
+			for _, line := range desired {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+			printNotes(w, d.Desired, "    ")
 			fmt.Fprintf(w, "  -- SQL that makes the live tables match %s:\n%s", packs.DesiredFile, sqlLines(d.Desired.Up, "  "))
 		}
 	}

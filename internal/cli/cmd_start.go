@@ -23,6 +23,7 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		LockTimeout:   g.LockTimeout,
 		NoBackup:      c.Bool("no-backup"),
 		DB:            g.DB,
+		DevDB:         c.String("dev-db"),
 		MigrateDB:     c.Bool("migrate-db"),
 		DryRun:        c.Bool("dry-run"),
 		KeepBackups:   c.Int("keep-backups"),
