@@ -423,3 +423,23 @@ func TestAPIDocumentsAreTheCLIsDocuments(t *testing.T) {
 		}
 	}
 }
+
+// The limited mode is a start: SIGTERM ends it with 143 and a line that
+// says the application was not started.
+func TestLimitedModeExits143OnSIGTERM(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755)
+	packExample(t, "core", filepath.Join(root, "Updates_Pending", "core-2.1.0.zip"))
+	marker := filepath.Join(root, "app-started")
+	s := startServing(t, root, "--admin-listen", "127.0.0.1:0", "--", "touch", marker)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 20*time.Second); code != 143 {
+		t.Fatalf("exit %d, want 143:\n%s", code, s.errText())
+	}
+	if !strings.Contains(s.errText(), "upkeep: error: interrupted by terminated; stopped serving the admin pages; the start did not go on") {
+		t.Errorf("stderr:\n%s", s.errText())
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the application was started")
+	}
+}

@@ -23,7 +23,8 @@ const RetryAfter = 30
 
 // Guard wraps the application's own routes. While database updates are
 // pending, or a batch is being installed (or was interrupted, waiting for
-// the next start), or a restore runs, it answers 503 with Retry-After and
+// the next start), or a restore runs, or another host migrates the shared
+// database (its maintenance row, see packs.Maintenance), it answers 503 with Retry-After and
 // a maintenance page instead of calling next; otherwise it calls next. It
 // looks at the root and the database at most once a second, so it costs
 // next almost nothing. Mount the admin Handler beside it, not inside it.
@@ -102,6 +103,13 @@ func maintenanceReason(ctx context.Context, opts updates.Options) string {
 		return "The database cannot be reached."
 	}
 	defer db.Close()
+	// Another host migrating the shared database (MySQL/MariaDB: see
+	// packs.Maintenance), or killed while it did.
+	if m, err := db.Maintenance(ctx); err != nil {
+		return "The database cannot be read."
+	} else if m != nil && !m.Expired(time.Now()) {
+		return "The database is being updated."
+	}
 	s, err := db.Status(ctx, code)
 	if err != nil {
 		return "The database cannot be read."

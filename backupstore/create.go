@@ -177,17 +177,8 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err := writeManifest(zw, man, created); err != nil {
 		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, fmt.Errorf("backupstore: write %s: %w", tmpName, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("backupstore: sync %s: %w", tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("backupstore: close %s: %w", tmpName, err)
+	if err := finishZip(zw, bw, tmp); err != nil {
+		return nil, err
 	}
 	id, err := publish(tmpName, dir, created.Format(TimeFormat)+"_"+reason)
 	if err != nil {

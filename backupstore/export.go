@@ -70,16 +70,7 @@ func Export(root layout.Root, id, out string) (*Backup, error) {
 	if err := writeManifest(zw, m, m.Created); err != nil {
 		return nil, fmt.Errorf("backupstore: export %s: %w", id, err)
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("backupstore: export %s: %w", id, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, fmt.Errorf("backupstore: export %s: %w", id, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("backupstore: export %s: %w", id, err)
-	}
-	if err := tmp.Close(); err != nil {
+	if err := finishZip(zw, bw, tmp); err != nil {
 		return nil, fmt.Errorf("backupstore: export %s: %w", id, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {

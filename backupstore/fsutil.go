@@ -1,10 +1,13 @@
 package backupstore
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/diskspace"
 )
@@ -26,4 +29,24 @@ func syncDir(dir string) error {
 // free nil is the file system's real free space.
 func checkSpace(free func(string) (uint64, error), dir string, needed uint64) error {
 	return diskspace.Check(free, "backupstore", "", dir, needed)
+}
+
+// finishZip closes zw, flushes bw (nil when zw writes to f directly), and
+// fsyncs and closes f: the zip is whole and on disk.
+func finishZip(zw *zip.Writer, bw *bufio.Writer, f *os.File) error {
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("backupstore: write %s: %w", f.Name(), err)
+	}
+	if bw != nil {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("backupstore: write %s: %w", f.Name(), err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("backupstore: sync %s: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backupstore: close %s: %w", f.Name(), err)
+	}
+	return nil
 }

@@ -278,14 +278,8 @@ func keepPieces(src, dst string, need map[string]bool, mustMove bool) error {
 			return fmt.Errorf("backupstore: repack %s: %w", src, err)
 		}
 	}
-	if err := zw.Close(); err != nil {
+	if err := finishZip(zw, bw, tmp); err != nil {
 		return fmt.Errorf("backupstore: repack %s: %w", src, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("backupstore: repack %s: %w", src, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("backupstore: sync %s: %w", tmp.Name(), err)
 	}
 	pruneStep("repack")
 	if err := os.Rename(tmp.Name(), dst); err != nil {

@@ -112,14 +112,8 @@ func (s Tables) SaveTables(ctx context.Context, packs []string, write func(io.Wr
 	if err := writeManifest(zw, man, created); err != nil {
 		return "", fmt.Errorf("backupstore: write %s: %w", tmpName, err)
 	}
-	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("backupstore: write %s: %w", tmpName, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("backupstore: sync %s: %w", tmpName, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("backupstore: close %s: %w", tmpName, err)
+	if err := finishZip(zw, nil, tmp); err != nil {
+		return "", err
 	}
 	id, err := publish(tmpName, dir, created.Format(TimeFormat)+"_"+reason)
 	if err != nil {
@@ -213,19 +207,12 @@ func OpenTables(root layout.Root, id string) (fs.FS, io.Closer, error) {
 	if err := Verify(root, id); err != nil {
 		return nil, nil, err
 	}
-	p, err := backupPath(root, id)
+	src, m, err := openBackup(root, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	zr, err := zip.OpenReader(p)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, p, err)
-	}
-	m, err := readManifest(&zr.Reader, p)
-	if err != nil {
-		zr.Close()
-		return nil, nil, err
-	}
+	src.sources.Close() // a table export references nothing: only its own zip stays open
+	zr := src.zr
 	if m.Kind != KindTables {
 		zr.Close()
 		return nil, nil, fmt.Errorf("%w: backup %s is a %s backup, not an export of tables", ErrNotTables, id, m.kind())

@@ -55,6 +55,8 @@ func (mysqlDialect) setup(ctx context.Context, db *sql.DB) error {
 		"CREATE TABLE IF NOT EXISTS upkeep_schema (pack VARCHAR(191) NOT NULL, table_name VARCHAR(191) NOT NULL, table_version BIGINT NOT NULL, schema_text MEDIUMTEXT NOT NULL, PRIMARY KEY (pack, table_name))",
 		"CREATE TABLE IF NOT EXISTS upkeep_progress (pack VARCHAR(191) NOT NULL PRIMARY KEY, version BIGINT NOT NULL, file VARCHAR(255) NOT NULL, statements_done INT NOT NULL, done_sha256 VARCHAR(64) NOT NULL, updated_at VARCHAR(32) NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS upkeep_batches (batch_id VARCHAR(64) NOT NULL, host_id VARCHAR(64) NOT NULL, hostname VARCHAR(255) NOT NULL, packs MEDIUMTEXT NOT NULL, phase VARCHAR(16) NOT NULL, outcome VARCHAR(16) NOT NULL, reason TEXT NOT NULL, backup_id VARCHAR(191) NOT NULL, zips MEDIUMTEXT NOT NULL, migrations MEDIUMTEXT NOT NULL, started_at VARCHAR(32) NOT NULL, committed_at VARCHAR(32) NOT NULL, duration_ms BIGINT NOT NULL, PRIMARY KEY (host_id, batch_id))",
+		// DDL is not transactional here: the maintenance row (maintenance.go).
+		"CREATE TABLE IF NOT EXISTS upkeep_maintenance (id INT NOT NULL PRIMARY KEY, host_id VARCHAR(64) NOT NULL, hostname VARCHAR(255) NOT NULL, root TEXT NOT NULL, batch_id VARCHAR(64) NOT NULL, started_at VARCHAR(32) NOT NULL, renewed_at VARCHAR(32) NOT NULL)",
 	} {
 		if _, err := db.ExecContext(ctx, s); err != nil {
 			return err

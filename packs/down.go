@@ -141,7 +141,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 			}
 			switch {
 			case alone:
-				if err = run.fileSteps(ctx, p, m, "down", start); err == nil {
+				if err = run.fileSteps(ctx, p, m, "down", start, nil); err == nil {
 					run.committed = len(res.Applied)
 					if tx, err = conn.BeginTx(ctx, nil); err != nil {
 						return res, fmt.Errorf("packs: begin transaction: %w", err)
@@ -164,7 +164,7 @@ func (db *DB) Down(ctx context.Context, opts DownOptions) (*Result, error) {
 				})
 			default:
 				// DDL commits anyway: statement by statement, with progress.
-				err = run.fileSteps(ctx, p, m, "down", start)
+				err = run.fileSteps(ctx, p, m, "down", start, nil)
 			}
 			if err != nil {
 				return res, err

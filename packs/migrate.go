@@ -45,11 +45,22 @@ type UpOptions struct {
 	// lock_timeout, MySQL lock_wait_timeout), so that a migration fails
 	// instead of queueing every query behind it; 0 is no bound.
 	TableLockTimeout time.Duration
-	// Batch, when set, is written to upkeep_batches as the run commits:
-	// in the run's transaction where DDL is transactional, so that the row
-	// says "committed" exactly when the migrations did; after the last
-	// migration elsewhere. Committed is set to the time of the commit.
+	// Batch, when set, is written to upkeep_batches as the run commits,
+	// in the transaction that records the run's end: where DDL is
+	// transactional, the run's one transaction; elsewhere the one that
+	// records its last migration. So the row says "committed" exactly
+	// when the run's migrations are all recorded. Committed is set to the
+	// time of the commit.
 	Batch *BatchRecord
+	// Maintenance says who runs, for the maintenance row a run that
+	// migrates keeps on a backend without transactional DDL (see
+	// [Maintenance]); Started and Renewed are set by the run. nil: this
+	// machine's name and the root the DB was opened for, no host id.
+	Maintenance *Maintenance
+	// OnApplied, when set, is called after each migration is recorded,
+	// before the next one runs; an error stops the run as a failed
+	// migration would (the install's fault points are here).
+	OnApplied func(Applied) error
 }
 
 // Result is what a run did.
@@ -81,7 +92,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 	if opts.To != 0 && opts.Pack == "" {
 		return nil, fmt.Errorf("packs: a target version needs a pack")
 	}
-	return db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (*Result, error) {
+	return db.withLock(ctx, opts.LockTimeout, func(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (_ *Result, runErr error) {
 		var q querier = conn
 		if tx != nil {
 			q = tx
@@ -128,7 +139,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 		res := &Result{}
 		if len(plan) == 0 {
 			if opts.Batch != nil {
-				return res, db.commitBatch(ctx, q, res, opts.Batch)
+				return res, db.endRun(ctx, conn, tx, res, opts.Batch, nil)
 			}
 			return res, nil
 		}
@@ -141,6 +152,25 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 			}
 		}
+		// Where DDL is not transactional, the maintenance row stands from
+		// before the export until the run's end is recorded; a failed run
+		// whose caller puts it back from the export keeps it until then
+		// (see [DB.UndoBatchRun]).
+		var mk *mark
+		if len(concerned) > 0 && !db.d.transactionalDDL() {
+			if mk, err = db.markMaintenance(ctx, conn, opts.Maintenance); err != nil {
+				return nil, err
+			}
+			defer func() {
+				var me *MigrationError
+				restored := errors.As(runErr, &me) && me.Restored
+				if runErr != nil && opts.RestoreOnFailure && res.Export != "" && !restored {
+					mk.stopRenewing() // the caller puts the run back, then clears it
+					return
+				}
+				mk.clear(context.WithoutCancel(ctx), conn)
+			}()
+		}
 		if len(concerned) > 0 && opts.Tables != nil {
 			if res.Export, err = db.saveTables(ctx, q, opts.Tables, concerned); err != nil {
 				return nil, err
@@ -151,7 +181,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 			}
 		}
-		run := &runner{db: db, conn: conn, state: state, res: res}
+		run := &runner{db: db, conn: conn, state: state, res: res, onApplied: opts.OnApplied}
 		if db.d.transactionalDDL() {
 			if tx == nil {
 				if tx, err = conn.BeginTx(ctx, nil); err != nil {
@@ -182,10 +212,8 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 					return nil, err
 				}
 			}
-			if opts.Batch != nil {
-				if err := db.commitBatch(ctx, tx, res, opts.Batch); err != nil {
-					return nil, err
-				}
+			if err := db.recordEnd(ctx, tx, res, opts.Batch, nil); err != nil {
+				return nil, err
 			}
 			run.watch.close() // the run's own commit
 			if err := tx.Commit(); err != nil {
@@ -200,8 +228,15 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			return nil, fmt.Errorf("packs: watch the run's session: %w", err)
 		}
 		defer run.watch.close()
-		for _, pl := range plan {
-			if err := run.upSteps(ctx, pl.p, pl.from, pl.target); err != nil {
+		for i, pl := range plan {
+			var end func(*sql.Tx) error
+			if i == len(plan)-1 {
+				// The run's end is recorded with its last migration: the
+				// batch committed and the maintenance row cleared exactly
+				// when every migration is.
+				end = func(tx *sql.Tx) error { return db.recordEnd(ctx, tx, res, opts.Batch, mk) }
+			}
+			if err := run.upSteps(ctx, pl.p, pl.from, pl.target, end); err != nil {
 				var me *MigrationError
 				if opts.RestoreOnFailure && res.Export != "" && errors.As(err, &me) {
 					if me.RestoreErr = db.restoreFrom(ctx, conn, opts.Tables, res.Export); me.RestoreErr == nil {
@@ -211,13 +246,40 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				return res, err
 			}
 		}
-		if opts.Batch != nil {
-			if err := db.commitBatch(ctx, conn, res, opts.Batch); err != nil {
-				return res, err
-			}
-		}
 		return res, nil
 	})
+}
+
+// recordEnd records, on tx, the end of a run that did everything: the
+// batch b (when not nil) committed, and the maintenance row mk (when not
+// nil) cleared.
+func (db *DB) recordEnd(ctx context.Context, tx *sql.Tx, res *Result, b *BatchRecord, mk *mark) error {
+	if b != nil {
+		if err := db.commitBatch(ctx, tx, res, b); err != nil {
+			return err
+		}
+	}
+	return mk.clear(ctx, tx)
+}
+
+// endRun records the end of a run that had nothing to migrate (see
+// recordEnd) in a transaction of its own: tx when the run holds one (the
+// SQLite lock, committed here), else one begun on conn.
+func (db *DB) endRun(ctx context.Context, conn *sql.Conn, tx *sql.Tx, res *Result, b *BatchRecord, mk *mark) error {
+	if tx == nil {
+		var err error
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("packs: begin transaction: %w", err)
+		}
+		defer tx.Rollback()
+	}
+	if err := db.recordEnd(ctx, tx, res, b, mk); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("packs: commit: %w", err)
+	}
+	return nil
 }
 
 // commitBatch records b as committed on q, with the migrations of res.
@@ -280,6 +342,16 @@ type runner struct {
 	// it does not undo them.
 	committed        int
 	tableLockTimeout time.Duration
+	onApplied        func(Applied) error // UpOptions.OnApplied
+}
+
+// applied records a that ran: in the run's result, then OnApplied.
+func (r *runner) applied(a Applied) error {
+	r.res.Applied = append(r.res.Applied, a)
+	if r.onApplied != nil {
+		return r.onApplied(a)
+	}
+	return nil
 }
 
 const insertMigrationSQL = `INSERT INTO upkeep_migrations (pack, version, name, sha256, direction, applied_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`
@@ -356,7 +428,9 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) (*s
 		if _, err := r.insMigration.ExecContext(ctx, p.Name, v, m.Name, m.SHA256, "up", r.db.timestamp(), d.Milliseconds()); err != nil {
 			return tx, fmt.Errorf("packs: record migration %s of pack %s: %w", m.Source(), p.Name, err)
 		}
-		r.res.Applied = append(r.res.Applied, Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: "up", Duration: d})
+		if err := r.applied(Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: "up", Duration: d}); err != nil {
+			return tx, err
+		}
 		done = v
 	}
 	if err := r.setPack(ctx, tx, p, to); err != nil {
@@ -386,12 +460,17 @@ func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, don
 	// Each statement commits on its own: there is no transaction of the
 	// run to watch; the statements were checked before the run.
 	r.watch = nopWatch{}
-	if err := r.fileSteps(ctx, p, m, "up", start); err != nil {
+	if err := r.fileSteps(ctx, p, m, "up", start, nil); err != nil {
 		return nil, err
 	}
 	r.committed = len(r.res.Applied)
 	if err := db.recordSchemas(ctx, r.conn, p, m.Version); err != nil {
 		return nil, err
+	}
+	if r.onApplied != nil {
+		if err := r.onApplied(r.res.Applied[len(r.res.Applied)-1]); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := r.conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -492,50 +571,77 @@ func doneHash(stmts []sqlsplit.Statement) string {
 
 // upSteps applies migrations from+1..to of p on a backend without
 // transactional DDL: one statement at a time, progress recorded after each.
-func (r *runner) upSteps(ctx context.Context, p Pack, from, to int) error {
+// end, when not nil, runs in the transaction that records the last
+// migration (or, with none to run, the pack's version), so that what it
+// records commits with it.
+func (r *runner) upSteps(ctx context.Context, p Pack, from, to int, end func(*sql.Tx) error) error {
 	db := r.db
-	if !r.state.known[p.Name] {
+	ms := p.between(from, to)
+	if !r.state.known[p.Name] && len(ms) > 0 {
 		if err := r.setPack(ctx, r.conn, p, from); err != nil {
 			return err
 		}
 	}
-	for _, m := range p.between(from, to) {
+	for i, m := range ms {
 		v := m.Version
 		start := time.Now()
+		// Each migration is committed on its own here, so its schema is
+		// recorded with it: a later failure leaves a record that matches
+		// the tables.
+		then := func(tx *sql.Tx) error {
+			if err := db.recordSchemas(ctx, tx, p, v); err != nil {
+				return err
+			}
+			if end != nil && i == len(ms)-1 {
+				return end(tx)
+			}
+			return nil
+		}
 		var err error
 		if m.Up != nil {
 			err = r.inTx(ctx, func(tx *sql.Tx) error {
 				if err := m.Up(ctx, tx); err != nil {
 					return r.failed(p, m, "up", nil, 0, err, false)
 				}
-				return r.finishStep(ctx, tx, p, m, "up", v, time.Since(start))
+				if err := r.finishStep(ctx, tx, p, m, "up", v, time.Since(start)); err != nil {
+					return err
+				}
+				return then(tx)
 			})
 		} else {
-			err = r.fileSteps(ctx, p, m, "up", start)
+			err = r.fileSteps(ctx, p, m, "up", start, then)
 		}
 		if err != nil {
 			return err
 		}
-		// Each migration is committed on its own here, so its schema is
-		// recorded on its own too: a later failure leaves a record that
-		// matches the tables.
-		if err := db.recordSchemas(ctx, r.conn, p, v); err != nil {
-			return err
+		if r.onApplied != nil {
+			if err := r.onApplied(r.res.Applied[len(r.res.Applied)-1]); err != nil {
+				return err
+			}
 		}
 	}
-	if from == to {
-		if err := r.setPack(ctx, r.conn, p, to); err != nil {
+	if len(ms) > 0 {
+		return nil
+	}
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		if err := r.setPack(ctx, tx, p, to); err != nil {
 			return err
 		}
-		return db.recordSchemas(ctx, r.conn, p, to)
-	}
-	return nil
+		if err := db.recordSchemas(ctx, tx, p, to); err != nil {
+			return err
+		}
+		if end != nil {
+			return end(tx)
+		}
+		return nil
+	})
 }
 
 // fileSteps runs the statements of m's file in direction dir ("up" or
 // "down") one at a time, resuming after those an interrupted run recorded,
-// and records progress after each.
-func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string, start time.Time) error {
+// and records progress after each; then, when not nil, runs in the
+// transaction that records the migration.
+func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string, start time.Time, then func(*sql.Tx) error) error {
 	file, text := m.UpFile, m.UpSQL
 	if dir == "down" {
 		file = m.DownFile
@@ -576,7 +682,13 @@ func (r *runner) fileSteps(ctx context.Context, p Pack, m Migration, dir string,
 		return err
 	}
 	return r.inTx(ctx, func(tx *sql.Tx) error {
-		return r.finishStep(ctx, tx, p, m, dir, m.Version, time.Since(start))
+		if err := r.finishStep(ctx, tx, p, m, dir, m.Version, time.Since(start)); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
 	})
 }
 

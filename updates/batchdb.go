@@ -35,17 +35,23 @@ func batchPacks(root layout.Root, j *journal) ([]packs.Pack, error) {
 }
 
 // migrateBatch runs the migrations of the batch's packs and records each
-// pack at its new version: on SQLite and PostgreSQL in one transaction. Its
-// rows in upkeep_packs, each pack at its new version, are the batch's
-// commit: from the instant it commits, recovery finishes the batch instead
-// of undoing it. Where DDL is transactional a failed or killed run leaves
-// nothing behind. Where it is not (MySQL/MariaDB), the packs' tables are
-// exported under the database's migration lock, after any other host's
-// run, and the export is named in the journal before any migration runs;
-// a failed run is put back from it under the same lock (packs.UpOptions
-// RestoreOnFailure), and the recovery after a kill puts it back (see
-// restoreExport).
-func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal, rec *packs.BatchRecord) ([]AppliedMigration, error) {
+// pack at its new version. The batch's commit is its own row in
+// upkeep_batches, committed in the transaction that records the run's end
+// (packs.UpOptions.Batch): on SQLite and PostgreSQL the run's one
+// transaction, on MySQL/MariaDB the one that records its last migration.
+// From the instant it commits, recovery finishes the batch instead of
+// undoing it; a version in upkeep_packs proves nothing, as another host's
+// batch may have written it. Where DDL is transactional a failed or killed
+// run leaves nothing behind. Where it is not (MySQL/MariaDB), the run keeps
+// the maintenance row (packs.Maintenance) from before its first statement,
+// the packs' tables are exported under the database's migration lock,
+// after any other host's run, and the export is named in the journal
+// before any migration runs; a failed run is put back from it under the
+// same lock (packs.UpOptions RestoreOnFailure), and the recovery after a
+// kill puts it back while the row is still the batch's (see
+// restoreExport). f's fault points "migration:PACK:VERSION" follow each
+// migration.
+func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPaths, j *journal, rec *packs.BatchRecord, f faults) ([]AppliedMigration, error) {
 	code, err := batchPacks(root, j)
 	if err != nil {
 		return nil, err
@@ -55,7 +61,12 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 		return nil, err
 	}
 	defer release()
-	up := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout, Batch: rec}
+	up := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout, Batch: rec,
+		Maintenance: whoRuns(root, rec.ID),
+		OnApplied: func(a packs.Applied) error {
+			return f.at(fmt.Sprintf("%s%s:%d", stepMigration, a.Pack, a.Version))
+		},
+	}
 	if !db.TransactionalDDL() {
 		up.Tables, up.RestoreOnFailure = tablesStore(opts, root), true
 		up.OnExport = func(name string) error {
@@ -81,27 +92,44 @@ func migrateBatch(ctx context.Context, opts Options, root layout.Root, b batchPa
 
 // restoreExport puts the database back from the export taken before the
 // batch's migrations, where the backend needed one (j.Export): the
-// exported tables, and tables the run made that no pack lists dropped.
-func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) error {
+// exported tables, and tables the run made that no pack lists dropped;
+// then it forgets the export (in j, not yet on disk). It does so only
+// while the maintenance row is still the batch's: when the row is gone or
+// another's, another host migrated the database since, and putting the
+// export back would undo its run; restoreExport then leaves the database
+// alone and returns false.
+func restoreExport(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
 	if j.Export == "" {
-		return nil
+		return false, nil
 	}
-	db, release, err := openDB(ctx, opts, root)
+	host, db, release, err := hostDB(ctx, opts, root)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
 	// Journals written before exports were backups name the zip's path.
 	id := strings.TrimSuffix(filepath.Base(j.Export), ".zip")
 	fsys, c, err := backupstore.OpenTables(root, id)
+	var undone bool
 	if err == nil {
 		defer c.Close()
-		err = db.UndoRun(ctx, fsys, id)
+		undone, err = db.UndoBatchRun(ctx, fsys, id, host, j.Batch)
 	}
 	if err != nil {
-		return fmt.Errorf("put back the tables exported to backup %s: %w", id, err)
+		return false, fmt.Errorf("put back the tables exported to backup %s: %w", id, err)
 	}
-	return nil
+	j.Export = ""
+	return undone, nil
+}
+
+// hostDB is this root's host id and the start's database (see openDB).
+func hostDB(ctx context.Context, opts Options, root layout.Root) (string, *packs.DB, func(), error) {
+	host, err := EnsureHostID(root)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	db, release, err := openDB(ctx, opts, root)
+	return host, db, release, err
 }
 
 func appliedOf(res *packs.Result) []AppliedMigration {
@@ -135,12 +163,31 @@ func dbState(ctx context.Context, opts Options, root layout.Root, j *journal) (m
 	return out, nil
 }
 
-// batchCommitted tells whether the database recorded the batch: every
-// pack of it at its new version.
+// batchCommitted tells whether the batch j of this host committed: its own
+// row in upkeep_batches says so. That row is committed with the run's
+// migrations, and no other host writes it.
 func batchCommitted(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
-	st, err := dbState(ctx, opts, root, j)
+	host, db, release, err := hostDB(ctx, opts, root)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	rec, err := db.LookupBatch(ctx, host, j.Batch)
 	if err != nil {
 		return false, fmt.Errorf("cannot tell whether batch %s committed: %w", j.Batch, err)
+	}
+	return rec != nil && !rec.Committed.IsZero(), nil
+}
+
+// committedElsewhere tells whether the database records every pack of the
+// batch j, which did not commit, at the batch's version: another host's
+// batch committed the same versions (or its run took over this one's).
+// The files then go forward, not back: back, they would be older than the
+// database.
+func committedElsewhere(ctx context.Context, opts Options, root layout.Root, j *journal) (bool, error) {
+	st, err := dbState(ctx, opts, root, j)
+	if err != nil {
+		return false, fmt.Errorf("cannot tell what the database holds of batch %s: %w", j.Batch, err)
 	}
 	for _, p := range j.Packs {
 		if st[p.Pack].Version != p.Version {

@@ -44,8 +44,9 @@ type AppliedMigration struct {
 	DurationMS int64  `json:"duration_ms"`
 }
 
-// checkDatabase is the last step of the start: every installed pack's
-// schema version in the database against its code. A database behind its
+// checkDatabase is the last step of the start: another host's
+// maintenance row honoured (honourMaintenance), then every installed
+// pack's schema version in the database against its code. A database behind its
 // code is migrated when opts.MigrateDB is set, else the start stops with a
 // [*packs.BehindError]; a database ahead of its code stops it with a
 // [*packs.DowngradeError]; a changed migration file with a
@@ -60,6 +61,9 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (rep *Da
 		return nil, err
 	}
 	defer release()
+	if err := honourMaintenance(ctx, opts, root, db); err != nil {
+		return nil, err
+	}
 	st, err := db.Status(ctx, code)
 	if err != nil {
 		return nil, err
@@ -91,7 +95,7 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (rep *Da
 	if err == nil || !opts.MigrateDB || !onlyBehind(err) {
 		return rep, err
 	}
-	uo := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout}
+	uo := packs.UpOptions{Packs: code, LockTimeout: opts.LockTimeout, Maintenance: whoRuns(root, "")}
 	if !opts.NoBackup {
 		uo.Tables = tablesStore(opts, root)
 	}

@@ -238,7 +238,7 @@ func (b *batchRun) checkMoves() error {
 // not be put back.
 func rollback(ctx context.Context, opts Options, b batchPaths, j *journal) error {
 	var errs []error
-	if err := restoreExport(ctx, opts, b.root, j); err != nil {
+	if _, err := restoreExport(ctx, opts, b.root, j); err != nil {
 		// MySQL/MariaDB commit DDL as it runs, and the export taken before
 		// the run could not be put back: only the backup has the database
 		// as it was. The files go back all the same.

@@ -80,6 +80,16 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b == nil || err != nil {
 		return nil, err
 	}
+	// No batch while another host migrates the database.
+	db, release, err := openDB(ctx, opts, root)
+	if err != nil {
+		return nil, err
+	}
+	err = honourMaintenance(ctx, opts, root, db)
+	release()
+	if err != nil {
+		return nil, err
+	}
 	// The batch's row in upkeep_batches: running now; committed in the
 	// migrations' transaction; how it ended, at the end.
 	host, err := EnsureHostID(root)
@@ -339,7 +349,7 @@ func (b *batchRun) syncSwapped(context.Context) error {
 // migrateBatch): from then on the batch is installed.
 func (b *batchRun) migrate(ctx context.Context) error {
 	b.rec.Backup = b.j.Backup
-	applied, err := migrateBatch(ctx, b.opts, b.root, b.paths, b.j, &b.rec)
+	applied, err := migrateBatch(ctx, b.opts, b.root, b.paths, b.j, &b.rec, b.faults)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package updates
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -43,6 +44,10 @@ type Recovery struct {
 	Packs  []string       `json:"packs"` // pack version, in install order
 	// RestoreState is the state an interrupted restore stopped in.
 	RestoreState backupstore.State `json:"restore_state,omitempty"`
+	// FilesOnly, with Finished: the batch had not committed, but the
+	// database several hosts share records its versions (another host's
+	// batch committed them), so its files were installed, not undone.
+	FilesOnly bool `json:"files_only,omitempty"`
 }
 
 func (r *Recovery) String() string {
@@ -54,6 +59,9 @@ func (r *Recovery) String() string {
 	case HealthRolledBack:
 		return fmt.Sprintf("finished rolling back batch %s after its failed health check (%s)", r.Batch, strings.Join(r.Packs, ", "))
 	case Finished:
+		if r.FilesOnly {
+			return fmt.Sprintf("finished the interrupted install of batch %s (%s): it had not committed, but another host had put the database at these versions, so its files were installed", r.Batch, strings.Join(r.Packs, ", "))
+		}
 		return fmt.Sprintf("finished the interrupted install of batch %s (%s)", r.Batch, strings.Join(r.Packs, ", "))
 	}
 	return fmt.Sprintf("undid the interrupted install of batch %s (%s)", r.Batch, strings.Join(r.Packs, ", "))
@@ -96,6 +104,8 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 	for _, p := range j.Packs {
 		rec.Packs = append(rec.Packs, p.Pack+" "+p.Version)
 	}
+	// Committed: the journal says so, or, while swapping, the batch's own
+	// row in upkeep_batches, never a version another host may have written.
 	committed := j.Phase == phaseCommitted
 	if j.Phase == phaseSwapping {
 		if committed, err = batchCommitted(ctx, opts, root, j); err != nil {
@@ -116,17 +126,42 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 		endBatch(ctx, opts, root, batchRecord(j, host, from), phase, outcome, cause.Error(), time.Time{})
 		noteBackup(root, j.Backup, outcome, j.Batch)
 	}
-	if committed {
+	forward := func(cause, why error) (*Recovery, error) {
 		rec.Action = Finished
 		if err := settleFolders(opts, b, j); err != nil {
-			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted after it committed"), Err: err}
+			return nil, &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: cause, Err: err}
 		}
 		if err := finish(ctx, b, j); err != nil {
 			return nil, fmt.Errorf("finish the interrupted batch %s: %w", j.Batch, err)
 		}
 		forgetFailures(root, j)
-		ended("finished", packs.OutcomeCommitted, fmt.Errorf("interrupted after it committed; finished by the next start"))
+		ended("finished", packs.OutcomeCommitted, why)
 		return rec, nil
+	}
+	if committed {
+		return forward(fmt.Errorf("the batch was interrupted after it committed"), fmt.Errorf("interrupted after it committed; finished by the next start"))
+	}
+	if j.Phase == phaseSwapping {
+		// Not committed. Where DDL is not transactional, the run may have
+		// changed tables: put them back from the export, unless another
+		// host migrated the database since (restoreExport says).
+		if _, err := restoreExport(ctx, opts, root, j); err != nil {
+			merr := &ManualError{Batch: j.Batch, Backup: j.Backup, Cause: fmt.Errorf("the batch was interrupted"), Err: errors.Join(err, undo(b, j))}
+			ended(string(j.Phase), packs.OutcomeManual, merr)
+			return nil, merr
+		}
+		// The database at the batch's versions all the same: another
+		// host's batch committed them. Back, the files would be older
+		// than the database; forward they go.
+		elsewhere, err := committedElsewhere(ctx, opts, root, j)
+		if err != nil {
+			return nil, err
+		}
+		if elsewhere {
+			rec.FilesOnly = true
+			return forward(fmt.Errorf("the batch was interrupted, and another host had put the database at its versions"),
+				fmt.Errorf("interrupted before it committed; another host had put the database at its versions, so the next start installed its files"))
+		}
 	}
 	rec.Action = Undone
 	if err := rollback(ctx, opts, b, j); err != nil {

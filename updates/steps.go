@@ -7,23 +7,24 @@ import "context"
 // [InstallError] names the one that failed. Steps of one pack or zip are
 // the prefix and the name ("stage:blog", "move:blog-1.4.0.zip").
 const (
-	stepPreflight = "preflight" // the staged batch fits on the disk
-	stepBackup    = "backup"    // the backup taken before the batch
-	stepJournal   = "journal"   // the journal is written: from here, recovery knows the batch
-	stepStage     = "stage:"    // + pack: the zip extracted into staging
-	stepStaged    = "staged"    // the staged packs are durable
-	stepSwapping  = "swapping"  // the journal says swapping
-	stepSwapOut   = "swap-out:" // + pack: packs/<pack> moved aside
-	stepSwapIn    = "swap-in:"  // + pack: the staged folder moved into packs/
-	stepSwapped   = "swapped"   // the swaps are durable
-	stepMigrate   = "migrate"   // the migrations ran and the batch committed in the database
-	stepMigrated  = "migrated"  // (a boundary only)
-	stepCommit    = "commit"    // the journal says committed
-	stepProtect   = "protect"   // the batch's backup is the one pruning keeps
-	stepMove      = "move:"     // + zip: the zip (and its signature) moved to Updates_Installed
-	stepCopy      = "copy:"     // + zip: halfway through copying it there, where no hard link can be made (a fault point only)
-	stepMoved     = "moved"     // the moves are durable
-	stepClean     = "clean"     // the batch's folders and journal removed
+	stepPreflight = "preflight"  // the staged batch fits on the disk
+	stepBackup    = "backup"     // the backup taken before the batch
+	stepJournal   = "journal"    // the journal is written: from here, recovery knows the batch
+	stepStage     = "stage:"     // + pack: the zip extracted into staging
+	stepStaged    = "staged"     // the staged packs are durable
+	stepSwapping  = "swapping"   // the journal says swapping
+	stepSwapOut   = "swap-out:"  // + pack: packs/<pack> moved aside
+	stepSwapIn    = "swap-in:"   // + pack: the staged folder moved into packs/
+	stepSwapped   = "swapped"    // the swaps are durable
+	stepMigration = "migration:" // + pack:version: one migration ran (a fault point inside migrate, not a step)
+	stepMigrate   = "migrate"    // the migrations ran and the batch committed in the database
+	stepMigrated  = "migrated"   // (a boundary only)
+	stepCommit    = "commit"     // the journal says committed
+	stepProtect   = "protect"    // the batch's backup is the one pruning keeps
+	stepMove      = "move:"      // + zip: the zip (and its signature) moved to Updates_Installed
+	stepCopy      = "copy:"      // + zip: halfway through copying it there, where no hard link can be made (a fault point only)
+	stepMoved     = "moved"      // the moves are durable
+	stepClean     = "clean"      // the batch's folders and journal removed
 )
 
 // The steps of the rollback of a committed batch whose health check

@@ -263,6 +263,42 @@ func TestBrowserInstallsAZipCopiedIntoUpdatesPending(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pending after install: %v", err)
 	}
+
+	// Restore the export of the application's tables that the migration
+	// took: the confirmation names what is lost, and afterwards the
+	// application's table is gone again, so Guard closes it.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin/backups"),
+		chromedp.WaitVisible(`tr[data-kind="db export"]`),
+		chromedp.Click(`tr[data-kind="db export"] a`),
+		chromedp.WaitVisible(`#restore`),
+	)
+	if err != nil {
+		t.Fatalf("restore confirmation: %v", err)
+	}
+	what, err := chromedp.Run(ctx, chromedp.Text(`#what`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := chromedp.Run(ctx, chromedp.Text(`ul.lost`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(what, "of the pack webapp go back") || !strings.Contains(lost, "Migration webapp 1_create_notes (up,") {
+		t.Fatalf("confirmation:\n%s\n%s", what, lost)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`#restore`),
+		chromedp.WaitVisible(`#action[data-kind="restore"][data-state="done"]`),
+		chromedp.WaitVisible(`#restored`),
+	)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond) // Guard looks again once a second
+	if code, _ := get(t, base+"/"); code != http.StatusServiceUnavailable {
+		t.Fatalf("the app after its tables went back to before its migration: %d, want 503", code)
+	}
 }
 
 // screenshot saves the page as a phone shows it into the folder named by

@@ -182,6 +182,12 @@ func runBackupsVerify(c *cli.Context, g *GlobalOptions) error {
 	if err := backupstore.Verify(root, id); err != nil {
 		return err
 	}
+	if g.JSON {
+		return printJSON(g.Stdout, struct {
+			ID string `json:"id"`
+			OK bool   `json:"ok"`
+		}{id, true})
+	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "%s: ok: every file matches its size and sha256\n", id)
 	}

@@ -40,13 +40,6 @@ func rehearseCommand() *cli.Command {
 	}
 }
 
-// errInterrupted is a run stopped by SIGINT or SIGTERM; it exits 128+N.
-type errInterrupted struct{ sig syscall.Signal }
-
-func (e errInterrupted) Error() string {
-	return fmt.Sprintf("interrupted by %s; the rehearsal's copy was discarded, production was not changed", e.sig)
-}
-
 func runRehearse(c *cli.Context, g *GlobalOptions) error {
 	opts := g.scanOptions()
 	ctx, cancel := context.WithCancel(c.Context)
@@ -74,7 +67,7 @@ func runRehearse(c *cli.Context, g *GlobalOptions) error {
 	rh, err := updates.Rehearse(ctx, ro)
 	cancel()
 	if got != 0 {
-		return errInterrupted{got}
+		return errInterrupted{got, "the rehearsal's copy was discarded, production was not changed"}
 	}
 	if rh != nil && (err == nil || errors.Is(err, updates.ErrRehearsalFailed)) {
 		if g.JSON {

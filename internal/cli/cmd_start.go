@@ -86,6 +86,10 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 			return aerr
 		}
 		r, err = admin.Limited(ctx, opts, serveOptions(c, addr))
+		if sig := stoppedBy(ctx); sig != 0 && err != nil {
+			// An action under way was finished first: nothing is left half done.
+			return errInterrupted{sig, "stopped serving the admin pages; the start did not go on"}
+		}
 		if r != nil {
 			if perr := printReport(c, g, r, mode, err == nil); perr != nil {
 				return perr
