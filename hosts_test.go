@@ -16,15 +16,6 @@ import (
 // three roots on one PostgreSQL or MariaDB database (DESIGN.md, "Several
 // hosts, one database").
 
-func hostID(t *testing.T, tr *trial) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(tr.dir, ".upkeep", "host-id"))
-	if err != nil {
-		t.Fatalf("the root has no host id after a start: %v", err)
-	}
-	return strings.TrimSpace(string(data))
-}
-
 type hostsDoc struct {
 	HostID string `json:"host_id"`
 	Hosts  []struct {
@@ -46,14 +37,14 @@ type hostsDoc struct {
 // version (schema) and seen now, the one at self marked as this host.
 func checkHosts(t *testing.T, doc hostsDoc, roots []*trial, self int, version string, schema int) {
 	t.Helper()
-	if doc.HostID != hostID(t, roots[self]) {
-		t.Errorf("host_id %q, want this root's %q", doc.HostID, hostID(t, roots[self]))
+	if doc.HostID != hostID(t, roots[self].dir) {
+		t.Errorf("host_id %q, want this root's %q", doc.HostID, hostID(t, roots[self].dir))
 	}
 	if len(doc.Hosts) != len(roots) {
 		t.Fatalf("%d hosts listed, want %d: %+v", len(doc.Hosts), len(roots), doc.Hosts)
 	}
 	for i, tr := range roots {
-		id := hostID(t, tr)
+		id := hostID(t, tr.dir)
 		found := false
 		for _, h := range doc.Hosts {
 			if h.HostID != id {
@@ -134,7 +125,7 @@ func TestSharedDBHostsListed(t *testing.T) {
 			}
 			for _, h := range list.Hosts {
 				want := "1.1.0"
-				if h.HostID == hostID(t, b) {
+				if h.HostID == hostID(t, b.dir) {
 					want = "1.5.0"
 				}
 				if len(h.Packs) != 1 || h.Packs[0].FilesVersion != want {
@@ -146,16 +137,16 @@ func TestSharedDBHostsListed(t *testing.T) {
 			if name, err := os.Hostname(); err == nil {
 				bLine = "  " + name
 			}
-			bLine += " (host id " + hostID(t, b) + ", root " + b.dir + "), last seen "
+			bLine += " (host id " + hostID(t, b.dir) + ", root " + b.dir + "), last seen "
 			for _, args := range [][]string{{"packs", "list"}, {"db", "status"}} {
 				a.run(t, args...).want(t, 0, []string{
 					"This host: ",
-					"(host id " + hostID(t, a) + "), root " + a.dir + "\n",
+					"(host id " + hostID(t, a.dir) + "), root " + a.dir + "\n",
 					"  files:            blog 1.1.0 (schema 2)\n",
 					"  database records: blog 1.5.0 (schema 3)\n",
 					"Other hosts that used this database:\n",
 					bLine, "UTC: blog 1.5.0 (schema 3)\n",
-					"(host id " + hostID(t, roots[2]) + ", root " + roots[2].dir + "), last seen ",
+					"(host id " + hostID(t, roots[2].dir) + ", root " + roots[2].dir + "), last seen ",
 				}, nil)
 			}
 		})
@@ -183,14 +174,14 @@ func TestSharedDBCheckSaysFilesOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if err := db.QueryRow("SELECT committed_at, hostname FROM upkeep_batches WHERE host_id = '"+hostID(t, a)+"' AND packs LIKE '%1.5.0%'").Scan(&committed, &hostname); err != nil {
+			if err := db.QueryRow("SELECT committed_at, hostname FROM upkeep_batches WHERE host_id = '"+hostID(t, a.dir)+"' AND packs LIKE '%1.5.0%'").Scan(&committed, &hostname); err != nil {
 				t.Fatal(err)
 			}
 			at, err := time.Parse("2006-01-02T15:04:05.000000Z", committed)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "   Database: already at schema 3, migrated by host " + hostname + " (host id " + hostID(t, a) + ") at " + at.Format("2006-01-02 15:04:05 UTC") + ": this update installs the files only\n"
+			want := "   Database: already at schema 3, migrated by host " + hostname + " (host id " + hostID(t, a.dir) + ") at " + at.Format("2006-01-02 15:04:05 UTC") + ": this update installs the files only\n"
 			r := b.run(t, "--check-updates")
 			r.want(t, 3, []string{want}, nil)
 			if strings.Contains(r.stdout, "Changes:") || strings.Contains(r.stdout, "0003_tags") {
@@ -220,7 +211,7 @@ func TestSharedDBCheckSaysFilesOnly(t *testing.T) {
 			}
 			d := doc.Updates[0].Database
 			if d.From != 2 || d.To != 3 || d.DatabaseSchema != 3 || !d.FilesOnly || len(d.Migrations) != 0 || d.MigratedBy == nil ||
-				d.MigratedBy.HostID != hostID(t, a) || d.MigratedBy.Hostname != hostname || !d.MigratedBy.At.Equal(at) || d.MigratedBy.Batch == "" {
+				d.MigratedBy.HostID != hostID(t, a.dir) || d.MigratedBy.Hostname != hostname || !d.MigratedBy.At.Equal(at) || d.MigratedBy.Batch == "" {
 				t.Errorf("the JSON report's database: %+v (migrated by %+v)", d, d.MigratedBy)
 			}
 
@@ -239,7 +230,7 @@ func TestSharedDBCheckSaysFilesOnly(t *testing.T) {
 			os.WriteFile(zip, data, 0o644)
 			b.run(t, "--install-updates", "--no-backup").want(t, 0, []string{
 				"   blog: 1.1.0 -> 1.5.0 (now Updates_Installed/blog-1.5.0_",
-				"      Files only: the database was at its schema already, migrated by host " + hostname + " (host id " + hostID(t, a) + ") at " + at.Format("2006-01-02 15:04:05 UTC") + "\n",
+				"      Files only: the database was at its schema already, migrated by host " + hostname + " (host id " + hostID(t, a.dir) + ") at " + at.Format("2006-01-02 15:04:05 UTC") + "\n",
 			}, nil)
 		})
 	}
@@ -291,13 +282,13 @@ func TestSharedDBGuard(t *testing.T) {
 				others := func(r result) {
 					t.Helper()
 					for _, o := range roots[1:] {
-						for _, s := range []string{"host id " + hostID(t, o), "root " + o.dir, "last seen "} {
+						for _, s := range []string{"host id " + hostID(t, o.dir), "root " + o.dir, "last seen "} {
 							if !strings.Contains(r.stderr, s) {
 								t.Errorf("the refusal does not name %q:\n%s", s, r.stderr)
 							}
 						}
 					}
-					if strings.Contains(r.stderr, hostID(t, a)) {
+					if strings.Contains(r.stderr, hostID(t, a.dir)) {
 						t.Errorf("the refusal names this host:\n%s", r.stderr)
 					}
 				}
