@@ -82,7 +82,11 @@ func findBase(root layout.Root) *base {
 		return cmp.Or(b.t.Compare(a.t), b.mod.Compare(a.mod), cmp.Compare(b.id, a.id))
 	})
 	for _, c := range cands {
-		m, err := readManifestFile(filepath.Join(root.Backups(), c.id+".zip"))
+		p := filepath.Join(root.Backups(), c.id+".zip")
+		m, err := readLastManifest(p)
+		if err != nil {
+			m, err = readManifestFile(p)
+		}
 		if err != nil || m.kind() != KindFull {
 			continue
 		}

@@ -3,8 +3,10 @@ package backupstore
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -330,4 +332,39 @@ func rowsOf(t *testing.T, b *Backup) string {
 	dir := t.TempDir()
 	unzipTo(t, b.Path, dir)
 	return rows(t, filepath.Join(dir, "database", "app.db"))
+}
+
+// The base's backup.json is read from the zip's last entry without the
+// rest of the central directory; it is the one the zip reader finds.
+func TestReadLastManifest(t *testing.T) {
+	r := newRoot(t)
+	fillRoot(t, r)
+	b := create(t, CreateOptions{Root: r, Exclude: testExclude})
+	out := filepath.Join(t.TempDir(), "full.zip")
+	if _, err := Export(r, b.ID, out); err != nil {
+		t.Fatal(err)
+	}
+	id, err := Tables{Root: r, DB: "none"}.SaveTables(context.Background(), []string{"core"}, func(w io.Writer) error { return writeExport(w, "1") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{b.Path, out, filepath.Join(r.Backups(), id+".zip")} {
+		fast, err := readLastManifest(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		slow, err := readManifestFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s: the last entry's backup.json differs from the zip reader's", p)
+		}
+	}
+	// A zip whose backup.json is not last: an error (the caller falls back).
+	rewriteZip(t, b.Path, func(name string, data []byte) ([]byte, bool) { return data, name != ManifestName })
+	addEntry(t, b.Path, "files/zz", "x")
+	if _, err := readLastManifest(b.Path); err == nil {
+		t.Error("readLastManifest of a zip without backup.json at its end: no error")
+	}
 }

@@ -121,6 +121,9 @@ type dbState struct {
 
 func (db *DB) readState(ctx context.Context, q querier) (*dbState, error) {
 	s := &dbState{version: map[string]int{}, release: map[string]string{}, known: map[string]bool{}, sums: map[string]map[int]string{}, progress: map[string]*Progress{}}
+	if db.lacks("upkeep_packs") {
+		return s, nil // a read-only database without upkeep's tables
+	}
 	rows, err := q.QueryContext(ctx, `SELECT pack, version, schema_version FROM upkeep_packs`)
 	if err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_packs: %w", err)
@@ -138,6 +141,9 @@ func (db *DB) readState(ctx context.Context, q querier) (*dbState, error) {
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_packs: %w", err)
+	}
+	if db.lacks("upkeep_migrations") {
+		return s, nil
 	}
 	rows, err = q.QueryContext(ctx, `SELECT pack, version, sha256 FROM upkeep_migrations WHERE direction IN ('up', 'accept', 'baseline') ORDER BY id`)
 	if err != nil {
@@ -161,6 +167,9 @@ func (db *DB) readState(ctx context.Context, q querier) (*dbState, error) {
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_migrations: %w", err)
+	}
+	if db.lacks("upkeep_progress") {
+		return s, nil
 	}
 	rows, err = q.QueryContext(ctx, `SELECT pack, version, file, statements_done, done_sha256 FROM upkeep_progress`)
 	if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,9 +35,9 @@ func backupsCommand() *cli.Command {
 				},
 				Action: action(runBackupsCreate),
 			},
-			{Name: "list", Usage: "the backups, newest first", Action: action(runBackupsList)},
-			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: action(runBackupsShow)},
-			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Action: action(runBackupsVerify)},
+			{Name: "list", Usage: "the backups, newest first", Action: rootAction(runBackupsList)},
+			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: rootAction(runBackupsShow)},
+			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Action: rootAction(runBackupsVerify)},
 			{
 				Name:      "restore",
 				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back; refused while other hosts share the database, unless --all-hosts or --files-only",
@@ -45,13 +46,13 @@ func backupsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "files-only", Usage: "restore this root's files alone and leave the database as it is"},
 					allHostsFlag(),
 				},
-				Action: action(runBackupsRestore),
+				Action: rootAction(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
 				Usage:  "delete all but the newest backups; the backup of the last install is always kept, and so is what a kept backup references (as ID.pieces.zip)",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest"}},
-				Action: action(runBackupsPrune),
+				Action: rootAction(runBackupsPrune),
 			},
 			{
 				Name:      "export",
@@ -91,6 +92,9 @@ func runBackupsCreate(c *cli.Context, g *GlobalOptions) error {
 		opts.Progress = g.Stderr
 	}
 	b, err := backupstore.Create(c.Context, opts)
+	if err != nil && c.Context.Err() != nil {
+		return fmt.Errorf("%w; the unfinished backup was removed, nothing was changed", context.Cause(c.Context))
+	}
 	if err != nil {
 		return err
 	}

@@ -92,8 +92,8 @@ type dbSession struct {
 }
 
 // openDB opens the root's database and reads its installed packs. Commands
-// that change the database hold the root's lock too, so that no install
-// runs meanwhile.
+// that change the database (changes says how) hold the root's lock too, so
+// that no install runs meanwhile; the others open it read-only.
 func openDB(c *cli.Context, g *GlobalOptions, changes string) (*dbSession, error) {
 	root := g.Root
 	s := &dbSession{root: root}
@@ -107,7 +107,11 @@ func openDB(c *cli.Context, g *GlobalOptions, changes string) (*dbSession, error
 		s.close()
 		return nil, err
 	}
-	if s.db, err = packs.Open(c.Context, g.DB, root.Dir); err != nil {
+	open := packs.Open
+	if changes == "" {
+		open = packs.OpenReadOnly // a command that only looks changes nothing
+	}
+	if s.db, err = open(c.Context, g.DB, root.Dir); err != nil {
 		s.close()
 		return nil, err
 	}

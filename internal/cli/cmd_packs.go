@@ -32,7 +32,7 @@ func runPacksList(c *cli.Context, g *GlobalOptions) error {
 	dbState := map[string]packs.PackStatus{}
 	var hosts jsondoc.HostsView
 	if code, err := packs.LoadPacks(root.Dir); err == nil {
-		if db, err := packs.Open(c.Context, g.DB, root.Dir); err == nil {
+		if db, err := packs.OpenReadOnly(c.Context, g.DB, root.Dir); err == nil {
 			defer db.Close()
 			if st, err := db.Status(c.Context, code); err == nil {
 				for _, p := range st.Packs {

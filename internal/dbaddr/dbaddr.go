@@ -25,8 +25,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -290,6 +292,39 @@ var opens atomic.Int64
 func Open(a Addr) (*sql.DB, error) {
 	driver, dsn := a.Driver()
 	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", a, err)
+	}
+	opens.Add(1)
+	return db, nil
+}
+
+// OpenReadOnly opens a handle on the database for reading only, creating
+// nothing: a SQLite file is opened read-only (its journal mode left as it
+// is; immutable when no other connection has it open in WAL mode, so that
+// no -wal or -shm file is made: a writer that starts during the read may
+// then make it fail), and one that does not exist reads as an empty
+// database, in memory.
+// On a server, what is read-only is the caller's business: it writes
+// nothing.
+func OpenReadOnly(a Addr) (*sql.DB, error) {
+	if a.Kind != SQLite {
+		return Open(a)
+	}
+	dsn := "file::memory:"
+	if _, err := os.Stat(a.Path); err == nil {
+		dsn = "file:" + a.Path + "?mode=ro&_pragma=busy_timeout(10000)"
+		if _, err := os.Stat(a.Path + "-wal"); errors.Is(err, fs.ErrNotExist) || readOnlyFS(filepath.Dir(a.Path)) {
+			// No connection has the database open in WAL mode (it keeps
+			// the -wal file while it does), or none can: read the file as
+			// it is. A read-only connection would otherwise create the
+			// -wal and -shm files, and could not remove them.
+			dsn += "&immutable=1"
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open %s: %w", a, err)
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", a, err)
 	}
