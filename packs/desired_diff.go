@@ -88,7 +88,7 @@ func (db *DB) Diff(ctx context.Context, opts DiffOptions) ([]PackDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newSchemaEngine(db.d.name(), db.db)
+	eng, err := newSchemaEngine(db.d, db.db)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+
 	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
@@ -87,6 +90,15 @@ type dialect interface {
 	watch(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (txWatch, error)
 	// afterRestore brings the table's sequences past the restored rows.
 	afterRestore(ctx context.Context, q querier, table string) error
+
+	// The desired-schema work (dialect_desired.go):
+	// schemaDriver opens the schema library's driver over q.
+	schemaDriver(q schema.ExecQuerier) (migrate.Driver, error)
+	// schemaObjects lists the tables and the views of the current schema.
+	schemaObjects(ctx context.Context, q querier) (tables, views []string, err error)
+	// dropAll returns the statements that drop the views and tables, in
+	// any order of their foreign keys.
+	dropAll(tables, views []string) []string
 }
 
 // questionToDollar rewrites ? into $1, $2, ... outside quoted text.
