@@ -31,9 +31,10 @@ func TestFeedFetchSurvivesSIGKILL(t *testing.T) {
 	}
 	work := t.TempDir()
 	src, zips, feedDir, root := filepath.Join(work, "src"), filepath.Join(work, "zips"), filepath.Join(work, "feed"), filepath.Join(work, "root")
-	for _, d := range []string{src, zips, root} {
+	for _, d := range []string{src, zips} {
 		os.MkdirAll(d, 0o755)
 	}
+	initRoot(t, root)
 	os.WriteFile(filepath.Join(src, "manifest.json"), []byte(`{"format": 1, "pack": "big", "version": "1.0.0"}`), 0o644)
 	payload := make([]byte, 8<<20)
 	rand.Read(payload)

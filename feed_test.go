@@ -19,7 +19,7 @@ func TestFeedEndToEnd(t *testing.T) {
 	feedDir := filepath.Join(work, "feed")
 	root := filepath.Join(work, "root")
 	os.MkdirAll(zips, 0o755)
-	os.MkdirAll(root, 0o755)
+	initRoot(t, root)
 	run(t, work, "keys", "generate", "--unencrypted", "--name", "publisher").want(t, 0, nil, nil)
 	key := filepath.Join(work, "publisher.key")
 	packExample(t, "core", filepath.Join(zips, "core-2.1.0.zip"), "--sign", key)

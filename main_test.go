@@ -48,20 +48,32 @@ type result struct {
 // and its exit code.
 func run(t *testing.T, dir string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(upkeepBin, args...)
+	cmd, out, errb := command(dir, args...)
+	code := exitStatus(t, cmd.Run())
+	return result{out.String(), errb.String(), code}
+}
+
+// command is the built upkeep with args, to run in dir, printing into out
+// and errb.
+func command(dir string, args ...string) (cmd *exec.Cmd, out, errb *bytes.Buffer) {
+	cmd = exec.Command(upkeepBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "UPKEEP_ROOT=", "UPKEEP_KEY_PASSWORD=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
+	out, errb = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, errb
+	return cmd, out, errb
+}
+
+// exitStatus is the exit code of a run that ended with err.
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		return ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{out.String(), errb.String(), code}
+	return 0
 }
 
 func (r result) want(t *testing.T, code int, stdout, stderr []string) {
@@ -107,6 +119,20 @@ func fingerprint(t *testing.T, dir string) map[string]string {
 	return fp
 }
 
+// newRoot returns a new upkeep root in a temporary folder, made by upkeep
+// init as a person makes one.
+func newRoot(t *testing.T) string {
+	t.Helper()
+	return initRoot(t, t.TempDir())
+}
+
+// initRoot makes dir an upkeep root with upkeep init and returns it.
+func initRoot(t *testing.T, dir string) string {
+	t.Helper()
+	run(t, ".", "init", "--quiet", dir).want(t, 0, nil, nil)
+	return dir
+}
+
 // packExample builds examples/NAME into dir/file with upkeep pack.
 func packExample(t *testing.T, name, out string, extra ...string) {
 	t.Helper()
@@ -116,7 +142,7 @@ func packExample(t *testing.T, name, out string, extra ...string) {
 }
 
 func TestStartNothingPending(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	r := run(t, root, "--check-updates")
 	r.want(t, 0, []string{"No updates pending in " + root + "/Updates_Pending."}, nil)
 	if r.stderr != "" {
@@ -205,7 +231,7 @@ func TestStartReportsPending(t *testing.T) {
 }
 
 func TestStartExecsCommand(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	marker := filepath.Join(root, "started")
 	r := run(t, root, "--quiet", "--", "sh", "-c", `echo "app started with $1" > "$0"; exit 9`, marker, "arg1")
 	if r.code != 9 {
@@ -219,7 +245,7 @@ func TestStartExecsCommand(t *testing.T) {
 	os.Remove(marker)
 	packExample(t, "core", filepath.Join(root, "Updates_Pending", "core.zip"))
 	r = run(t, root, "--", "sh", "-c", `touch "$0"`, marker)
-	r.want(t, 3, []string{"core.zip: ready"}, nil)
+	r.want(t, 3, nil, []string{"core.zip: ready"}) // with -- CMD, upkeep's report is on stderr
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the application ran although updates are pending")
 	}
@@ -229,13 +255,17 @@ func TestStartExecsCommand(t *testing.T) {
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatal("--ignore-updates did not run the application")
 	}
-	// A command that does not exist is an error naming it.
+	// A command that cannot be started exits 127 with an error naming it.
 	r = run(t, root, "--ignore-updates", "--", "no-such-app-here")
-	r.want(t, 1, nil, []string{"upkeep: error: start no-such-app-here:"})
+	r.want(t, 127, nil, []string{"upkeep: error: cannot start the application: no-such-app-here:", "upkeep: hint: check the command after --"})
+	notExec := filepath.Join(root, "not-executable")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	r = run(t, root, "--ignore-updates", "--", notExec)
+	r.want(t, 127, nil, []string{"upkeep: error: cannot start the application: " + notExec + ":"})
 }
 
 func TestUsageErrors(t *testing.T) {
-	root := t.TempDir()
+	root := newRoot(t)
 	for _, tc := range []struct {
 		args []string
 		msg  string

@@ -44,6 +44,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.FilesOnly {
+		db = dbConfig{kind: DBNone} // its files stay excluded
+	}
 	entries, _, err := scanRoot(opts.Root.Dir, x)
 	if err != nil {
 		return nil, err
@@ -115,6 +118,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	switch db.kind {
 	case DBNone:
 		man.Database.Note = "no database configured"
+		if opts.FilesOnly {
+			man.Database.Note = "files only: the database was left out"
+		}
 	default:
 		snapPath = tmpName + ".db"
 		defer os.Remove(snapPath)

@@ -1,8 +1,10 @@
 package layout
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +42,39 @@ func TestOpenIsAbsolute(t *testing.T) {
 	wd, _ := os.Getwd()
 	if r.Dir != wd {
 		t.Fatalf("Open(\"\") = %s, want the working folder %s", r.Dir, wd)
+	}
+}
+
+func TestCheckAndInit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(dir, "missing"), "does not exist"},
+		{dir, "holds neither Updates_Pending/ nor .upkeep/"},
+	} {
+		r, _ := Open(tc.dir)
+		if err := r.Check(); !errors.Is(err, ErrNotRoot) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Check(%s) = %v, want ErrNotRoot, %q", tc.dir, err, tc.want)
+		}
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	if r, _ := Open(file); !errors.Is(r.Check(), ErrNotRoot) {
+		t.Errorf("a file is a root: %v", r.Check())
+	}
+
+	r, _ := Open(filepath.Join(dir, "app"))
+	made, err := r.Init()
+	if err != nil || len(made) != 6 || made[0] != r.Dir || made[5] != r.State() {
+		t.Fatalf("Init = %v, %v", made, err)
+	}
+	if err := r.Check(); err != nil {
+		t.Fatalf("after Init: %v", err)
+	}
+	if made, err := r.Init(); err != nil || len(made) != 0 {
+		t.Fatalf("Init again = %v, %v; want nothing made", made, err)
+	}
+	os.RemoveAll(r.Pending())
+	if err := r.Check(); err != nil {
+		t.Fatalf(".upkeep alone: %v", err)
 	}
 }

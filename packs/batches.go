@@ -140,6 +140,9 @@ func (db *DB) Batches(ctx context.Context, host string, limit int) ([]BatchRecor
 }
 
 func (db *DB) readBatches(ctx context.Context, where string, args ...any) ([]BatchRecord, error) {
+	if db.lacks("upkeep_batches") {
+		return []BatchRecord{}, nil
+	}
 	rows, err := db.db.QueryContext(ctx, db.q(`SELECT `+batchColumns+` FROM upkeep_batches `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_batches: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,6 +31,12 @@ type DB struct {
 
 	ensureMu sync.Mutex
 	ensured  bool
+
+	// readOnly is a DB of OpenReadOnly: ensure creates nothing and notes
+	// in missing which of upkeep's tables are not there; reads of them
+	// find nothing.
+	readOnly bool
+	missing  map[string]bool
 
 	now func() time.Time // for tests
 }
@@ -66,6 +73,30 @@ func Open(ctx context.Context, dsn, root string) (*DB, error) {
 		return nil, fmt.Errorf("packs: %w", err)
 	}
 	db := &DB{db: sdb, d: dialectOf(a.Kind, a.Path), root: root, addr: a.String(), dsn: dsn, owned: true, now: time.Now}
+	if err := db.ensure(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// OpenReadOnly opens the database at dsn, as [Open] does, to read it only:
+// it creates no folder, file or table and writes nothing, so that the
+// commands that only look (status, history, verify, diff) change nothing
+// and work on a read-only root and database. A SQLite file that does not
+// exist reads as an empty database, and upkeep's tables that are missing
+// read as empty: no pack recorded, no migration, no batch. Methods that
+// write fail on it.
+func OpenReadOnly(ctx context.Context, dsn, root string) (*DB, error) {
+	a, err := dbaddr.Parse(dsn, root)
+	if err != nil {
+		return nil, fmt.Errorf("packs: %w", err)
+	}
+	sdb, err := dbaddr.OpenReadOnly(a)
+	if err != nil {
+		return nil, fmt.Errorf("packs: %w", err)
+	}
+	db := &DB{db: sdb, d: dialectOf(a.Kind, a.Path), root: root, addr: a.String(), dsn: dsn, owned: true, now: time.Now, readOnly: true}
 	if err := db.ensure(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -165,12 +196,32 @@ func (db *DB) ensure(ctx context.Context) error {
 	if db.ensured {
 		return nil
 	}
+	if db.readOnly {
+		names, err := db.d.tableNames(ctx, db.db)
+		if err != nil {
+			return fmt.Errorf("packs: read the tables of %s: %w", db.addr, err)
+		}
+		db.missing = map[string]bool{}
+		for _, t := range upkeepTables {
+			db.missing[t] = !slices.Contains(names, t)
+		}
+		db.ensured = true
+		return nil
+	}
 	if err := db.d.setup(ctx, db.db); err != nil {
 		return fmt.Errorf("packs: create upkeep tables in %s: %w", db.addr, err)
 	}
 	db.ensured = true
 	return nil
 }
+
+// upkeepTables are the tables ensure creates, as the dialects' setup
+// names them.
+var upkeepTables = []string{"upkeep_packs", "upkeep_settings", "upkeep_migrations", "upkeep_schema", "upkeep_progress", "upkeep_batches"}
+
+// lacks tells whether table, one of upkeepTables, is missing from a
+// read-only database: reading it finds nothing.
+func (db *DB) lacks(table string) bool { return db.missing[table] }
 
 // q rewrites a query written with ? placeholders for the backend.
 func (db *DB) q(query string) string { return db.d.rebind(query) }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -287,7 +288,7 @@ func openMemory() (*scratch, error) {
 	return &scratch{db: db, d: sqliteDialect{path: ":memory:"}, addr: "SQLite in memory", memory: true}, nil
 }
 
-func (sc *scratch) engine() (schemaEngine, error) { return newSchemaEngine(sc.d.name(), sc.db) }
+func (sc *scratch) engine() (schemaEngine, error) { return newSchemaEngine(sc.d, sc.db) }
 
 func (sc *scratch) inspect(ctx context.Context) (*schemaState, error) {
 	eng, err := sc.engine()
@@ -323,29 +324,13 @@ func (sc *scratch) inspectAll(ctx context.Context) (*schemaState, error) {
 // tableNames lists the tables and views of the scratch database's current
 // schema.
 func (sc *scratch) tableNames(ctx context.Context) ([]string, error) {
-	var query string
-	switch sc.d.name() {
-	case "sqlite":
-		query = `SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name`
-	case "postgres":
-		query = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
-	case "mysql":
-		query = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name`
-	}
-	rows, err := sc.db.QueryContext(ctx, query)
+	tables, views, err := sc.d.schemaObjects(ctx, sc.db)
 	if err != nil {
 		return nil, fmt.Errorf("packs: list the tables of %s: %w", sc.addr, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, fmt.Errorf("packs: list the tables of %s: %w", sc.addr, err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	names := append(tables, views...)
+	sort.Strings(names)
+	return names, nil
 }
 
 // reset empties the scratch database.
@@ -364,44 +349,14 @@ func (sc *scratch) reset(ctx context.Context) error {
 
 // clear drops every table and view of a server scratch database.
 func (sc *scratch) clear(ctx context.Context) error {
-	var views, tables []string
-	rows, err := sc.db.QueryContext(ctx, sc.d.rebind(`SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = `+
-		map[string]string{"postgres": "current_schema()", "mysql": "DATABASE()"}[sc.d.name()]))
+	tables, views, err := sc.d.schemaObjects(ctx, sc.db)
 	if err != nil {
 		return fmt.Errorf("packs: list the tables of %s: %w", sc.addr, err)
 	}
-	for rows.Next() {
-		var n, typ string
-		if err := rows.Scan(&n, &typ); err != nil {
-			rows.Close()
-			return fmt.Errorf("packs: list the tables of %s: %w", sc.addr, err)
-		}
-		if strings.Contains(typ, "VIEW") {
-			views = append(views, sc.d.quote(n))
-		} else {
-			tables = append(tables, sc.d.quote(n))
-		}
+	if len(tables)+len(views) == 0 {
+		return nil
 	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	var stmts []string
-	cascade := ""
-	if sc.d.name() == "postgres" {
-		cascade = " CASCADE"
-	} else {
-		stmts = append(stmts, "SET FOREIGN_KEY_CHECKS = 0")
-	}
-	if len(views) > 0 {
-		stmts = append(stmts, "DROP VIEW IF EXISTS "+strings.Join(views, ", ")+cascade)
-	}
-	if len(tables) > 0 {
-		stmts = append(stmts, "DROP TABLE IF EXISTS "+strings.Join(tables, ", ")+cascade)
-	}
-	if sc.d.name() == "mysql" {
-		stmts = append(stmts, "SET FOREIGN_KEY_CHECKS = 1")
-	}
-	for _, s := range stmts {
+	for _, s := range sc.d.dropAll(tables, views) {
 		if _, err := sc.db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("packs: empty the scratch database %s: %w", sc.addr, err)
 		}

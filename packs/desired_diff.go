@@ -88,7 +88,7 @@ func (db *DB) Diff(ctx context.Context, opts DiffOptions) ([]PackDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newSchemaEngine(db.d.name(), db.db)
+	eng, err := newSchemaEngine(db.d, db.db)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +148,9 @@ type tableRecord struct {
 func (db *DB) records(ctx context.Context) ([]tableRecord, error) {
 	if err := db.ensure(ctx); err != nil {
 		return nil, err
+	}
+	if db.lacks("upkeep_schema") {
+		return nil, nil
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT pack, table_name, table_version, schema_text FROM upkeep_schema ORDER BY pack, table_name`)
 	if err != nil {

@@ -77,27 +77,13 @@ func (c SchemaChange) String() string {
 	return s
 }
 
-// newSchemaEngine returns the engine for backend ("sqlite", "postgres" or
-// "mysql") over q.
-func newSchemaEngine(backend string, q schema.ExecQuerier) (schemaEngine, error) {
-	var (
-		drv migrate.Driver
-		err error
-	)
-	switch backend {
-	case "sqlite":
-		drv, err = sqlite.Open(sqliteIndexQuery{q})
-	case "postgres":
-		drv, err = postgres.Open(q)
-	case "mysql":
-		drv, err = mysql.Open(q)
-	default:
-		return nil, fmt.Errorf("packs: no schema engine for backend %q", backend)
-	}
+// newSchemaEngine returns the engine for the backend of d over q.
+func newSchemaEngine(d dialect, q schema.ExecQuerier) (schemaEngine, error) {
+	drv, err := d.schemaDriver(q)
 	if err != nil {
-		return nil, fmt.Errorf("packs: open the schema engine on %s: %w", backend, err)
+		return nil, fmt.Errorf("packs: open the schema engine on %s: %w", d.name(), err)
 	}
-	return &atlasEngine{backend: backend, drv: drv}, nil
+	return &atlasEngine{backend: d.name(), drv: drv}, nil
 }
 
 // sqliteIndexQuery runs the library's SQLite queries with one change: its

@@ -20,7 +20,7 @@ type SchemaState struct {
 // Inspect reads the schema of the database's tables (upkeep's own left
 // out), to be compared later with [DB.SchemaChanges].
 func (db *DB) Inspect(ctx context.Context) (*SchemaState, error) {
-	eng, err := newSchemaEngine(db.d.name(), db.db)
+	eng, err := newSchemaEngine(db.d, db.db)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (db *DB) Inspect(ctx context.Context) (*SchemaState, error) {
 // SchemaChanges lists how to differs from from, two states of this
 // database, and the statements that would turn from into to.
 func (db *DB) SchemaChanges(ctx context.Context, from, to *SchemaState) ([]SchemaChange, []string, error) {
-	eng, err := newSchemaEngine(db.d.name(), db.db)
+	eng, err := newSchemaEngine(db.d, db.db)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/schema"
+
 	"github.com/upkeep/upkeep/internal/sqlsplit"
 )
 
@@ -45,6 +48,13 @@ type dialect interface {
 	rebind(query string) string
 	// setup creates upkeep's tables when they are missing.
 	setup(ctx context.Context, db *sql.DB) error
+	// setupLock makes tx wait for any other process creating upkeep's
+	// tables, where two at once would collide (PostgreSQL's catalog).
+	setupLock(ctx context.Context, tx *sql.Tx) error
+	// hostsTable is the CREATE TABLE IF NOT EXISTS of upkeep_hosts, which
+	// is made by the first start that records its host, not by setup: a
+	// read-only database still opens without it.
+	hostsTable() string
 	// transactionalDDL is true when CREATE/ALTER/DROP run inside a
 	// transaction and roll back with it. Then a whole run is one
 	// transaction; otherwise progress is recorded after each statement.
@@ -87,6 +97,15 @@ type dialect interface {
 	watch(ctx context.Context, conn *sql.Conn, tx *sql.Tx) (txWatch, error)
 	// afterRestore brings the table's sequences past the restored rows.
 	afterRestore(ctx context.Context, q querier, table string) error
+
+	// The desired-schema work (dialect_desired.go):
+	// schemaDriver opens the schema library's driver over q.
+	schemaDriver(q schema.ExecQuerier) (migrate.Driver, error)
+	// schemaObjects lists the tables and the views of the current schema.
+	schemaObjects(ctx context.Context, q querier) (tables, views []string, err error)
+	// dropAll returns the statements that drop the views and tables, in
+	// any order of their foreign keys.
+	dropAll(tables, views []string) []string
 }
 
 // questionToDollar rewrites ? into $1, $2, ... outside quoted text.

@@ -110,6 +110,9 @@ func (db *DB) Drift(ctx context.Context) ([]DriftItem, error) {
 	if err := db.ensure(ctx); err != nil {
 		return nil, err
 	}
+	if db.lacks("upkeep_schema") {
+		return nil, nil
+	}
 	rows, err := db.db.QueryContext(ctx, `SELECT pack, table_name, table_version, schema_text FROM upkeep_schema ORDER BY pack, table_name`)
 	if err != nil {
 		return nil, fmt.Errorf("packs: read upkeep_schema: %w", err)

@@ -24,6 +24,9 @@ func (db *DB) History(ctx context.Context, limit int) ([]HistoryEntry, error) {
 	if err := db.ensure(ctx); err != nil {
 		return nil, err
 	}
+	if db.lacks("upkeep_migrations") {
+		return nil, nil
+	}
 	q := `SELECT id, pack, version, name, sha256, direction, applied_at, duration_ms FROM upkeep_migrations ORDER BY id DESC`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)

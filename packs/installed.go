@@ -22,7 +22,9 @@ type Installed struct {
 // List reads the manifest of every pack installed under packsDir, sorted by
 // name. A missing packsDir means no pack is installed. A folder without a
 // valid manifest.json, or whose manifest names another pack, is an error
-// that names the file.
+// that names the file, except a testdata/ folder without one: Go's test
+// data, in the repository of upkeep itself, which is a root too (so that
+// `go run . --check-updates` works in a fresh clone).
 func List(packsDir string) ([]Installed, error) {
 	entries, err := os.ReadDir(packsDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -37,6 +39,11 @@ func List(packsDir string) ([]Installed, error) {
 			continue
 		}
 		dir := filepath.Join(packsDir, e.Name())
+		if e.Name() == "testdata" {
+			if _, err := os.Lstat(filepath.Join(dir, manifest.FileName)); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+		}
 		p, err := Read(dir)
 		if err != nil {
 			return nil, err

@@ -41,6 +41,12 @@ type InstalledZip struct {
 	To        string `json:"to"`
 	Zip       string `json:"zip"`       // its name in Updates_Pending
 	Installed string `json:"installed"` // its name in Updates_Installed
+	// FilesOnly: the update has migrations, but the database was at its
+	// schema already (another host sharing it installed the version
+	// first), so only its files were installed; MigratedBy names that
+	// host's batch.
+	FilesOnly  bool        `json:"files_only,omitempty"`
+	MigratedBy *MigratedBy `json:"migrated_by,omitempty"`
 }
 
 // batchRun is one batch on its forward path. The path is a list of steps
@@ -93,7 +99,14 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b.rec, err = startBatch(ctx, opts, root, b.j, host, b.from()); err != nil {
 		return nil, &InstallError{Batch: b.j.Batch, Step: "history", Err: err}
 	}
-	if s, err := runSteps(ctx, b.timed(b.steps()), b.faults); err != nil {
+	// An interrupt (ctx ends) stops the forward path before its commit and
+	// puts everything back; once committed, the batch is finished anyway,
+	// as the next start would finish it.
+	s, err := runSteps(ctx, b.timed(b.forward()), b.faults)
+	if err == nil {
+		s, err = runSteps(context.WithoutCancel(ctx), b.timed(finishSteps(b.paths, b.j, b.faults)), b.faults)
+	}
+	if err != nil {
 		if b.committed {
 			// Nothing to undo: the next start finishes the job.
 			err = fmt.Errorf("batch %s is installed, but finishing it failed at %s (the next start will finish it): %w", b.j.Batch, s.name, err)
@@ -185,7 +198,7 @@ func (b *batchRun) forward() []step {
 		{name: stepJournal, run: b.writeJournal},
 	}
 	for _, u := range b.ready {
-		steps = append(steps, step{name: stepStage + u.Pack, zip: u.File, run: func(context.Context) error { return b.stage(u) }})
+		steps = append(steps, step{name: stepStage + u.Pack, zip: u.File, run: func(ctx context.Context) error { return b.stage(ctx, u) }})
 	}
 	steps = append(steps,
 		step{name: stepStaged, run: b.syncStaged},
@@ -214,11 +227,19 @@ func (b *batchRun) fail(ctx context.Context, s *step, err error) error {
 	if zip == "" && errors.As(err, &me) {
 		zip = b.j.zipOf(me.Pack)
 	}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		// Stopped by the caller (a signal): say so, as the context's
+		// cause does, rather than "context canceled".
+		err = context.Cause(ctx)
+	}
 	ierr := &InstallError{Batch: b.j.Batch, Step: s.name, Zip: zip, Err: err}
 	if rerr := rollback(context.WithoutCancel(ctx), b.opts, b.paths, b.j); rerr != nil {
 		return &ManualError{Batch: b.j.Batch, Backup: b.j.Backup, Cause: ierr, Err: rerr}
 	}
-	recordFailure(b.root, zip, ierr)
+	if !interrupted { // the zip is not at fault
+		recordFailure(b.root, zip, ierr)
+	}
 	return ierr
 }
 
@@ -278,7 +299,7 @@ func (b *batchRun) writeJournal(context.Context) error {
 // unchecked; the manifest's sha256 of each file then vouches for the rest.
 // When keys are trusted it checks the signature again, of the very file it
 // then extracts.
-func (b *batchRun) stage(u *Update) error {
+func (b *batchRun) stage(ctx context.Context, u *Update) error {
 	f, err := os.Open(u.path)
 	if err != nil {
 		return err
@@ -294,7 +315,7 @@ func (b *batchRun) stage(u *Update) error {
 		return err
 	}
 	planned := func(z *manifest.Zip) error { return samePlan(u, z) }
-	if err := stage(f, u.path, part, b.opts.Limits, b.meter, b.faults.diskFull(stepStage+u.Pack), planned); err != nil {
+	if err := stage(ctx, f, u.path, part, b.opts.Limits, b.meter, b.faults.diskFull(stepStage+u.Pack), planned); err != nil {
 		return err
 	}
 	return os.Rename(part, b.paths.staged(u.Pack))

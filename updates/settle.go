@@ -1,6 +1,7 @@
 package updates
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -74,7 +75,7 @@ func restage(opts Options, b batchPaths, p journalPack, zip string) error {
 			return err
 		}
 	}
-	if err := stage(f, zip, b.part(p.Pack), opts.Limits, nil, false, nil); err != nil {
+	if err := stage(context.Background(), f, zip, b.part(p.Pack), opts.Limits, nil, false, nil); err != nil {
 		return err
 	}
 	if err := syncFS(b.part(p.Pack)); err != nil {

@@ -1,6 +1,7 @@
 package updates
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +21,9 @@ import (
 // while it is written, and the manifest itself. check, when not nil, may
 // refuse the manifest before anything is written. Files are written by
 // several workers; durability comes from one sync of the file system after
-// all packs are staged (see syncFS).
-func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool, check func(*manifest.Zip) error) error {
+// all packs are staged (see syncFS). It stops early, with ctx.Err(), once
+// ctx ends.
+func stage(ctx context.Context, f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool, check func(*manifest.Zip) error) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -71,11 +73,17 @@ func stage(f *os.File, path, dir string, lim manifest.Limits, meter *progress.Me
 		})
 	}
 	for _, f := range m.Files {
+		if ctx.Err() != nil {
+			break // interrupted: the caller removes the partial folder
+		}
 		work <- f
 	}
 	close(work)
 	wg.Wait()
 	close(errs)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var all []error
 	for err := range errs {
 		all = append(all, err)

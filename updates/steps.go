@@ -47,10 +47,14 @@ type step struct {
 }
 
 // runSteps runs steps in order, each followed by its fault point, and
-// returns the first failure with the step it failed at.
+// returns the first failure with the step it failed at. It stops before a
+// step once ctx has ended.
 func runSteps(ctx context.Context, steps []step, f faults) (*step, error) {
 	for i := range steps {
 		s := &steps[i]
+		if err := ctx.Err(); err != nil {
+			return s, err
+		}
 		if s.run != nil {
 			if err := s.run(ctx); err != nil {
 				return s, err

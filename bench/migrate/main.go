@@ -48,6 +48,7 @@ import (
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/upkeep/upkeep/bench/internal/paired"
+	"github.com/upkeep/upkeep/layout"
 )
 
 const gooseModule = "github.com/pressly/goose/v3/cmd/goose@v3.29.0"
@@ -123,11 +124,12 @@ func main() {
 	tpl := installPack(upkeep, dir, "template", filepath.Join(gdir, "migrate"), *n)
 
 	// newRoot makes a root holding only the installed pack of template: no
-	// database.
+	// database (a SQLite one is made by upkeep init, outside the timing).
 	newRoot := func(template, name string) string {
 		r := filepath.Join(dir, name)
 		must(os.RemoveAll(r))
 		must(os.MkdirAll(filepath.Join(r, "packs"), 0o755))
+		must(os.MkdirAll(layout.Root{Dir: r}.Pending(), 0o755)) // a root
 		must(os.CopyFS(filepath.Join(r, "packs", "bench"), os.DirFS(filepath.Join(template, "packs", "bench"))))
 		return r
 	}
@@ -144,6 +146,7 @@ func main() {
 			name: "upkeep db up --no-backup",
 			prepare: func(i int) []string {
 				r := newRoot(tpl, filepath.Base(upRoot(i)))
+				must(runQuiet(upkeep, "init", "--quiet", r)) // the empty database, with upkeep's tables
 				return []string{upkeep, "--root", r, "db", "up", "--no-backup", "--quiet"}
 			},
 			check:   func(i int) error { return sqliteTables(filepath.Join(upRoot(i), "data", "app.db")) },

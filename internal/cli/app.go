@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"maps"
 
@@ -19,10 +20,20 @@ var Version = "0.1.0-dev"
 // os.Exit(cli.Main(os.Args, os.Stdout, os.Stderr)).
 func Main(args []string, stdout, stderr io.Writer) int {
 	args, command := splitCommand(args)
+	if len(command) > 0 {
+		// Stdout is the application's: upkeep's own lines, its report and
+		// its JSON document too, go to stderr.
+		stdout = stderr
+	}
 	out := &trackedWriter{w: stdout}
 	app := newApp(out, stderr, command)
-	defer stopsig.Release()
-	err := app.Run(flagsFirst(app, args))
+	defer stopsig.Release() // after stop: one held since the start acts now
+	ctx, caught, stop := interruptible(context.Background())
+	defer stop()
+	err := app.RunContext(ctx, flagsFirst(app, args))
+	if sig := caught(); sig != 0 && err != nil {
+		err = &interruptedError{sig: sig, err: err}
+	}
 	return report(out, stderr, err, wantsJSON(args))
 }
 
@@ -59,6 +70,8 @@ EXIT CODES:
    1  error                          5  locked by another process
    2  usage                          6  install failed and was rolled back
    3  updates pending (reported)     7  could not roll back: manual action needed
+   127       the command after -- cannot be started
+   130, 143  interrupted by SIGINT, SIGTERM: what was under way was put back or finished
 `
 
 func newApp(stdout, stderr io.Writer, command []string) *cli.App {
@@ -97,7 +110,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		Flags:                append(append(startFlags, globalFlags()...), cli.HelpFlag), // cli.HelpFlag: the help command below keeps urfave from adding it
-		Action: action(func(c *cli.Context, g *GlobalOptions) error {
+		Action: anywhere(func(c *cli.Context, g *GlobalOptions) error {
 			if c.Args().Present() {
 				return unknownCommand(c.Args().First(), c.App.Commands, "upkeep")
 			}
@@ -113,6 +126,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 			return runStart(c, g, mode, command)
 		}),
 		Commands: []*cli.Command{
+			initCommand(),
 			updatesCommand(),
 			packCommand(),
 			packsCommand(),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,23 @@ func TestJSONErrorDocument(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "upkeep: error: --check-updates") {
 		t.Errorf("stderr lacks the error: %s", errb.String())
+	}
+}
+
+// A global flag given before the command beats the environment, as one
+// given after it does.
+func TestGlobalFlagBeatsEnvironment(t *testing.T) {
+	env, flag := filepath.Join(t.TempDir(), "from-env"), filepath.Join(t.TempDir(), "from-flag")
+	t.Setenv("UPKEEP_ROOT", env)
+	for _, args := range [][]string{{"--root", flag, "db", "status"}, {"db", "status", "--root", flag}, {"--root", flag}} {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"upkeep"}, args...), &out, &errb)
+		if code != exitError || !strings.Contains(errb.String(), "not an upkeep root: "+flag+" does not exist") {
+			t.Errorf("upkeep %v with UPKEEP_ROOT set: exit %d\n%s", args, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"upkeep", "db", "status"}, &out, &errb); code != exitError || !strings.Contains(errb.String(), env+" does not exist") {
+		t.Errorf("UPKEEP_ROOT alone: exit %d\n%s", code, errb.String())
 	}
 }

@@ -34,7 +34,7 @@ func dbGenerateCommand() *cli.Command {
 			devDBFlag(),
 			&cli.BoolFlag{Name: "allow-destructive", Usage: "write a migration that drops tables or columns or narrows types"},
 		},
-		Action: action(runDBGenerate),
+		Action: anywhere(runDBGenerate),
 	}
 }
 

@@ -40,7 +40,7 @@ func feedCommand() *cli.Command {
 					&cli.StringFlag{Name: "expires", Value: "14d", Usage: "the index is refused this `DURATION` after the build (like 14d, 36h)"},
 					&cli.StringFlag{Name: "app", Usage: "the application's `NAME` (default: the previous index's, or FEEDDIR's name)"},
 				},
-				Action: action(runFeedBuild),
+				Action: anywhere(runFeedBuild),
 			},
 			{
 				Name:  "fetch",

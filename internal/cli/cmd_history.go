@@ -26,7 +26,7 @@ func historyCommand() *cli.Command {
 
 func runHistory(c *cli.Context, g *GlobalOptions) error {
 	root := g.Root
-	db, err := packs.Open(c.Context, g.DB, root.Dir)
+	db, err := packs.OpenReadOnly(c.Context, g.DB, root.Dir)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func keysCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Value: "upkeep", Usage: "write `NAME`.pub and NAME.key"},
 					&cli.BoolFlag{Name: "unencrypted", Usage: "do not encrypt the secret key (no password)"},
 				},
-				Action: action(runKeysGenerate),
+				Action: anywhere(runKeysGenerate),
 			},
 			{
 				Name:      "trust",

@@ -41,7 +41,7 @@ func packCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "leave out files and folders matching `GLOB` (repeatable)"},
 			devDBFlag(),
 		},
-		Action: action(runPack),
+		Action: anywhere(runPack),
 	}
 }
 

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,20 +39,7 @@ func rehearseCommand() *cli.Command {
 
 func runRehearse(c *cli.Context, g *GlobalOptions) error {
 	opts := g.scanOptions()
-	ctx, cancel := context.WithCancel(c.Context)
-	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var got syscall.Signal
-	go func() {
-		select {
-		case s := <-sigs:
-			got = s.(syscall.Signal)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := c.Context // ends on SIGINT or SIGTERM (interruptible)
 	ro := updates.RehearseOptions{
 		ScanOptions: opts, DB: g.DB, ScratchDB: c.String("scratch-db"),
 		Health: c.String("health"), HealthTimeout: c.Duration("health-timeout"), Keep: c.Bool("keep"),
@@ -65,9 +49,8 @@ func runRehearse(c *cli.Context, g *GlobalOptions) error {
 		ro.Progress = g.Stderr
 	}
 	rh, err := updates.Rehearse(ctx, ro)
-	cancel()
-	if got != 0 {
-		return errInterrupted{got, "the rehearsal's copy was discarded, production was not changed"}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w; the rehearsal's copy was discarded, production was not changed", context.Cause(ctx))
 	}
 	if rh != nil && (err == nil || errors.Is(err, updates.ErrRehearsalFailed)) {
 		if g.JSON {

@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/upkeep/upkeep/admin"
-	"github.com/upkeep/upkeep/layout"
 	"github.com/upkeep/upkeep/updates"
 )
 
@@ -59,28 +55,9 @@ func adminOptions(g *GlobalOptions, bo updates.Options) (admin.Options, error) {
 		bo.LockTimeout = g.LockTimeout
 		bo.UpkeepVersion = Version
 	}
-	if err := requireRoot(bo.Root); err != nil {
-		return admin.Options{}, err
-	}
 	return admin.Options{Options: bo}, nil
 }
 
 func serveOptions(c *cli.Context, addr string) admin.ServeOptions {
 	return admin.ServeOptions{Addr: addr, TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"), Out: c.App.ErrWriter}
-}
-
-// requireRoot refuses a folder that is not a root (no Updates_Pending,
-// no .upkeep): serving it would create them in a mistyped folder.
-func requireRoot(dir string) error {
-	root, err := layout.Open(dir)
-	if err != nil {
-		return err
-	}
-	for _, d := range []string{root.Pending(), root.State()} {
-		if info, err := os.Stat(d); err == nil && info.IsDir() {
-			return nil
-		}
-	}
-	return withHint(fmt.Errorf("%s is not an upkeep root (it has no Updates_Pending or .upkeep folder)", root.Dir),
-		"make one with: upkeep init %s, or give the right --root", root.Dir)
 }

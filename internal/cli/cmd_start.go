@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -40,6 +41,14 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	if bo.KeepBackups < 0 {
 		return usageError("--keep-backups %d: give a number of backups to keep, or 0 to keep all", bo.KeepBackups)
 	}
+	if c.Bool("fetch-updates") && c.String("feed") == "" {
+		return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
+	}
+	// Usage first, then the root: an error in how upkeep was called is
+	// exit 2 wherever it runs.
+	if err := checkRoot(g, true); err != nil {
+		return err
+	}
 	if !g.Quiet {
 		bo.Progress = g.Stderr
 	}
@@ -48,9 +57,6 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	}
 	if c.Bool("fetch-updates") {
 		url := c.String("feed")
-		if url == "" {
-			return usageError("--fetch-updates needs the feed: --feed URL or UPKEEP_FEED")
-		}
 		bo.Fetch = &updates.FeedOptions{Feed: url}
 		if !g.Quiet && !g.JSON {
 			bo.Fetch.Progress = g.Stderr
@@ -88,7 +94,7 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 		r, err = admin.Limited(ctx, opts, serveOptions(c, addr))
 		if sig := stoppedBy(ctx); sig != 0 && err != nil {
 			// An action under way was finished first: nothing is left half done.
-			return errInterrupted{sig, "stopped serving the admin pages; the start did not go on"}
+			return fmt.Errorf("%w; stopped serving the admin pages; the start did not go on", &interruptedError{sig: sig})
 		}
 		if r != nil {
 			if perr := printReport(c, g, r, mode, err == nil); perr != nil {
@@ -105,6 +111,15 @@ func runStart(c *cli.Context, g *GlobalOptions, mode updates.Mode, command []str
 	}
 	if err != nil {
 		return err
+	}
+	if ctx := c.Context; ctx.Err() != nil {
+		// A signal after the batch's commit: it was finished, but the
+		// application is not started.
+		done := "nothing was changed"
+		if r != nil && r.Batch != nil {
+			done = "the batch " + r.Batch.ID + " was installed and finished first"
+		}
+		return fmt.Errorf("%w; %s; the application was not started", context.Cause(ctx), done)
 	}
 	if len(command) == 0 {
 		return nil
@@ -138,16 +153,15 @@ func printReport(c *cli.Context, g *GlobalOptions, r *updates.Report, mode updat
 	return err
 }
 
-// execCommand replaces upkeep with the application.
+// execCommand replaces upkeep with the application. A command that cannot
+// be started is an error matching errCannotStart (exit 127).
 func execCommand(command []string) error {
 	path, err := exec.LookPath(command[0])
-	if err != nil {
-		return fmt.Errorf("start %s: %w", command[0], err)
+	if err == nil {
+		err = syscall.Exec(path, command, os.Environ())
 	}
-	if err := syscall.Exec(path, command, os.Environ()); err != nil {
-		return fmt.Errorf("start %s: %w", path, err)
-	}
-	return nil
+	return withHint(fmt.Errorf("%w: %s: %w", errCannotStart, command[0], err),
+		"check the command after --: it must be a file that can be run, or a name found in PATH")
 }
 
 // pendingHint suggests what fits what is pending: install what is ready,

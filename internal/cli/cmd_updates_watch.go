@@ -38,9 +38,6 @@ func runUpdatesWatch(c *cli.Context, g *GlobalOptions) error {
 		return usageError("updates watch takes no arguments")
 	}
 	opts := g.scanOptions()
-	if err := requireRoot(opts.Root); err != nil {
-		return err
-	}
 	ctx, stop := signalContext(c)
 	defer stop()
 	asJSON := g.JSON

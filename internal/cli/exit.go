@@ -15,37 +15,44 @@ import (
 // Exit codes, as the README lists them. exitCode maps errors to them, in
 // this one place.
 const (
-	exitOK         = 0 // ok, go on
-	exitError      = 1 // error
-	exitUsage      = 2 // usage
-	exitPending    = 3 // updates pending (reported, not installed)
-	exitDatabase   = 4 // database updates needed or downgrade refused
-	exitLocked     = 5 // locked by another process
-	exitRolledBack = 6 // install failed and was rolled back
-	exitManual     = 7 // could not roll back: manual action needed
+	exitOK         = 0   // ok, go on
+	exitError      = 1   // error
+	exitUsage      = 2   // usage
+	exitPending    = 3   // updates pending (reported, not installed)
+	exitDatabase   = 4   // database updates needed or downgrade refused
+	exitLocked     = 5   // locked by another process
+	exitRolledBack = 6   // install failed and was rolled back
+	exitManual     = 7   // could not roll back: manual action needed
+	exitNoCommand  = 127 // the command after -- cannot be started
 )
 
 // errUsage marks errors in how upkeep was called.
 var errUsage = errors.New("usage")
 
+// errCannotStart is a command after -- that cannot be started.
+var errCannotStart = errors.New("cannot start the application")
+
 func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, new(errInterrupted)):
-		var ie errInterrupted
+	case errors.Is(err, updates.ErrManual):
+		return exitManual // even when interrupted: a person must act
+	case errors.As(err, new(*interruptedError)):
+		var ie *interruptedError
 		errors.As(err, &ie)
-		return 128 + int(ie.sig)
+		return 128 + int(ie.sig) // 130 SIGINT, 143 SIGTERM
 	case errors.Is(err, errUsage):
 		return exitUsage
+	case errors.Is(err, errCannotStart):
+		return exitNoCommand
 	case errors.Is(err, updates.ErrPending):
 		return exitPending
 	case errors.Is(err, lock.ErrLocked), errors.Is(err, packs.ErrLocked):
 		return exitLocked
-	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged), errors.Is(err, packs.ErrDrift):
+	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged), errors.Is(err, packs.ErrDrift),
+		errors.Is(err, packs.ErrShared):
 		return exitDatabase
-	case errors.Is(err, updates.ErrManual):
-		return exitManual
 	case errors.Is(err, updates.ErrInstallFailed), errors.Is(err, updates.ErrRehearsalFailed):
 		return exitRolledBack
 	default:

@@ -35,7 +35,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only problems"},
 		&cli.StringSliceFlag{Name: "trusted-key", Usage: "trust the minisign public key in `FILE` besides .upkeep/trusted/*.pub (repeatable)"},
-		&cli.DurationFlag{Name: "lock-timeout", Value: updates.DefaultLockTimeout, Usage: "wait up to `DURATION` (like 30s or 5m) for another upkeep process to finish, then exit 5"},
+		&cli.DurationFlag{Name: "lock-timeout", Value: updates.DefaultLockTimeout, Usage: "wait up to `DURATION` (like 30s or 5m) for another upkeep process, or another host's migration of a shared database, to finish, then exit 5"},
 	}
 }
 
@@ -44,6 +44,12 @@ func globalFlags() []cli.Flag {
 func addGlobalFlags(cmd *cli.Command) {
 	for _, f := range globalFlags() {
 		hide(f) // the help's GLOBAL OPTIONS block names them once
+		if sf, ok := f.(*cli.StringFlag); ok {
+			// The environment is read once, by the app's flag: here it
+			// would count as set and beat a flag given before the
+			// command (UPKEEP_ROOT=a upkeep --root b db status).
+			sf.EnvVars = nil
+		}
 		cmd.Flags = append(cmd.Flags, f)
 	}
 	cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error { return flagUsageError(c, err) }
@@ -68,27 +74,66 @@ func hide(f cli.Flag) {
 }
 
 // action adapts a command's run function to urfave/cli: it parses the
-// global flags once and hands them over.
+// global flags once, checks that --root is a root and that the database is
+// not a missing SQLite file while packs are installed (see checkRoot), and
+// hands them over.
 //
 //	Action: action(runUpdatesList)
 //	func runUpdatesList(c *cli.Context, g *GlobalOptions) error
 func action(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(needRoot|needDB, run)
+}
+
+// needs says what a command requires before it runs.
+type needs int
+
+const (
+	needRoot needs = 1 << iota // --root is a root (layout.Root.Check)
+	needDB                     // the database is there when packs are installed
+)
+
+// withGlobals is action with its checks chosen: rootAction for commands
+// that read only the root's files (the backups, which must work when the
+// database is lost), anywhere for commands that work on other folders
+// (init, pack, feed build, keys generate, db generate).
+func withGlobals(n needs, run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		stopsig.Release()
-		return stoppable(run)(c)
+		stopsig.Release() // Main's interruptible context takes the signals over
+		return checked(n, run)(c)
 	}
 }
 
 // stoppable is [action] for a command that stops cleanly on SIGINT and
 // SIGTERM by itself, with [signalContext]: it keeps holding them meanwhile.
 func stoppable(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return checked(needRoot|needDB, run)
+}
+
+// checked parses the global flags, makes the checks n asks for, and runs.
+func checked(n needs, run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		g, err := parseGlobals(c)
 		if err != nil {
 			return err
 		}
+		if n&needRoot != 0 {
+			if err := checkRoot(g, n&needDB != 0); err != nil {
+				return err
+			}
+		}
 		return run(c, g)
 	}
+}
+
+// rootAction is action for commands that need the root but not the
+// database.
+func rootAction(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(needRoot, run)
+}
+
+// anywhere is action for commands that need no root.
+func anywhere(run func(c *cli.Context, g *GlobalOptions) error) cli.ActionFunc {
+	return withGlobals(0, run)
 }
 
 // parseGlobals reads the global flags from the nearest context (command,

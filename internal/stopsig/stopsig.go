@@ -2,8 +2,9 @@
 // binary starts, before its dependencies' package initialisation (a few
 // hundred milliseconds on a loaded machine), until the command decides
 // what they do. A command that stops cleanly on them takes them over with
-// [Take]; every other one gives them back their default action with
-// [Release], and one that came meanwhile acts as if it came then.
+// [Take]; every other one stops holding them with [Release] (internal/cli
+// catches them by then, to put back what was under way and exit 130 or
+// 143), and one that came meanwhile acts as if it came then.
 //
 // Only the binary imports it (through internal/cli): a program that
 // embeds upkeep's library keeps its own signal handling.
@@ -45,8 +46,9 @@ func take() (got os.Signal) {
 // before, if any, which the command must treat as if it came now.
 func Take() os.Signal { return take() }
 
-// Release gives the stop signals their default action back and sends
-// again one that came while upkeep was starting.
+// Release stops holding the stop signals (their default action is back
+// unless another handler catches them) and sends again one that came while
+// upkeep was starting.
 func Release() {
 	if sig := take(); sig != nil {
 		if p, err := os.FindProcess(os.Getpid()); err == nil {

@@ -121,6 +121,18 @@ func Open(dsn, root string) (*sql.DB, error) {
 // empty for a SQLite file that does not exist.
 func Dump(t testing.TB, dsn, root string) map[string]string {
 	t.Helper()
+	return dump(t, dsn, root, false)
+}
+
+// DumpAll is [Dump] of every table, upkeep's with all their rows too: what
+// a command that only looks must leave as it found it.
+func DumpAll(t testing.TB, dsn, root string) map[string]string {
+	t.Helper()
+	return dump(t, dsn, root, true)
+}
+
+func dump(t testing.TB, dsn, root string, all bool) map[string]string {
+	t.Helper()
 	out := map[string]string{}
 	if dsn == "" || strings.HasPrefix(dsn, "sqlite:") {
 		path := strings.TrimPrefix(dsn, "sqlite:")
@@ -147,6 +159,9 @@ func Dump(t testing.TB, dsn, root string) map[string]string {
 	default:
 		tables = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE 'upkeep\_%'`
 		columns = `SELECT column_name || ' ' || data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`
+	}
+	if all {
+		tables = strings.ReplaceAll(strings.ReplaceAll(tables, ` AND name NOT LIKE 'upkeep_%'`, ""), ` AND table_name NOT LIKE 'upkeep\_%'`, "")
 	}
 	for _, table := range strings1(t, db, tables) {
 		out["table "+table] = strings.Join(strings1(t, db, columns, table), ", ")
