@@ -215,6 +215,9 @@ func hintOf(err error) string {
 	case errors.Is(err, packs.ErrDatabaseBehind):
 		return "migrate the database (the Migrate button, or POST /api/migrate)"
 	case errors.Is(err, packs.ErrDowngrade):
+		if de := (*packs.DowngradeError)(nil); errors.As(err, &de) && de.Shared {
+			return "install the newer pack (other hosts share the database: a restore would take it back for them too)"
+		}
 		return "install the newer pack, or restore a backup"
 	}
 	return ""

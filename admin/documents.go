@@ -69,6 +69,8 @@ func readView(ctx context.Context, opts updates.Options, root layout.Root) view 
 	defer db.Close()
 	if v.Status, err = readDBStatus(ctx, db, code); err != nil {
 		v.StatusErr = err.Error()
+	} else if hosts, err := jsondoc.ReadHosts(ctx, db, root); err == nil {
+		v.Status.SetHosts(hosts) // as db status --json has them
 	}
 	if v.History, err = jsondoc.ReadHistory(ctx, db, root, false, jsondoc.HistoryLimit); err != nil {
 		v.HistoryErr = err.Error()

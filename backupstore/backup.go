@@ -176,6 +176,9 @@ type CreateOptions struct {
 	FreeSpace func(dir string) (uint64, error)
 	// Now replaces time.Now (tests).
 	Now func() time.Time
+	// FilesOnly backs up the root's files alone: no database snapshot,
+	// and a SQLite file in the root is left out all the same.
+	FilesOnly bool
 
 	// wrapOutput, when set, wraps the temp file the zip is written to
 	// (tests inject write failures).
@@ -196,6 +199,11 @@ type RestoreOptions struct {
 	Progress      io.Writer
 	FreeSpace     func(dir string) (uint64, error)
 	Now           func() time.Time
+	// FilesOnly restores the root's files alone and leaves the database
+	// as it is, whatever the backup holds (on a database other hosts
+	// share, rewinding it would rewind theirs); the backup taken first
+	// holds the files alone too.
+	FilesOnly bool
 
 	// failAt, when set, is called at each step of the swap; an error it
 	// returns makes the restore fail there (tests).

@@ -47,9 +47,11 @@ func holderPath(root layout.Root, id string) (string, error) {
 
 // base is the backup a new backup builds on, indexed by path.
 type base struct {
-	id     string
-	depth  int
-	byPath map[string]*File
+	id      string
+	depth   int
+	byPath  map[string]*File
+	chunk   []File          // where add copies records
+	holders map[string]bool // the backups the records reference
 }
 
 // findBase returns the newest full-kind backup whose every referenced zip
@@ -83,9 +85,15 @@ func findBase(root layout.Root) *base {
 	})
 	for _, c := range cands {
 		p := filepath.Join(root.Backups(), c.id+".zip")
-		m, err := readLastManifest(p)
+		b := &base{id: c.id}
+		m, err := readLastManifest(p, b.add)
 		if err != nil {
-			m, err = readManifestFile(p)
+			b = &base{id: c.id}
+			if m, err = readManifestFile(p); err == nil {
+				for i := range m.Files {
+					b.add(&m.Files[i])
+				}
+			}
 		}
 		if err != nil || m.kind() != KindFull {
 			continue
@@ -93,24 +101,43 @@ func findBase(root layout.Root) *base {
 		if m.Depth+1 >= FullEvery {
 			return nil
 		}
-		b := &base{id: c.id, depth: m.Depth, byPath: make(map[string]*File, len(m.Files))}
-		seen := map[string]bool{}
-		for i := range m.Files {
-			f := &m.Files[i]
-			if f.Backup != "" && !seen[f.Backup] {
-				if _, err := holderPath(root, f.Backup); err != nil {
-					return nil // the chain is broken: start a new one
-				}
-				seen[f.Backup] = true
-			}
-			if f.Type == TypeFile && f.Inode != 0 {
-				b.byPath[f.Path] = f
+		b.depth = m.Depth
+		for id := range b.holders {
+			if _, err := holderPath(root, id); err != nil {
+				return nil // the chain is broken: start a new one
 			}
 		}
+		b.holders = nil
 		return b
 	}
 	return nil
 }
+
+// add indexes one record of the base's backup.json, as decodeManifest
+// gives them: only files with an inode can be referenced, and they are
+// copied into chunks of baseChunk records (no slice of all the records
+// that doubles as it grows, no allocation per record).
+func (b *base) add(f *File) {
+	if f.Backup != "" {
+		if b.holders == nil {
+			b.holders = map[string]bool{}
+		}
+		b.holders[f.Backup] = true
+	}
+	if f.Type != TypeFile || f.Inode == 0 {
+		return
+	}
+	if len(b.chunk) == cap(b.chunk) {
+		b.chunk = make([]File, 0, baseChunk)
+	}
+	b.chunk = append(b.chunk, *f)
+	if b.byPath == nil {
+		b.byPath = map[string]*File{}
+	}
+	b.byPath[f.Path] = &b.chunk[len(b.chunk)-1]
+}
+
+const baseChunk = 4096
 
 // ref returns the record of e when the base holds it unchanged (same
 // size, modification time, change time, inode and mode), or nil. The

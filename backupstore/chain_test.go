@@ -349,7 +349,7 @@ func TestReadLastManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{b.Path, out, filepath.Join(r.Backups(), id+".zip")} {
-		fast, err := readLastManifest(p)
+		fast, err := readLastManifest(p, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -364,7 +364,7 @@ func TestReadLastManifest(t *testing.T) {
 	// A zip whose backup.json is not last: an error (the caller falls back).
 	rewriteZip(t, b.Path, func(name string, data []byte) ([]byte, bool) { return data, name != ManifestName })
 	addEntry(t, b.Path, "files/zz", "x")
-	if _, err := readLastManifest(b.Path); err == nil {
+	if _, err := readLastManifest(b.Path, nil); err == nil {
 		t.Error("readLastManifest of a zip without backup.json at its end: no error")
 	}
 }

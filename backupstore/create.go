@@ -44,6 +44,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.FilesOnly {
+		db = dbConfig{kind: DBNone} // its files stay excluded
+	}
 	entries, _, err := scanRoot(opts.Root.Dir, x)
 	if err != nil {
 		return nil, err
@@ -55,8 +58,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	var total int64
 	refs := 0
-	for i := range entries {
-		e := &entries[i]
+	for _, e := range entries {
 		if e.ref = b0.ref(e); e.ref != nil {
 			refs++
 		} else if e.typ == TypeFile {
@@ -102,7 +104,6 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 		UpkeepVersion: opts.UpkeepVersion,
 		Packs:         opts.Packs,
 		Database:      Database{Kind: db.kind, Source: db.source()},
-		Files:         make([]File, 0, len(entries)),
 	}
 	if refs > 0 {
 		man.Base, man.Depth = baseID, baseDepth+1
@@ -117,6 +118,9 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	switch db.kind {
 	case DBNone:
 		man.Database.Note = "no database configured"
+		if opts.FilesOnly {
+			man.Database.Note = "files only: the database was left out"
+		}
 	default:
 		snapPath = tmpName + ".db"
 		defer os.Remove(snapPath)
@@ -160,7 +164,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if snapPath != "" {
 		fi := snapInfo
 		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, mtime: fi.ModTime()}
-		snap, err := p.run([]entry{e}, "", zw, meter)
+		snap, err := p.run([]*entry{&e}, "", zw, meter)
 		if err != nil {
 			return nil, err
 		}

@@ -17,8 +17,8 @@ import (
 // zip's last entry (as this package writes it) without reading the rest
 // of the central directory: for a backup of 100,000 files that directory
 // alone takes some 30 MB in memory. Anything unexpected is an error, and
-// the caller reads the zip the ordinary way.
-func readLastManifest(path string) (*Manifest, error) {
+// the caller reads the zip the ordinary way. each is as in decodeManifest.
+func readLastManifest(path string, each func(*File)) (*Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func readLastManifest(path string) (*Manifest, error) {
 		default:
 			return nil, fmt.Errorf("method %d", method)
 		}
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(r, uncomp), 64<<10))
+		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(r, uncomp), 64<<10), each)
 		if err != nil {
 			return nil, err
 		}

@@ -115,7 +115,7 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
 		defer rc.Close()
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10))
+		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), nil)
 		if err != nil {
 			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
@@ -133,8 +133,10 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 
 // decodeManifest reads backup.json one file record at a time (the decoder
 // never holds the whole document: a backup of 100,000 files has 30 MB of
-// it); the other keys are decoded as json.Unmarshal would.
-func decodeManifest(r io.Reader) (*Manifest, error) {
+// it); the other keys are decoded as json.Unmarshal would. With each not
+// nil, the records are not kept in Files: each is called with every one
+// (the File is reused for the next record: it copies what it keeps).
+func decodeManifest(r io.Reader, each func(*File)) (*Manifest, error) {
 	dec := json.NewDecoder(r)
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, fmt.Errorf("not a JSON object (%v)", err)
@@ -170,13 +172,22 @@ func decodeManifest(r io.Reader) (*Manifest, error) {
 			intern[s] = s
 			return s
 		}
+		var rec File
 		for dec.More() {
-			files = append(files, File{})
-			f := &files[len(files)-1]
+			f := &rec
+			if each == nil {
+				files = append(files, File{})
+				f = &files[len(files)-1]
+			} else {
+				rec = File{}
+			}
 			if err := dec.Decode(f); err != nil {
 				return nil, err
 			}
 			f.Type, f.Mode, f.Backup = one(f.Type), one(f.Mode), one(f.Backup)
+			if each != nil {
+				each(f)
+			}
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, err

@@ -82,8 +82,9 @@ type worker struct {
 // run writes entries to zw, names prefixed with prefix, and returns their
 // records for backup.json. An entry with a ref is not read or written:
 // its record is the ref.
-func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *progress.Meter) (files []File, err error) {
+func (p *pipeline) run(entries []*entry, prefix string, zw *zip.Writer, meter *progress.Meter) (files []File, err error) {
 	ctx, cancel := context.WithCancel(p.ctx)
+	jobs := sync.Pool{New: func() any { return new(job) }}
 	window := make(chan *job, p.workers+2)
 	work := make(chan *job)
 	var wg sync.WaitGroup
@@ -101,11 +102,14 @@ func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *pr
 	go func() {
 		defer close(window)
 		defer close(work)
-		for i := range entries {
-			j := &job{e: &entries[i], done: make(chan struct{})}
-			stored := j.e.typ == TypeFile && j.e.ref == nil
-			if !stored {
-				close(j.done)
+		for _, e := range entries {
+			// Jobs are reused (at most workers+2 are in flight); only a
+			// file to store needs a channel of its own.
+			j := jobs.Get().(*job)
+			stored := e.typ == TypeFile && e.ref == nil
+			*j = job{e: e, done: closedDone}
+			if stored {
+				j.done = make(chan struct{})
 			}
 			select {
 			case window <- j:
@@ -148,12 +152,20 @@ func (p *pipeline) run(entries []entry, prefix string, zw *zip.Writer, meter *pr
 		} else {
 			meter.Add(1, 0)
 		}
+		jobs.Put(j)
 	}
 	if err := p.ctx.Err(); err != nil {
 		return nil, err
 	}
 	return files, nil
 }
+
+// closedDone is the done channel of the jobs no worker takes.
+var closedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (j *job) release(p *pipeline) {
 	if j.data != nil {

@@ -165,12 +165,16 @@ func Restore(ctx context.Context, opts RestoreOptions) (*Backup, error) {
 	}
 
 	r.before, err = Create(ctx, CreateOptions{Root: r.root, Reason: ReasonBeforeRestore, UpkeepVersion: opts.UpkeepVersion,
-		Packs: opts.Packs, DB: opts.DB, SQL: opts.SQL, Exclude: opts.Exclude, Progress: opts.Progress, FreeSpace: opts.FreeSpace, Now: opts.Now})
+		Packs: opts.Packs, DB: opts.DB, SQL: opts.SQL, Exclude: opts.Exclude, Progress: opts.Progress, FreeSpace: opts.FreeSpace, Now: opts.Now,
+		FilesOnly: opts.FilesOnly})
 	if err != nil {
 		return nil, fmt.Errorf("backupstore: back up before restoring %s: %w", opts.ID, err)
 	}
 
 	r.j = Journal{State: StateStaging, Backup: opts.ID, BeforeRestore: r.before.ID, Started: time.Now().UTC(), Database: r.man.Database.Kind}
+	if opts.FilesOnly {
+		r.j.Database = DBNone
+	}
 	if err := os.MkdirAll(r.dir, 0o700); err != nil {
 		return r.before, fmt.Errorf("backupstore: create %s: %w", r.dir, err)
 	}
@@ -218,6 +222,10 @@ func (r *restorer) fail(step string) error {
 // backup's snapshot.
 func (r *restorer) checkDatabase() error {
 	d := r.man.Database
+	if r.opts.FilesOnly {
+		r.db = dbConfig{kind: DBNone} // its files stay excluded (r.x)
+		return nil
+	}
 	switch d.Kind {
 	case DBNone, "":
 		r.db = dbConfig{kind: DBNone} // the backup did not cover the database: leave it alone

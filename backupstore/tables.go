@@ -152,7 +152,7 @@ func copyEntry(zw *zip.Writer, f *zip.File) (File, error) {
 }
 
 // writeManifest writes backup.json as json.MarshalIndent would, one file
-// record at a time, so a backup of many files never holds the whole
+// record at a time (see appendRecord), so a backup of many files never holds the whole
 // document in memory.
 func writeManifest(zw *zip.Writer, man *Manifest, created time.Time) error {
 	mh := &zip.FileHeader{Name: ManifestName, Method: zip.Deflate, Modified: created}
@@ -178,15 +178,16 @@ func writeManifest(zw *zip.Writer, man *Manifest, created time.Time) error {
 		w.WriteString(`"files": []`)
 	} else {
 		w.WriteString(`"files": [`)
+		var rec []byte
 		for i := range man.Files {
-			rec, err := json.MarshalIndent(&man.Files[i], "    ", "  ")
-			if err != nil {
+			rec = rec[:0]
+			if i > 0 {
+				rec = append(rec, ',')
+			}
+			rec = append(rec, "\n    "...)
+			if rec, err = appendRecord(rec, &man.Files[i]); err != nil {
 				return err
 			}
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			w.WriteString("\n    ")
 			w.Write(rec)
 		}
 		w.WriteString("\n  ]")

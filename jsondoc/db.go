@@ -17,12 +17,15 @@ type DBStatus struct {
 	Packs    []PackState `json:"packs"`
 	Unknown  []string    `json:"unknown"` // packs the database records that are not installed
 	Drift    []Drift     `json:"drift"`
+	HostID   string      `json:"host_id"` // this root's, "" before its first start
+	Hosts    []Host      `json:"hosts"`   // every host that used the database, newest first (SetHosts)
 }
 
 // PackState is one pack in [DBStatus].
 type PackState struct {
 	Pack        string       `json:"pack"`
 	Version     string       `json:"version,omitempty"` // the version the database records
+	Files       string       `json:"files_version"`     // the version of this host's files
 	Code        int          `json:"code"`              // schema version the code expects
 	Database    int          `json:"database"`          // schema version in the database
 	State       string       `json:"state"`             // up to date, behind, downgrade or changed migration
@@ -113,9 +116,9 @@ func PackStateOf(p packs.PackStatus) string {
 
 // NewDBStatus is the status document of db's status st and drift.
 func NewDBStatus(db *packs.DB, st *packs.Status, drift []packs.DriftItem) *DBStatus {
-	d := &DBStatus{Backend: db.Backend(), Database: db.String(), Packs: []PackState{}, Unknown: st.Unknown, Drift: NewDrift(drift)}
+	d := &DBStatus{Backend: db.Backend(), Database: db.String(), Packs: []PackState{}, Unknown: st.Unknown, Drift: NewDrift(drift), Hosts: []Host{}}
 	for _, p := range st.Packs {
-		ps := PackState{Pack: p.Pack, Version: p.Version, Code: p.Code, Database: p.Database,
+		ps := PackState{Pack: p.Pack, Version: p.Version, Files: p.FilesVersion, Code: p.Code, Database: p.Database,
 			State: PackStateOf(p), Pending: p.Pending, Changed: NewChanged(p.Changed)}
 		if p.Interrupted != nil {
 			ps.Interrupted = &Interrupted{p.Interrupted.Version, p.Interrupted.File, p.Interrupted.StatementsDone}

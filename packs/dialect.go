@@ -48,6 +48,13 @@ type dialect interface {
 	rebind(query string) string
 	// setup creates upkeep's tables when they are missing.
 	setup(ctx context.Context, db *sql.DB) error
+	// setupLock makes tx wait for any other process creating upkeep's
+	// tables, where two at once would collide (PostgreSQL's catalog).
+	setupLock(ctx context.Context, tx *sql.Tx) error
+	// hostsTable is the CREATE TABLE IF NOT EXISTS of upkeep_hosts, which
+	// is made by the first start that records its host, not by setup: a
+	// read-only database still opens without it.
+	hostsTable() string
 	// transactionalDDL is true when CREATE/ALTER/DROP run inside a
 	// transaction and roll back with it. Then a whole run is one
 	// transaction; otherwise progress is recorded after each statement.

@@ -40,6 +40,13 @@ func (mysqlDialect) foreignKeyChecks(ctx context.Context, conn *sql.Conn, on boo
 	return err
 }
 
+// setupLock does nothing: MySQL's metadata locks serialize CREATE TABLE.
+func (mysqlDialect) setupLock(context.Context, *sql.Tx) error { return nil }
+
+func (mysqlDialect) hostsTable() string {
+	return "CREATE TABLE IF NOT EXISTS upkeep_hosts (host_id VARCHAR(64) NOT NULL, hostname VARCHAR(255) NOT NULL, root TEXT NOT NULL, pack VARCHAR(191) NOT NULL, files_version VARCHAR(191) NOT NULL, code_schema_version BIGINT NOT NULL, seen_at VARCHAR(32) NOT NULL, PRIMARY KEY (host_id, pack))"
+}
+
 func (mysqlDialect) setup(ctx context.Context, db *sql.DB) error {
 	for _, s := range []string{
 		"CREATE TABLE IF NOT EXISTS upkeep_packs (pack VARCHAR(191) NOT NULL PRIMARY KEY, version VARCHAR(191) NOT NULL DEFAULT '', schema_version BIGINT NOT NULL DEFAULT 0, installed_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)",

@@ -33,15 +33,24 @@ func (d postgresDialect) insertPrefix(t string, c []string) string {
 	return insertColumns(d, t, c) + "OVERRIDING SYSTEM VALUE "
 }
 
+// setupLock: two processes creating the same tables at once collide in
+// the catalog; the transaction-scoped lock makes the second wait.
+func (postgresDialect) setupLock(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, setupLockKey)
+	return err
+}
+
+func (postgresDialect) hostsTable() string {
+	return `CREATE TABLE IF NOT EXISTS upkeep_hosts (host_id TEXT NOT NULL, hostname TEXT NOT NULL, root TEXT NOT NULL, pack TEXT NOT NULL, files_version TEXT NOT NULL, code_schema_version BIGINT NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (host_id, pack))`
+}
+
 func (postgresDialect) setup(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	// Two processes creating the same tables at once collide in the
-	// catalog; the transaction-scoped lock makes the second wait.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, setupLockKey); err != nil {
+	if err := (postgresDialect{}).setupLock(ctx, tx); err != nil {
 		return err
 	}
 	for _, s := range []string{

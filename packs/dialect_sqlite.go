@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS upkeep_batches (batch_id TEXT NOT NULL, host_id TEXT 
 	return err
 }
 
+// setupLock does nothing: the transaction is SQLite's write lock.
+func (sqliteDialect) setupLock(context.Context, *sql.Tx) error { return nil }
+
+func (sqliteDialect) hostsTable() string {
+	return `CREATE TABLE IF NOT EXISTS upkeep_hosts (host_id TEXT NOT NULL, hostname TEXT NOT NULL, root TEXT NOT NULL, pack TEXT NOT NULL, files_version TEXT NOT NULL, code_schema_version INTEGER NOT NULL, seen_at TEXT NOT NULL, PRIMARY KEY (host_id, pack))`
+}
+
 func (d sqliteDialect) lock(ctx context.Context, conn *sql.Conn, timeout time.Duration) (*sql.Tx, error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", timeout.Milliseconds())); err != nil {
 		return nil, err

@@ -11,8 +11,8 @@ import (
 
 // Sentinel errors. Match them with errors.Is; the typed errors below carry
 // the details and unwrap to them. The CLI maps them to exit codes, in one
-// place (internal/cli/exit.go): 4 for ErrDatabaseBehind, ErrDowngrade and
-// ErrChecksumChanged, 5 for ErrLocked.
+// place (internal/cli/exit.go): 4 for ErrDatabaseBehind, ErrDowngrade,
+// ErrChecksumChanged and ErrShared, 5 for ErrLocked.
 var (
 	// ErrDatabaseBehind is returned (as a *BehindError) by [Status.Err] and
 	// by [DB.Check] when a pack's code expects a higher schema version than
@@ -74,6 +74,11 @@ var (
 	// among the packs given.
 	ErrUnknownPack = errors.New("packs: unknown pack")
 
+	// ErrShared is returned (as a *SharedError) by [DB.RefuseShared] when
+	// an operation would move a database backwards that other hosts used
+	// in the last SharedWindow. Exit code 4: a downgrade refused.
+	ErrShared = errors.New("packs: the database is shared with other hosts")
+
 	// ErrBadDSN is returned by [Open] for a database address it cannot
 	// read.
 	ErrBadDSN = dbaddr.ErrUnsupported
@@ -120,9 +125,21 @@ type DowngradeError struct {
 	Database int    // schema version in the database
 	Code     int    // schema version of the installed code
 	Version  string // the pack's version the database records, "" when unknown
+	// Shared: other hosts use the database. Restoring a backup would
+	// rewind it under them, so the message names only the version to
+	// install.
+	Shared bool
 }
 
 func (e *DowngradeError) Error() string {
+	if e.Shared {
+		what := "the newer version of " + e.Pack
+		if e.Version != "" {
+			what = fmt.Sprintf("%s %s, the version the database records", e.Pack, e.Version)
+		}
+		return fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install %s (the database is shared with other hosts)",
+			e.Pack, e.Database, e.Code, what)
+	}
 	msg := fmt.Sprintf("packs: pack %s: the database is at schema version %d but the installed code knows only up to %d; install the newer version of %s, or restore a backup taken before the database was updated",
 		e.Pack, e.Database, e.Code, e.Pack)
 	if e.Version != "" {

@@ -13,6 +13,10 @@ type Status struct {
 	// Unknown lists packs that have a schema version in the database but
 	// are not among the packs given (uninstalled, or not loaded).
 	Unknown []string
+	// Shared, set by the caller, says that other hosts use the database
+	// (see [DB.OtherHosts]): a downgrade's message then names the version
+	// to install and does not suggest restoring a backup.
+	Shared bool
 }
 
 // PackStatus is one pack's database schema against its code.
@@ -24,6 +28,9 @@ type PackStatus struct {
 	// Version is the pack's version recorded in upkeep_packs by the last
 	// run that migrated or baselined it; "" when unknown.
 	Version string
+	// FilesVersion is the version of the pack given (its code, this
+	// host's files).
+	FilesVersion string
 	// Pending names the migrations that Up would run, in order (empty
 	// when the database is at or above the code).
 	Pending []string
@@ -45,9 +52,13 @@ type Progress struct {
 // Err returns the pack's problem: a *DowngradeError, the first
 // *ChecksumError, or a *BehindError; nil when the pack is up to date.
 func (ps PackStatus) Err() error {
+	return ps.err(false)
+}
+
+func (ps PackStatus) err(shared bool) error {
 	switch {
 	case ps.Database > ps.Code:
-		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code, Version: ps.Version}
+		return &DowngradeError{Pack: ps.Pack, Database: ps.Database, Code: ps.Code, Version: ps.Version, Shared: shared}
 	case len(ps.Changed) > 0:
 		return ps.Changed[0]
 	case ps.Database < ps.Code:
@@ -65,7 +76,7 @@ func (ps PackStatus) Err() error {
 func (s *Status) Err() error {
 	var errs []error
 	for _, ps := range s.Packs {
-		if err := ps.Err(); err != nil {
+		if err := ps.err(s.Shared); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -202,7 +213,7 @@ func (db *DB) status(ctx context.Context, q querier, packs []Pack) (*Status, *db
 // packStatus compares p with the database up to target.
 func packStatus(p Pack, state *dbState, target int) PackStatus {
 	ps := PackStatus{Pack: p.Name, Code: p.CodeVersion(), Database: state.version[p.Name], Known: state.known[p.Name],
-		Version: state.release[p.Name], Interrupted: state.progress[p.Name]}
+		Version: state.release[p.Name], FilesVersion: p.Version, Interrupted: state.progress[p.Name]}
 	if !ps.Known {
 		ps.Database = p.None()
 	}

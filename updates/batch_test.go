@@ -163,6 +163,23 @@ func forEachKind(t *testing.T, test func(t *testing.T, kind string)) {
 	}
 }
 
+// atEveryStep runs test once for each step of the batch, in a subtest on
+// a root of its own with the fault action set at that step; committed says
+// whether the batch had committed when the fault struck (after the step).
+func atEveryStep(t *testing.T, kind, action string, test func(t *testing.T, step string, committed bool, root layout.Root, opts Options)) {
+	committed := false
+	for _, step := range batchSteps {
+		if step == committedFrom {
+			committed = true // the fault strikes after the step: committed
+		}
+		t.Run(step, func(t *testing.T) {
+			root, opts := batchTrial(t, kind)
+			withFaults(t, faults{step: action})
+			test(t, step, committed, root, opts)
+		})
+	}
+}
+
 func withFaults(t *testing.T, f faults) {
 	testFaults = f
 	t.Cleanup(func() { testFaults = nil })
@@ -175,42 +192,34 @@ func withFaults(t *testing.T, f faults) {
 func TestInstallFailsAtEveryStep(t *testing.T) {
 	forEachKind(t, func(t *testing.T, kind string) {
 		before, after := states(t, kind)
-		committed := false
-		for _, step := range batchSteps {
-			if step == committedFrom {
-				committed = true // the fault strikes after the step: committed
+		atEveryStep(t, kind, actionFail, func(t *testing.T, step string, committed bool, root layout.Root, opts Options) {
+			_, err := Bootstrap(context.Background(), opts)
+			testFaults = nil
+			var ie *InstallError
+			if !committed {
+				if !errors.As(err, &ie) || ie.Step != step || !errors.Is(err, ErrInstallFailed) || errors.Is(err, ErrManual) {
+					t.Fatalf("Bootstrap = %v, want an InstallError at %s", err, step)
+				}
+				if !strings.Contains(err.Error(), "injected failure at "+step) {
+					t.Fatalf("the error does not say what failed: %v", err)
+				}
+				assertSettled(t, root, opts, before, "before")
+				return
 			}
-			t.Run(step, func(t *testing.T) {
-				root, opts := batchTrial(t, kind)
-				withFaults(t, faults{step: actionFail})
-				_, err := Bootstrap(context.Background(), opts)
-				testFaults = nil
-				var ie *InstallError
-				if !committed {
-					if !errors.As(err, &ie) || ie.Step != step || !errors.Is(err, ErrInstallFailed) || errors.Is(err, ErrManual) {
-						t.Fatalf("Bootstrap = %v, want an InstallError at %s", err, step)
-					}
-					if !strings.Contains(err.Error(), "injected failure at "+step) {
-						t.Fatalf("the error does not say what failed: %v", err)
-					}
-					assertSettled(t, root, opts, before, "before")
-					return
-				}
-				if err == nil || errors.As(err, &ie) || !strings.Contains(err.Error(), "is installed, but finishing it failed at "+step) {
-					t.Fatalf("Bootstrap = %v, want the batch installed and its finishing failed at %s", err, step)
-				}
-				check := opts
-				check.Mode = Check
-				r, err := Bootstrap(context.Background(), check)
-				if err != nil {
-					t.Fatalf("the next start: %v", err)
-				}
-				if step != "clean" && (r.Recovery == nil || r.Recovery.Action != Finished) {
-					t.Fatalf("the next start's recovery %+v, want finished", r.Recovery)
-				}
-				assertSettled(t, root, opts, after, "after")
-			})
-		}
+			if err == nil || errors.As(err, &ie) || !strings.Contains(err.Error(), "is installed, but finishing it failed at "+step) {
+				t.Fatalf("Bootstrap = %v, want the batch installed and its finishing failed at %s", err, step)
+			}
+			check := opts
+			check.Mode = Check
+			r, err := Bootstrap(context.Background(), check)
+			if err != nil {
+				t.Fatalf("the next start: %v", err)
+			}
+			if step != "clean" && (r.Recovery == nil || r.Recovery.Action != Finished) {
+				t.Fatalf("the next start's recovery %+v, want finished", r.Recovery)
+			}
+			assertSettled(t, root, opts, after, "after")
+		})
 	})
 }
 
@@ -246,58 +255,50 @@ func TestInstallMigrationFailureRollsBack(t *testing.T) {
 func TestInstallStoppedAtEveryStepThenRecovered(t *testing.T) {
 	forEachKind(t, func(t *testing.T, kind string) {
 		before, after := states(t, kind)
-		committed := false
-		for _, step := range batchSteps {
-			if step == committedFrom {
-				committed = true // the fault strikes after the step: committed
-			}
-			t.Run(step, func(t *testing.T) {
-				root, opts := batchTrial(t, kind)
-				withFaults(t, faults{step: actionStop})
-				stoppedAt := func() (at string) {
-					defer func() {
-						if s, ok := recover().(stopped); ok {
-							at = s.step
-						}
-					}()
-					Bootstrap(context.Background(), opts)
-					return ""
+		atEveryStep(t, kind, actionStop, func(t *testing.T, step string, committed bool, root layout.Root, opts Options) {
+			stoppedAt := func() (at string) {
+				defer func() {
+					if s, ok := recover().(stopped); ok {
+						at = s.step
+					}
 				}()
-				testFaults = nil
-				if stoppedAt != step {
-					t.Fatalf("the batch did not stop at %s", step)
+				Bootstrap(context.Background(), opts)
+				return ""
+			}()
+			testFaults = nil
+			if stoppedAt != step {
+				t.Fatalf("the batch did not stop at %s", step)
+			}
+			check := opts
+			check.Mode = Check
+			r, err := Bootstrap(context.Background(), check)
+			journaled := !slices.Contains([]string{"preflight", "backup", "clean"}, step)
+			switch {
+			case committed:
+				if err != nil {
+					t.Fatalf("the start after the stop: %v", err)
 				}
-				check := opts
-				check.Mode = Check
-				r, err := Bootstrap(context.Background(), check)
-				journaled := !slices.Contains([]string{"preflight", "backup", "clean"}, step)
-				switch {
-				case committed:
-					if err != nil {
-						t.Fatalf("the start after the stop: %v", err)
-					}
-					if journaled && (r.Recovery == nil || r.Recovery.Action != Finished || !strings.Contains(r.Recovery.String(), "finished the interrupted install of batch ")) {
-						t.Fatalf("recovery %+v, want finished", r.Recovery)
-					}
-					assertSettled(t, root, opts, after, "after")
-				default:
-					if !errors.Is(err, ErrPending) {
-						t.Fatalf("the start after the stop: %v, want updates pending", err)
-					}
-					if journaled && (r.Recovery == nil || r.Recovery.Action != Undone || r.Recovery.String() != "undid the interrupted install of batch "+r.Recovery.Batch+" (core 1.1.0, blog 1.0.0)") {
-						t.Fatalf("recovery %+v, want undone", r.Recovery)
-					}
-					if !journaled && r.Recovery != nil {
-						t.Fatalf("recovery %+v of a batch that had no journal", r.Recovery)
-					}
-					assertSettled(t, root, opts, before, "before")
-					if _, err := Bootstrap(context.Background(), opts); err != nil {
-						t.Fatalf("installing after the undo: %v", err)
-					}
-					assertSettled(t, root, opts, after, "after")
+				if journaled && (r.Recovery == nil || r.Recovery.Action != Finished || !strings.Contains(r.Recovery.String(), "finished the interrupted install of batch ")) {
+					t.Fatalf("recovery %+v, want finished", r.Recovery)
 				}
-			})
-		}
+				assertSettled(t, root, opts, after, "after")
+			default:
+				if !errors.Is(err, ErrPending) {
+					t.Fatalf("the start after the stop: %v, want updates pending", err)
+				}
+				if journaled && (r.Recovery == nil || r.Recovery.Action != Undone || r.Recovery.String() != "undid the interrupted install of batch "+r.Recovery.Batch+" (core 1.1.0, blog 1.0.0)") {
+					t.Fatalf("recovery %+v, want undone", r.Recovery)
+				}
+				if !journaled && r.Recovery != nil {
+					t.Fatalf("recovery %+v of a batch that had no journal", r.Recovery)
+				}
+				assertSettled(t, root, opts, before, "before")
+				if _, err := Bootstrap(context.Background(), opts); err != nil {
+					t.Fatalf("installing after the undo: %v", err)
+				}
+				assertSettled(t, root, opts, after, "after")
+			}
+		})
 	})
 }
 

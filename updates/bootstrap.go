@@ -225,6 +225,7 @@ func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, 
 			return nil, err
 		}
 		if len(r.Updates) > 0 {
+			noteDatabase(ctx, opts, root, r)
 			return r, &PendingError{Count: len(r.Updates), Dir: root.Pending()}
 		}
 		return r, nil
@@ -237,6 +238,7 @@ func updatesStep(ctx context.Context, opts Options, root layout.Root) (*Report, 
 		if err != nil || batch == nil {
 			return r, err
 		}
+		noteFilesOnly(ctx, opts, root, r, batch)
 		if opts.Health != "" {
 			if err := checkHealth(ctx, opts, root, batch); err != nil {
 				return r, err

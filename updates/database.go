@@ -68,6 +68,13 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (rep *Da
 	if err != nil {
 		return nil, err
 	}
+	// Step 5 records this host; other hosts seen lately make the database
+	// shared, and a downgrade's message then says to install the newer
+	// version, never to restore a backup (which would rewind the others).
+	self := recordHost(ctx, db, root, code)
+	if others, err := db.OtherHosts(ctx, self); err == nil {
+		st.Shared = len(others) > 0
+	}
 	rep = &DatabaseReport{Backend: db.Backend(), Differences: []packs.Difference{}}
 	defer func() {
 		if err == nil {
@@ -99,9 +106,11 @@ func checkDatabase(ctx context.Context, opts Options, root layout.Root) (rep *Da
 	if err != nil {
 		return rep, err
 	}
+	shared := st.Shared
 	if st, err = db.Status(ctx, code); err != nil {
 		return rep, err
 	}
+	st.Shared = shared
 	fill(st)
 	return rep, st.Err()
 }

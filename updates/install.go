@@ -41,6 +41,12 @@ type InstalledZip struct {
 	To        string `json:"to"`
 	Zip       string `json:"zip"`       // its name in Updates_Pending
 	Installed string `json:"installed"` // its name in Updates_Installed
+	// FilesOnly: the update has migrations, but the database was at its
+	// schema already (another host sharing it installed the version
+	// first), so only its files were installed; MigratedBy names that
+	// host's batch.
+	FilesOnly  bool        `json:"files_only,omitempty"`
+	MigratedBy *MigratedBy `json:"migrated_by,omitempty"`
 }
 
 // batchRun is one batch on its forward path. The path is a list of steps

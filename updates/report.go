@@ -30,6 +30,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				from = "new pack"
 			}
 			p.line("   %s: %s -> %s (now %s/%s)", u.Pack, from, u.To, "Updates_Installed", textsafe.Name(u.Installed))
+			if u.FilesOnly {
+				p.line("      Files only: the database was at its schema already%s", u.MigratedBy.text())
+			}
 		}
 		if len(b.Migrations) > 0 {
 			p.line("   Migrations: %s", migrationList(b.Migrations))
@@ -107,8 +110,15 @@ func (u *Update) writeText(p *printer) {
 			p.line("   What's new: %s", oneLine(u.WhatsNew))
 		}
 		if d := u.Database; d != nil && d.To != d.From {
-			p.line("   Database: schema %d -> %d, %s%s", d.From, d.To, plural(len(d.Migrations), "migration"), colonList(d.Migrations))
-			if d.Changes != "" {
+			switch {
+			case d.FilesOnly:
+				p.line("   Database: already at schema %d%s: this update installs the files only", d.DatabaseSchema, d.MigratedBy.text())
+			case d.DatabaseSchema > d.From:
+				p.line("   Database: schema %d -> %d (already at %d%s), %s%s", d.From, d.To, d.DatabaseSchema, d.MigratedBy.text(), plural(len(d.Migrations), "migration"), colonList(d.Migrations))
+			default:
+				p.line("   Database: schema %d -> %d, %s%s", d.From, d.To, plural(len(d.Migrations), "migration"), colonList(d.Migrations))
+			}
+			if d.Changes != "" && !d.FilesOnly {
 				p.line("   Changes: %s", oneLine(d.Changes))
 			}
 		}

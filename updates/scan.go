@@ -92,6 +92,14 @@ type DatabaseChange struct {
 	Migrations []string `json:"migrations,omitempty"` // up files that will run, in order
 	Tables     []string `json:"tables,omitempty"`
 	Changes    string   `json:"changes,omitempty"`
+	// DatabaseSchema is the database's schema version of the pack when it
+	// is past From already (another host sharing the database installed
+	// a newer version first); Migrations then lists only those still to
+	// run, and FilesOnly says there are none: the update installs its
+	// files only. MigratedBy names the batch that migrated it.
+	DatabaseSchema int         `json:"database_schema,omitempty"`
+	FilesOnly      bool        `json:"files_only,omitempty"`
+	MigratedBy     *MigratedBy `json:"migrated_by,omitempty"`
 }
 
 // Signature is the state of an update's signature.

@@ -40,9 +40,13 @@ func backupsCommand() *cli.Command {
 			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Action: rootAction(runBackupsVerify)},
 			{
 				Name:      "restore",
-				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back",
+				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back; refused while other hosts share the database, unless --all-hosts or --files-only",
 				ArgsUsage: "ID",
-				Action:    rootAction(runBackupsRestore),
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "files-only", Usage: "restore this root's files alone and leave the database as it is"},
+					allHostsFlag(),
+				},
+				Action: rootAction(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
@@ -210,10 +214,21 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
+	filesOnly := c.Bool("files-only")
 	if m.Kind == backupstore.KindTables {
+		if filesOnly {
+			return usageError("backups restore --files-only: backup %s is a database export of the tables of %s, it holds no files", id, strings.Join(m.Tables, ", "))
+		}
 		return restoreTables(c, g, root, id)
 	}
-	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version}
+	if !filesOnly && m.Database.Snapshot != nil {
+		err := refuseSharedRestore(c, g, "restoring backup "+id+" with its database",
+			"restore this host's files alone with --files-only (the database stays as it is), or take the database back for every host with --all-hosts (each other host then needs the versions the backup holds)")
+		if err != nil {
+			return err
+		}
+	}
+	opts := backupstore.RestoreOptions{Root: root, ID: id, DB: g.DB, UpkeepVersion: Version, FilesOnly: filesOnly}
 	if !g.Quiet {
 		opts.Progress = g.Stderr
 	}
@@ -226,14 +241,33 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	if !g.Quiet {
-		fmt.Fprintf(g.Stdout, "restored %s; the state before the restore is in backup %s\n", id, before.ID)
+		what := id
+		if filesOnly {
+			what = "the files of " + id + " (the database was left as it is)"
+		}
+		fmt.Fprintf(g.Stdout, "restored %s; the state before the restore is in backup %s\n", what, before.ID)
 	}
 	return nil
+}
+
+// refuseSharedRestore is the guard of a restore that takes the database
+// back: refuseShared on the database, when it exists.
+func refuseSharedRestore(c *cli.Context, g *GlobalOptions, what, hint string) error {
+	db, err := openExistingDB(c, g)
+	if err != nil || db == nil {
+		return err
+	}
+	defer db.Close()
+	return refuseShared(c, g, db, what, hint)
 }
 
 // restoreTables puts back the packs' tables from a backup of kind
 // tables, after verifying it.
 func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string) error {
+	if err := refuseSharedRestore(c, g, "restoring the table export "+id,
+		"take the tables back for every host with --all-hosts (each other host then needs code of the schema versions the export holds)"); err != nil {
+		return err
+	}
 	if err := updates.RestoreTables(c.Context, root, g.DB, id); err != nil {
 		return err
 	}

@@ -48,11 +48,12 @@ func dbCommand() *cli.Command {
 			{
 				Name:      "down",
 				Usage:     "revert a pack's migrations down to a version, with its .down.sql files",
-				UsageText: "upkeep db down --pack PACK --to VERSION [--no-backup]",
+				UsageText: "upkeep db down --pack PACK --to VERSION [--no-backup] [--all-hosts]",
 				Flags: []cli.Flag{
 					packFlag,
 					&cli.IntFlag{Name: "to", Value: -1, Usage: "go back to schema `VERSION` (required)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
+					allHostsFlag(),
 				},
 				Action: action(runDBDown),
 			},
@@ -138,8 +139,12 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
+	hosts, err := jsondoc.ReadHosts(c.Context, s.db, g.Root)
+	if err != nil {
+		return err
+	}
 	if g.JSON {
-		return printJSON(g.Stdout, jsondoc.NewDBStatus(s.db, st, drift))
+		return printJSON(g.Stdout, jsondoc.NewDBStatus(s.db, st, drift).SetHosts(hosts))
 	}
 	driftOf := map[string]int{}
 	for _, d := range drift {
@@ -164,6 +169,14 @@ func runDBStatus(c *cli.Context, g *GlobalOptions) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", p.Pack, p.Code, p.Database, state, dash(strings.Join(p.Pending, ", ")))
 	}
 	tw.Flush()
+	var files, recorded []packVersion
+	for _, p := range st.Packs {
+		files = append(files, packVersion{p.Pack, p.FilesVersion, p.Code})
+		if p.Known {
+			recorded = append(recorded, packVersion{p.Pack, p.Version, p.Database})
+		}
+	}
+	writeHostsText(g.Stdout, hosts, s.root.Dir, files, recorded)
 	for _, u := range st.Unknown {
 		fmt.Fprintf(g.Stdout, "The database has schema records of pack %s, which is not installed.\n", u)
 	}
@@ -248,6 +261,11 @@ func runDBDown(c *cli.Context, g *GlobalOptions) error {
 		return err
 	}
 	defer s.close()
+	err = refuseShared(c, g, s.db, fmt.Sprintf("db down --pack %s --to %d", c.String("pack"), c.Int("to")),
+		"take the database back for every host with --all-hosts (each other host then needs code of that schema version)")
+	if err != nil {
+		return err
+	}
 	res, err := s.db.Down(c.Context, packs.DownOptions{
 		Packs: s.packs, Pack: c.String("pack"), To: c.Int("to"),
 		Tables: tablesStore(c, g, s), LockTimeout: g.LockTimeout,

@@ -50,7 +50,8 @@ func exitCode(err error) int {
 		return exitPending
 	case errors.Is(err, lock.ErrLocked), errors.Is(err, packs.ErrLocked):
 		return exitLocked
-	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged), errors.Is(err, packs.ErrDrift):
+	case errors.Is(err, packs.ErrDatabaseBehind), errors.Is(err, packs.ErrDowngrade), errors.Is(err, packs.ErrChecksumChanged), errors.Is(err, packs.ErrDrift),
+		errors.Is(err, packs.ErrShared):
 		return exitDatabase
 	case errors.Is(err, updates.ErrInstallFailed), errors.Is(err, updates.ErrRehearsalFailed):
 		return exitRolledBack

@@ -67,9 +67,17 @@ type Addr struct {
 
 // Parse reads addr; root is the root folder that relative SQLite paths
 // start from.
+//
+// A SQLite file outside the root is used only when its address is given:
+// the default (addr "") whose folder or file is a symbolic link leading out
+// of the root is an error matching [ErrOutsideRoot].
 func Parse(addr, root string) (Addr, error) {
 	if addr == "" {
-		addr = "sqlite:"
+		a, err := Parse("sqlite:", root)
+		if err == nil && root != "" {
+			err = insideRoot(a.Path, root)
+		}
+		return a, err
 	}
 	if p, ok := strings.CutPrefix(addr, "sqlite:"); ok {
 		p = strings.TrimPrefix(p, "//")
@@ -115,6 +123,39 @@ func Parse(addr, root string) (Addr, error) {
 		return Addr{Kind: MySQL, URL: u}, nil
 	}
 	return Addr{}, fmt.Errorf("%w: %q: want sqlite:PATH, a postgres:// URL or a mysql:// URL", ErrUnsupported, redactString(addr))
+}
+
+// ErrOutsideRoot is returned by [Parse] when the default SQLite file,
+// data/app.db in the root, leads out of the root through a symbolic link.
+// A file outside the root (one shared by several roots of one machine) must
+// be given explicitly, with --db or UPKEEP_DB.
+var ErrOutsideRoot = errors.New("the default database is outside the root")
+
+// insideRoot refuses path when, its symbolic links followed as far as it
+// exists, it is not inside root.
+func insideRoot(path, root string) error {
+	real, rroot := resolve(path), resolve(root)
+	if rel, err := filepath.Rel(rroot, real); err == nil && filepath.IsLocal(rel) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s leads to %s, outside the root %s (a symbolic link); a SQLite file outside the root is used only when given with --db sqlite://%s or UPKEEP_DB, and then serves this machine only",
+		ErrOutsideRoot, path, real, root, real)
+}
+
+// resolve follows the symbolic links of path's longest existing prefix.
+func resolve(path string) string {
+	rest := ""
+	for p := path; ; {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return path
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
 }
 
 // unwrapURLError drops url.Error's repetition of the whole address (with

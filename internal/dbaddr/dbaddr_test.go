@@ -2,6 +2,7 @@ package dbaddr
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,6 +101,35 @@ func TestSame(t *testing.T) {
 		}
 		if a.Same(b) != tc.same || b.Same(a) != tc.same {
 			t.Errorf("Same(%q, %q) = %v, want %v", tc.a, tc.b, a.Same(b), tc.same)
+		}
+	}
+}
+
+// The default SQLite file is used only inside the root: a data folder that
+// is a symbolic link out of it is refused, unless the address is given.
+// A root reached through a symbolic link is still a root.
+func TestDefaultDatabaseOutsideRootRefused(t *testing.T) {
+	root, elsewhere := t.TempDir(), t.TempDir()
+	if _, err := Parse("", root); err != nil {
+		t.Fatalf("the default in a plain root: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "root-link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Skip(err)
+	}
+	if _, err := Parse("", link); err != nil {
+		t.Fatalf("the default in a root reached by a link: %v", err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(root, "data")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse("", root)
+	if !errors.Is(err, ErrOutsideRoot) || !strings.Contains(err.Error(), "--db sqlite://"+filepath.Join(resolve(elsewhere), "app.db")) {
+		t.Fatalf("Parse of the default through a link out of the root = %v, want ErrOutsideRoot naming the --db to give", err)
+	}
+	for _, explicit := range []string{"sqlite:", "sqlite:data/app.db", "sqlite://" + filepath.Join(elsewhere, "app.db")} {
+		if _, err := Parse(explicit, root); err != nil {
+			t.Errorf("Parse(%q), given explicitly: %v", explicit, err)
 		}
 	}
 }
