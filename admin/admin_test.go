@@ -586,9 +586,10 @@ func TestRestoreATableExportFromThePages(t *testing.T) {
 	}
 }
 
-// On a database other hosts used in the last 7 days, restoring a table
-// export from the pages is refused, naming the hosts, as backups restore
-// refuses it without --all-hosts; nothing is restored.
+// The overview lists the hosts upkeep_hosts records; on a database other
+// hosts used in the last 7 days, restoring a table export from the pages
+// is refused, naming the hosts, as backups restore refuses it without
+// --all-hosts; nothing is restored.
 func TestRestoreRefusedOnASharedDatabase(t *testing.T) {
 	ctx := context.Background()
 	root, export := rootWithExport(t)
@@ -602,6 +603,10 @@ func TestRestoreRefusedOnASharedDatabase(t *testing.T) {
 	}
 	ts := startServer(t, root, "")
 	c := ts.login(t)
+	_, page, _ := do(t, c, "GET", ts.url("/"), nil, nil)
+	if !strings.Contains(page, `<tr data-host="0123456789abcdef"><td>web-2</td><td><code>0123456789abcdef</code></td><td><code>/srv/app</code></td>`) {
+		t.Fatalf("the overview does not list the other host:\n%s", page)
+	}
 	code, body, _ := ts.form(t, c, "/api/backups/"+export+"/restore", nil, nil)
 	if code != http.StatusConflict || !strings.Contains(body, "web-2 (host id 0123456789abcdef, root /srv/app)") {
 		t.Fatalf("restore on a shared database: %d\n%s", code, body)

@@ -2,9 +2,8 @@ package admin
 
 import (
 	"context"
+	"slices"
 	"sort"
-	"strings"
-	"time"
 
 	"github.com/upkeep/upkeep/backupstore"
 	"github.com/upkeep/upkeep/jsondoc"
@@ -38,7 +37,7 @@ type view struct {
 	History    *jsondoc.History
 	HistoryErr string
 	Migrations []jsondoc.Migration // the newest migrations the database ran
-	Hosts      []Host              // the hosts that share the database
+	Hosts      []jsondoc.Host      // the hosts upkeep_hosts records, this one first
 }
 
 // migrationsShown is how many migrations the history page shows.
@@ -71,6 +70,10 @@ func readView(ctx context.Context, opts updates.Options, root layout.Root) view 
 		v.StatusErr = err.Error()
 	} else if hosts, err := jsondoc.ReadHosts(ctx, db, root); err == nil {
 		v.Status.SetHosts(hosts) // as db status --json has them
+		v.Hosts = slices.Clone(v.Status.Hosts)
+		sort.SliceStable(v.Hosts, func(i, j int) bool { return v.Hosts[i].ThisHost && !v.Hosts[j].ThisHost })
+	} else {
+		v.Problems = append(v.Problems, "hosts: "+err.Error())
 	}
 	if v.History, err = jsondoc.ReadHistory(ctx, db, root, false, jsondoc.HistoryLimit); err != nil {
 		v.HistoryErr = err.Error()
@@ -80,7 +83,6 @@ func readView(ctx context.Context, opts updates.Options, root layout.Root) view 
 	} else {
 		v.Problems = append(v.Problems, "migrations: "+err.Error())
 	}
-	v.Hosts = readHosts(v.History)
 	return v
 }
 
@@ -105,47 +107,3 @@ func readBackups(root layout.Root) (*jsondoc.Backups, error) {
 	return jsondoc.NewBackups(list), nil
 }
 
-// Host is a host that shares the database, for the overview.
-type Host struct {
-	ID       string
-	Hostname string
-	ThisHost bool
-	LastSeen time.Time // its last install batch
-	Packs    []string  // "pack version", as its last batch left them
-}
-
-// readHosts lists the hosts the database's install batches name, this
-// one first, then by their last batch, newest first.
-func readHosts(h *jsondoc.History) []Host {
-	if h == nil {
-		return nil
-	}
-	var out []Host
-	seen := map[string]int{}
-	for _, b := range h.Batches { // newest first
-		i, ok := seen[b.Host]
-		if !ok {
-			i = len(out)
-			seen[b.Host] = i
-			out = append(out, Host{ID: b.Host, Hostname: b.Hostname, ThisHost: b.ThisHost, LastSeen: b.Started})
-		}
-		if b.Outcome == packs.OutcomeCommitted {
-			for _, p := range b.Packs {
-				out[i].Packs = appendPack(out[i].Packs, p.Pack, p.To)
-			}
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ThisHost && !out[j].ThisHost })
-	return out
-}
-
-// appendPack adds "pack version" unless the pack is listed already (a
-// newer batch named it).
-func appendPack(list []string, pack, version string) []string {
-	for _, p := range list {
-		if strings.HasPrefix(p, pack+" ") {
-			return list
-		}
-	}
-	return append(list, pack+" "+version)
-}
