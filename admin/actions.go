@@ -363,16 +363,6 @@ func (s *Server) findBackup(id string) (*backupstore.Backup, error) {
 	return nil, fmt.Errorf("%w: no backup %s in %s", errNotFound, id, s.root.Backups())
 }
 
-// restoreResult is the result of a restore.
-type restoreResult struct {
-	Restored string `json:"restored"`
-	Kind     string `json:"kind"` // backup or db export, as backups list says
-	// Tables are the packs whose tables a db export put back.
-	Tables []string `json:"tables"`
-	// BeforeRestore is the backup of the state before a full restore.
-	BeforeRestore *jsondoc.Backup `json:"before_restore,omitempty"`
-}
-
 // postRestore restores a backup: the root's files and the database for a
 // full backup, the packs' tables for a table export (db export), as
 // `upkeep backups restore ID` does.
@@ -401,7 +391,7 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 			if err := updates.RestoreTables(ctx, s.root, s.opts.DB, id); err != nil {
 				return nil, err
 			}
-			return restoreResult{Restored: id, Kind: jsondoc.KindDBExport, Tables: m.Tables}, nil
+			return jsondoc.Restored{Restored: id, Kind: jsondoc.KindDBExport, Tables: m.Tables}, nil
 		}
 		before, err := backupstore.Restore(ctx, backupstore.RestoreOptions{Root: s.root, ID: id, DB: s.opts.DB,
 			UpkeepVersion: s.opts.UpkeepVersion, Packs: s.packVersions(), Progress: progress})
@@ -412,7 +402,7 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 		if err := updates.DiscardBatch(s.root.Dir); err != nil {
 			return nil, err
 		}
-		res := restoreResult{Restored: id, Kind: jsondoc.KindBackup, Tables: []string{}}
+		res := jsondoc.Restored{Restored: id, Kind: jsondoc.KindBackup, Tables: []string{}}
 		if before != nil {
 			b := jsondoc.NewBackup(*before)
 			res.BeforeRestore = &b
@@ -515,7 +505,7 @@ func batchTouches(b jsondoc.Batch, packNames []string) bool {
 type shownResult struct {
 	Report  *updates.Report // install, migrate
 	Backup  *jsondoc.Backup // backup
-	Restore *restoreResult  // restore
+	Restore *jsondoc.Restored // restore
 	Verify  *verifyResult   // verify
 }
 
@@ -536,7 +526,7 @@ func result(a *Action) *shownResult {
 		err = json.Unmarshal(a.Result, &c)
 		r.Backup = &c.Backup
 	case "restore":
-		r.Restore = &restoreResult{}
+		r.Restore = &jsondoc.Restored{}
 		err = json.Unmarshal(a.Result, r.Restore)
 	case "verify":
 		r.Verify = &verifyResult{}

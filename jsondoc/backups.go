@@ -65,3 +65,17 @@ func NewBackups(list []backupstore.Backup) *Backups {
 	}
 	return d
 }
+
+// Restored is what a restore put back: the document of backups restore
+// and the result of the admin pages' restore action.
+type Restored struct {
+	Restored string `json:"restored"` // the backup's id
+	Kind     string `json:"kind"`     // KindBackup or KindDBExport, as backups list says
+	// Tables are the packs whose tables a db export put back.
+	Tables []string `json:"tables"`
+	// FilesOnly: the root's files alone were restored (--files-only), the
+	// database left as it was.
+	FilesOnly bool `json:"files_only"`
+	// BeforeRestore is the backup of the state before a full restore.
+	BeforeRestore *Backup `json:"before_restore,omitempty"`
+}

@@ -240,6 +240,14 @@ func runBackupsRestore(c *cli.Context, g *GlobalOptions) error {
 	if err := updates.DiscardBatch(root.Dir); err != nil {
 		return err
 	}
+	if g.JSON {
+		doc := jsondoc.Restored{Restored: id, Kind: jsondoc.KindBackup, Tables: []string{}, FilesOnly: filesOnly}
+		if before != nil {
+			b := jsondoc.NewBackup(*before)
+			doc.BeforeRestore = &b
+		}
+		return printJSON(g.Stdout, doc)
+	}
 	if !g.Quiet {
 		what := id
 		if filesOnly {
@@ -270,6 +278,13 @@ func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string
 	}
 	if err := updates.RestoreTables(c.Context, root, g.DB, id); err != nil {
 		return err
+	}
+	if g.JSON {
+		m, err := backupstore.Show(root, id)
+		if err != nil {
+			return err
+		}
+		return printJSON(g.Stdout, jsondoc.Restored{Restored: id, Kind: jsondoc.KindDBExport, Tables: m.Tables})
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "restored the packs' tables and settings from %s\n", id)
