@@ -156,8 +156,7 @@ func TestFeedFetchThroughProxy(t *testing.T) {
 		{"https", "HTTPS_PROXY", secure},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "root")
-			os.MkdirAll(root, 0o755)
+			root := newRoot(t)
 			run(t, root, "keys", "trust", filepath.Join(work, "publisher.pub")).want(t, 0, nil, nil)
 			_, port, _ := net.SplitHostPort(tc.srv.Listener.Addr().String())
 			base := tc.scheme + "://" + net.JoinHostPort(feedHost, port)

@@ -230,8 +230,35 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, packs.ErrShared):
+		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
+}
+
+// refuseShared is the shared-database guard of backups restore: restoring
+// backup id's database (a table export, or a full backup holding a
+// snapshot) is refused while other hosts used the database in the last 7
+// days, as the CLI refuses it without --all-hosts; the pages offer no way
+// past it.
+func (s *Server) refuseShared(ctx context.Context, id string) error {
+	m, err := backupstore.Show(s.root, id)
+	if err != nil {
+		return err
+	}
+	if m.Kind != backupstore.KindTables && m.Database.Snapshot == nil {
+		return nil
+	}
+	self, err := updates.HostID(s.root)
+	if err != nil {
+		return err
+	}
+	db, err := packs.OpenReadOnly(ctx, s.opts.DB, s.root.Dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.RefuseShared(ctx, self, "restoring backup "+id+" with its database")
 }
 
 // answer tells the client the action started: 202 and the action for the
@@ -353,6 +380,10 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := s.findBackup(id); err != nil {
 		s.fail(w, r, statusOf(err), err.Error(), "")
+		return
+	}
+	if err := s.refuseShared(r.Context(), id); err != nil {
+		s.fail(w, r, statusOf(err), err.Error(), hintOf(err))
 		return
 	}
 	a, err := s.start("restore", id, func(ctx context.Context, progress io.Writer) (any, error) {

@@ -500,12 +500,12 @@ func TestStatePageShowsAnInterruptedBatch(t *testing.T) {
 	}
 }
 
-// A table export (db export) is restored from the pages: the confirmation
-// names the packs' tables and the migrations whose work is lost, and the
-// restore puts the tables, their rows and the schema version back without
-// touching the root's files.
-func TestRestoreATableExportFromThePages(t *testing.T) {
-	root := newRoot(t)
+// rootWithExport returns a root with core 2.1.0 installed, a row in its
+// users table, and the table export db down took when it took core to
+// schema 0.
+func rootWithExport(t *testing.T) (root, export string) {
+	t.Helper()
+	root = newRoot(t)
 	ctx := context.Background()
 	dropZip(t, root, "core", "core-2.1.0.zip")
 	if _, err := updates.Bootstrap(ctx, updates.Options{ScanOptions: updates.ScanOptions{Root: root}, Mode: updates.Install, NoBackup: true}); err != nil {
@@ -524,29 +524,39 @@ func TestRestoreATableExportFromThePages(t *testing.T) {
 		t.Fatalf("db down: %+v %v", res, err)
 	}
 	db.Close()
+	return root, res.Export
+}
+
+// A table export (db export) is restored from the pages: the confirmation
+// names the packs' tables and the migrations whose work is lost, and the
+// restore puts the tables, their rows and the schema version back without
+// touching the root's files.
+func TestRestoreATableExportFromThePages(t *testing.T) {
+	ctx := context.Background()
+	root, export := rootWithExport(t)
 	layoutFile := filepath.Join(root, "packs", "core", "templates", "layout.html")
 	os.WriteFile(layoutFile, []byte("changed after the export"), 0o644)
 
 	ts := startServer(t, root, "")
 	c := ts.login(t)
 	_, page, _ := do(t, c, "GET", ts.url("/backups"), nil, nil)
-	if !strings.Contains(page, `data-backup="`+res.Export+`" data-kind="db export"`) || !strings.Contains(page, `href="/backups/`+res.Export+`/restore"`) {
+	if !strings.Contains(page, `data-backup="`+export+`" data-kind="db export"`) || !strings.Contains(page, `href="/backups/`+export+`/restore"`) {
 		t.Fatalf("backups page:\n%s", page)
 	}
-	code, page, _ := do(t, c, "GET", ts.url("/backups/"+res.Export+"/restore"), nil, nil)
+	code, page, _ := do(t, c, "GET", ts.url("/backups/"+export+"/restore"), nil, nil)
 	for _, want := range []string{
 		"The tables, settings and schema versions of the pack <strong>core</strong> go back",
 		"Every row written to the tables of core since",
 		"Migration core 2_add_reset_token (down,",
 		"Migration core 1_create_users (down,",
 		"The root's files and the other packs' tables stay as they are.",
-		`<button id="restore" class="danger">Restore the tables of core from ` + res.Export,
+		`<button id="restore" class="danger">Restore the tables of core from ` + export,
 	} {
 		if code != 200 || !strings.Contains(page, want) {
 			t.Fatalf("confirmation lacks %q:\n%s", want, page)
 		}
 	}
-	code, body, _ := ts.form(t, c, "/api/backups/"+res.Export+"/restore", nil, nil)
+	code, body, _ := ts.form(t, c, "/api/backups/"+export+"/restore", nil, nil)
 	if code != http.StatusSeeOther {
 		t.Fatalf("restore: %d %s", code, body)
 	}
@@ -555,10 +565,10 @@ func TestRestoreATableExportFromThePages(t *testing.T) {
 		t.Fatalf("restore: %+v %+v", a, a.Error)
 	}
 	_, page, _ = do(t, c, "GET", ts.url("/action"), nil, nil)
-	if !strings.Contains(page, `<p id="restored">Restored the tables, settings and schema versions of core from `+res.Export+`.</p>`) {
+	if !strings.Contains(page, `<p id="restored">Restored the tables, settings and schema versions of core from `+export+`.</p>`) {
 		t.Fatalf("action page:\n%s", page)
 	}
-	db, err = packs.Open(ctx, "", root)
+	db, err := packs.Open(ctx, "", root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,5 +583,31 @@ func TestRestoreATableExportFromThePages(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(layoutFile); string(data) != "changed after the export" {
 		t.Fatalf("the root's files were touched: %q", data)
+	}
+}
+
+// On a database other hosts used in the last 7 days, restoring a table
+// export from the pages is refused, naming the hosts, as backups restore
+// refuses it without --all-hosts; nothing is restored.
+func TestRestoreRefusedOnASharedDatabase(t *testing.T) {
+	ctx := context.Background()
+	root, export := rootWithExport(t)
+	db, err := packs.Open(ctx, "", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.RecordHost(ctx, packs.Host{ID: "0123456789abcdef", Hostname: "web-2", Root: "/srv/app"}); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, root, "")
+	c := ts.login(t)
+	code, body, _ := ts.form(t, c, "/api/backups/"+export+"/restore", nil, nil)
+	if code != http.StatusConflict || !strings.Contains(body, "web-2 (host id 0123456789abcdef, root /srv/app)") {
+		t.Fatalf("restore on a shared database: %d\n%s", code, body)
+	}
+	var schema int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT schema_version FROM upkeep_packs WHERE pack = 'core'").Scan(&schema); err != nil || schema != 0 {
+		t.Fatalf("core's schema after the refusal: %d %v, want 0", schema, err)
 	}
 }

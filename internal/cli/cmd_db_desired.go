@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/upkeep/upkeep/jsondoc"
 	"github.com/upkeep/upkeep/packs"
 )
 
@@ -138,12 +139,16 @@ func runDBDiff(c *cli.Context, g *GlobalOptions) error {
 	}
 	if g.JSON {
 		type packDoc struct {
-			packs.PackDiff
-			Differences []packs.Difference `json:"differences"` // as the start's drift report lists them
+			Pack           string             `json:"pack"`
+			Drift          []jsondoc.Drift    `json:"drift"` // as db status lists it
+			DriftSQL       []string           `json:"drift_sql"`
+			Desired        *packs.Comparison  `json:"desired,omitempty"`
+			DesiredSkipped string             `json:"desired_skipped,omitempty"`
+			Differences    []packs.Difference `json:"differences"` // as the start's drift report lists them
 		}
 		docs := []packDoc{}
 		for _, d := range diffs {
-			docs = append(docs, packDoc{d, d.Differences()})
+			docs = append(docs, packDoc{d.Pack, jsondoc.NewDrift(d.Drift), d.DriftSQL, d.Desired, d.DesiredSkipped, d.Differences()})
 		}
 		return printJSON(g.Stdout, struct {
 			Backend string    `json:"backend"`
