@@ -56,10 +56,14 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if !opts.Full {
 		b0 = findBase(opts.Root)
 	}
+	// The records are copied out of the base as they are matched, so the
+	// base's own are gone before the files are written.
 	var total int64
 	refs := 0
-	for _, e := range entries {
-		if e.ref = b0.ref(e); e.ref != nil {
+	files := make([]File, len(entries))
+	for i, e := range entries {
+		if r := b0.ref(e); r != nil {
+			files[i], e.ref = *r, &files[i]
 			refs++
 		} else if e.typ == TypeFile {
 			total += e.size
@@ -69,7 +73,7 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	var baseDepth int
 	if b0 != nil {
 		baseID, baseDepth = b0.id, b0.depth
-		b0 = nil // its index is no longer needed (the records entries refer to stay)
+		b0 = nil // its index and records are no longer needed
 	}
 	dir := opts.Root.Backups()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -156,16 +160,15 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	meter := progress.New(opts.Progress, "backup", meterFiles, meterBytes, progress.Options{})
 	p := newPipeline(ctx, opts.Workers, opts.Level, dir, tmpName)
-	files, err := p.run(entries, FilesDir, zw, meter)
-	if err != nil {
+	if err := p.run(entries, files, FilesDir, zw, meter); err != nil {
 		return nil, err
 	}
 	man.Files = files
 	if snapPath != "" {
 		fi := snapInfo
 		e := entry{rel: db.snapshotName(), abs: snapPath, typ: TypeFile, size: fi.Size(), mode: 0o600, mtime: fi.ModTime()}
-		snap, err := p.run([]*entry{&e}, "", zw, meter)
-		if err != nil {
+		snap := make([]File, 1)
+		if err := p.run([]*entry{&e}, snap, "", zw, meter); err != nil {
 			return nil, err
 		}
 		man.Database.Snapshot = &snap[0]

@@ -79,10 +79,10 @@ type worker struct {
 	read   []byte
 }
 
-// run writes entries to zw, names prefixed with prefix, and returns their
-// records for backup.json. An entry with a ref is not read or written:
-// its record is the ref.
-func (p *pipeline) run(entries []*entry, prefix string, zw *zip.Writer, meter *progress.Meter) (files []File, err error) {
+// run writes entries to zw, names prefixed with prefix, and sets their
+// records for backup.json in files (as long as entries). An entry with a
+// ref is not read or written: its record is the ref.
+func (p *pipeline) run(entries []*entry, files []File, prefix string, zw *zip.Writer, meter *progress.Meter) error {
 	ctx, cancel := context.WithCancel(p.ctx)
 	jobs := sync.Pool{New: func() any { return new(job) }}
 	window := make(chan *job, p.workers+2)
@@ -138,15 +138,16 @@ func (p *pipeline) run(entries []*entry, prefix string, zw *zip.Writer, meter *p
 		wg.Wait()
 	}()
 
-	files = make([]File, 0, len(entries))
+	i := 0
 	for j := range window {
 		<-j.done
 		f, err := p.write(ctx, j, prefix, zw)
 		j.release(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		files = append(files, f)
+		files[i] = f
+		i++
 		if j.e.typ == TypeFile && j.e.ref == nil {
 			meter.Add(1, f.Size)
 		} else {
@@ -154,10 +155,7 @@ func (p *pipeline) run(entries []*entry, prefix string, zw *zip.Writer, meter *p
 		}
 		jobs.Put(j)
 	}
-	if err := p.ctx.Err(); err != nil {
-		return nil, err
-	}
-	return files, nil
+	return p.ctx.Err()
 }
 
 // closedDone is the done channel of the jobs no worker takes.

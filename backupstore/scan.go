@@ -116,20 +116,18 @@ func scanRoot(root string, x *excluder) ([]*entry, int64, error) {
 			// or restored. Better no backup than one that cannot be restored.
 			return fmt.Errorf("backupstore: cannot back up %q: its name is not valid UTF-8 (rename it or exclude it)", abs)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("backupstore: stat %s: %w", abs, err)
-		}
 		// The entry keeps what it needs of the stat, not the FileInfo:
 		// a root of 100,000 files would hold 100,000 of them.
-		e := entry{rel: rel, abs: abs, mode: info.Mode(), mtime: info.ModTime()}
-		e.inode, e.ctime, _ = fileID(info)
+		e := entry{rel: rel, abs: abs}
+		if err := lstatEntry(abs, d, &e); err != nil {
+			return fmt.Errorf("backupstore: stat %s: %w", abs, err)
+		}
 		switch {
-		case info.Mode().IsRegular():
-			e.typ, e.size = TypeFile, info.Size()
+		case e.mode.IsRegular():
+			e.typ = TypeFile
 			total += e.size
-		case info.IsDir():
-			e.typ = TypeDir
+		case e.mode.IsDir():
+			e.typ, e.size = TypeDir, 0
 		default:
 			e.typ = TypeSymlink
 			if e.target, err = os.Readlink(abs); err != nil {
