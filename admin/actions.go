@@ -503,10 +503,10 @@ func batchTouches(b jsondoc.Batch, packNames []string) bool {
 // shownResult is an action's result, read back for its page: one of the
 // fields is set, by the action's kind.
 type shownResult struct {
-	Report  *updates.Report // install, migrate
-	Backup  *jsondoc.Backup // backup
+	Report  *updates.Report   // install, migrate
+	Backup  *jsondoc.Backup   // backup
 	Restore *jsondoc.Restored // restore
-	Verify  *verifyResult   // verify
+	Verify  *verifyResult     // verify
 }
 
 // result reads a's result back for the action page; nil when it has none

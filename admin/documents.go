@@ -106,4 +106,3 @@ func readBackups(root layout.Root) (*jsondoc.Backups, error) {
 	}
 	return jsondoc.NewBackups(list), nil
 }
-
