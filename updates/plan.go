@@ -54,7 +54,7 @@ func plan(updates []*Update, installed map[string]*manifest.Manifest) {
 		case cmp == 0:
 			u.fail(Installed, fmt.Sprintf("%s: %s %s is already installed", u.File, u.Pack, u.Version))
 		case cmp < 0:
-			u.fail(Downgrade, fmt.Sprintf("%s: %s %s is older than the installed %s; refused (restore a backup to go back)",
+			u.fail(Downgrade, fmt.Sprintf("%s: %s %s is older than the installed %s; refused: upkeep installs no downgrade (going back is restoring a backup, which backups restore refuses while other hosts share the database)",
 				u.File, u.Pack, u.Version, old.Version))
 		case u.UpgradesFrom != "":
 			if !m.UpgradesFromConstraint().Check(old.SemVersion()) {
