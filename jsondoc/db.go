@@ -180,3 +180,18 @@ func NewRun(res *packs.Result) *Run {
 func (d Drift) String() string {
 	return packs.DriftItem{Pack: d.Pack, Table: d.Table, Kind: packs.DriftKind(d.Kind), Name: d.Name, Was: d.Was, Is: d.Is, Record: d.RecordedAtSchema}.Line()
 }
+
+// Accepted is what db accept recorded: the new file of an applied
+// migration (Version) or the live schema of a drifted table (Table).
+type Accepted struct {
+	Pack    string `json:"pack"`
+	Version *int   `json:"version,omitempty"` // --version: the migration whose new file is now the record
+	Table   string `json:"table,omitempty"`   // --table: the table whose live schema is now the record
+}
+
+// Baselined is what db baseline recorded: the pack at a schema version,
+// with no migration run.
+type Baselined struct {
+	Pack          string `json:"pack"`
+	SchemaVersion int    `json:"schema_version"`
+}

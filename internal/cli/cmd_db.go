@@ -346,6 +346,9 @@ func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 		if err := s.db.AcceptTable(c.Context, c.String("pack"), t); err != nil {
 			return err
 		}
+		if g.JSON {
+			return printJSON(g.Stdout, jsondoc.Accepted{Pack: c.String("pack"), Table: t})
+		}
 		if !g.Quiet {
 			fmt.Fprintf(g.Stdout, "recorded the live schema of table %s as pack %s's\n", t, c.String("pack"))
 		}
@@ -353,6 +356,10 @@ func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 	}
 	if err := s.db.AcceptChanged(c.Context, s.packs, c.String("pack"), c.Int("version")); err != nil {
 		return err
+	}
+	if g.JSON {
+		v := c.Int("version")
+		return printJSON(g.Stdout, jsondoc.Accepted{Pack: c.String("pack"), Version: &v})
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "accepted the new file of %s migration %d\n", c.String("pack"), c.Int("version"))
@@ -376,6 +383,9 @@ func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 	err = s.db.Baseline(c.Context, packs.BaselineOptions{Packs: code, Pack: c.String("pack"), Version: c.Int("version"), LockTimeout: g.LockTimeout})
 	if err != nil {
 		return err
+	}
+	if g.JSON {
+		return printJSON(g.Stdout, jsondoc.Baselined{Pack: c.String("pack"), SchemaVersion: c.Int("version")})
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "recorded pack %s at schema version %d; no migration ran\n", c.String("pack"), c.Int("version"))
