@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/upkeep/upkeep/internal/golden"
+	"github.com/upkeep/upkeep/packs"
 )
 
 // maskJSON replaces what changes from run to run in a JSON document, in
@@ -106,6 +107,8 @@ func TestJSONGolden(t *testing.T) {
 		{"init", "work", 0, []string{"init", filepath.Join(work, "new-root")}},
 		{"", "repo", 0, []string{"pack", "examples/core", "-o", filepath.Join(work, "new-root", "Updates_Pending", "core-2.1.0.zip")}},
 		{"db_baseline", "work", 0, []string{"db", "baseline", "--pack", "core", "--version", "2", "--root", filepath.Join(work, "new-root")}},
+		{"", "repo", 0, []string{"pack", "examples/blog", "-o", filepath.Join(work, "new-root", "Updates_Pending", "blog-1.4.0.zip")}},
+		{"db_adopt", "work", 0, []string{"db", "adopt", "--pack", "blog", "--from", "golang-migrate", "--root", filepath.Join(work, "new-root")}},
 		{"db_generate", "work", 0, []string{"db", "generate", filepath.Join(work, "gen"), "-m", "add_slug"}},
 		{"check", "work", 3, []string{"--check-updates"}},
 		{"rehearse", "work", 0, []string{"rehearse"}},
@@ -158,6 +161,17 @@ func TestJSONGolden(t *testing.T) {
 		}
 		checkJSONContract(t, strings.Join(args, " "), r.stdout)
 		switch s.name {
+		case "init": // the new root's database, as golang-migrate left it at blog's schema 2
+			db, err := packs.Open(t.Context(), "", filepath.Join(work, "new-root"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{"CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)", "INSERT INTO schema_migrations VALUES (2, false)"} {
+				if _, err := db.SQL().ExecContext(t.Context(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
 		case "backups_create":
 			backupID = doc["backup"].(map[string]any)["id"].(string)
 		case "keys_list":
