@@ -57,6 +57,8 @@ func main() {
 	if _, err := os.Stat(tree); err != nil {
 		must(sh("sh", *gen, tree))
 	}
+	// A root is a folder holding Updates_Pending/ (upkeep init).
+	must(os.MkdirAll(filepath.Join(tree, "Updates_Pending"), 0o755))
 	fmt.Printf("load average at start: %s", loadavg())
 	if strings.ContainsAny(*only, "ABD") {
 		big := installs(*dir, tree, strings.Contains(*only, "A"), strings.Contains(*only, "B"))
