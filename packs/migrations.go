@@ -315,14 +315,13 @@ func LoadPacks(root string) ([]Pack, error) {
 // Other files are ignored. A goose annotation in a .up.sql or .down.sql
 // is an error naming the file.
 func ReadMigrationsDir(dir string) ([]Migration, error) {
-	fsys := os.DirFS(dir)
-	entries, err := fs.ReadDir(fsys, ".")
+	entries, err := fs.ReadDir(os.DirFS(dir), ".")
 	if err != nil {
 		return nil, fmt.Errorf("packs: read migrations %s: %w", dir, err)
 	}
 	// Files of a folder can be read concurrently: the up files of a pack
 	// with many migrations are read (and hashed) by several goroutines.
-	return loadMigrations(fileNames(entries), func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, dir, readWorkers())
+	return loadMigrations(fileNames(entries), func(name string) ([]byte, error) { return readFile(dir, name) }, dir, readWorkers())
 }
 
 // readWorkers is how many goroutines read a folder's migration files: the
