@@ -103,15 +103,38 @@ func openDB(c *cli.Context, g *GlobalOptions, changes string) (*dbSession, error
 			return nil, err
 		}
 	}
+	if changes == "" {
+		// A command that only looks changes nothing: the database is
+		// opened read-only, and meanwhile the packs are read (opening
+		// reads the database's schema, reading the packs opens their
+		// files: the two overlap on two cores). A pack that cannot be read
+		// is still the error reported first.
+		type opened struct {
+			db  *packs.DB
+			err error
+		}
+		ch := make(chan opened, 1)
+		go func() {
+			db, err := packs.OpenReadOnly(c.Context, g.DB, root.Dir)
+			ch <- opened{db, err}
+		}()
+		s.packs, err = packs.LoadPacks(root.Dir)
+		o := <-ch
+		s.db = o.db
+		if err == nil {
+			err = o.err
+		}
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if s.packs, err = packs.LoadPacks(root.Dir); err != nil {
 		s.close()
 		return nil, err
 	}
-	open := packs.Open
-	if changes == "" {
-		open = packs.OpenReadOnly // a command that only looks changes nothing
-	}
-	if s.db, err = open(c.Context, g.DB, root.Dir); err != nil {
+	if s.db, err = packs.Open(c.Context, g.DB, root.Dir); err != nil {
 		s.close()
 		return nil, err
 	}
