@@ -379,7 +379,16 @@ func (p *pipeline) stream(ctx context.Context, e *entry, prefix string, zw *zip.
 	return rec, nil
 }
 
-func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", m.Perm()) }
+func modeString(m fs.FileMode) string { return permStrings[m.Perm()] }
+
+// permStrings are the permission bits in octal, made once: a backup of
+// 100,000 files would otherwise format 100,000 of them.
+var permStrings = func() (t [01000]string) {
+	for i := range t {
+		t[i] = fmt.Sprintf("%04o", i)
+	}
+	return t
+}()
 
 // rawHeader fills in what zip.Writer.CreateHeader would for an entry that
 // CreateRaw writes: versions, Unix mode, DOS time and the extended
