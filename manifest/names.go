@@ -55,6 +55,30 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // (APFS, HFS+): full Unicode case folding (so σ and ς, ß and ss meet) of
 // the NFC form (so "café" precomposed and decomposed meet).
 func foldName(name string) string {
+	// An ASCII name is its own NFC form, and full case folding maps only
+	// A-Z of ASCII (to a-z): lowering those is the same fold, without the
+	// two normalizations and the caser (most of a pack's load time).
+	ascii, upper := true, false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	if ascii {
+		if !upper {
+			return name
+		}
+		b := []byte(name)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
 	return norm.NFC.String(cases.Fold().String(norm.NFC.String(name)))
 }
 

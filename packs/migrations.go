@@ -11,8 +11,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/upkeep/upkeep/internal/sqlsplit"
 	"github.com/upkeep/upkeep/manifest"
@@ -313,8 +315,20 @@ func LoadPacks(root string) ([]Pack, error) {
 // Other files are ignored. A goose annotation in a .up.sql or .down.sql
 // is an error naming the file.
 func ReadMigrationsDir(dir string) ([]Migration, error) {
-	return readMigrations(os.DirFS(dir), ".", dir)
+	fsys := os.DirFS(dir)
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("packs: read migrations %s: %w", dir, err)
+	}
+	// Files of a folder can be read concurrently: the up files of a pack
+	// with many migrations are read (and hashed) by several goroutines.
+	return loadMigrations(fileNames(entries), func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) }, dir, readWorkers())
 }
+
+// readWorkers is how many goroutines read a folder's migration files: the
+// system calls of opening and reading many small files are most of the
+// time a pack takes to load, and they overlap on several cores.
+func readWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
 // ReadMigrationsFS is [ReadMigrationsDir] for a folder of an fs.FS, such as
 // an embed.FS of an application that embeds upkeep.
@@ -327,13 +341,17 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packs: read migrations %s: %w", shown, err)
 	}
+	return LoadMigrations(fileNames(entries), func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Join(dir, name)) }, shown)
+}
+
+func fileNames(entries []fs.DirEntry) []string {
 	var names []string
 	for _, e := range entries {
 		if !e.IsDir() {
 			names = append(names, e.Name())
 		}
 	}
-	return LoadMigrations(names, func(name string) ([]byte, error) { return fs.ReadFile(fsys, path.Join(dir, name)) }, shown)
+	return names
 }
 
 // LoadMigrations reads the migrations among names, the files of one
@@ -341,18 +359,61 @@ func readMigrations(fsys fs.FS, dir, shown string) ([]Migration, error) {
 // [ReadMigrationsDir] does; shown names the folder in messages. Down files
 // are read only when a revert needs them.
 func LoadMigrations(names []string, read func(name string) ([]byte, error), shown string) ([]Migration, error) {
+	return loadMigrations(names, read, shown, 1)
+}
+
+// upFile is an up file read, with its sha256 (hex), or the error reading
+// it.
+type upFile struct {
+	text, sum string
+	err       error
+}
+
+// readUp reads and hashes the up file name.
+func readUp(read func(name string) ([]byte, error), name string) upFile {
+	b, err := read(name)
+	if err != nil {
+		return upFile{err: err}
+	}
+	sum := sha256.Sum256(b)
+	return upFile{text: string(b), sum: hex.EncodeToString(sum[:])}
+}
+
+// loadMigrations is [LoadMigrations] with the up files read by up to
+// workers goroutines at once (read must then be safe for concurrent use).
+// An error is the first in version order, as with one.
+func loadMigrations(names []string, read func(name string) ([]byte, error), shown string, workers int) ([]Migration, error) {
 	parsed, err := parseNames(names)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %v", ErrBadMigrations, shown, err)
 	}
+	ups := make([]upFile, len(parsed))
+	if workers > 1 && len(parsed) >= 2*workers {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < len(parsed); i = int(next.Add(1) - 1) {
+					ups[i] = readUp(read, parsed[i].Up)
+				}
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i, pm := range parsed {
+			if ups[i] = readUp(read, pm.Up); ups[i].err != nil {
+				break
+			}
+		}
+	}
 	out := make([]Migration, len(parsed))
 	for i, pm := range parsed {
-		up, err := read(pm.Up)
-		if err != nil {
+		if err := ups[i].err; err != nil {
 			return nil, fmt.Errorf("packs: read migration %s: %w", filepath.Join(shown, pm.Up), err)
 		}
-		sum := sha256.Sum256(up)
-		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: string(up), SHA256: hex.EncodeToString(sum[:]), Goose: pm.Goose}
+		m := Migration{Version: pm.Version, Name: pm.Name, UpFile: pm.Up, DownFile: pm.Down, UpSQL: ups[i].text, SHA256: ups[i].sum, Goose: pm.Goose}
 		file := filepath.Join(shown, pm.Up)
 		if pm.Goose {
 			g, err := manifest.ParseGoose(file, m.UpSQL)
