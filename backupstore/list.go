@@ -50,15 +50,17 @@ func List(root layout.Root) ([]Backup, error) {
 		if fi, err := d.Info(); err == nil {
 			b.Size = fi.Size()
 		}
-		if m, err := readManifestFile(b.Path); err != nil {
-			b.Err = err
+		// The records are counted as they are read, not kept: a backup of
+		// 100,000 files has 100,000 of them.
+		count := func(f *File) { b.Files++; b.Bytes += f.Size }
+		if m, err := readManifestFileEach(b.Path, count); err != nil {
+			b.Err, b.Files, b.Bytes = err, 0, 0
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
 			b.Created, b.Reason, b.Database, b.Kind = m.Created, m.Reason, m.Database.Kind, m.kind()
 			b.Base, b.Depth = m.Base, m.Depth
-			b.Files = len(m.Files)
-			for _, f := range m.Files {
-				b.Bytes += f.Size
+			for _, f := range m.Files { // a table export written before backup.json
+				count(&f)
 			}
 		}
 		out = append(out, b)
@@ -97,15 +99,25 @@ func backupPath(root layout.Root, id string) (string, error) {
 }
 
 func readManifestFile(path string) (*Manifest, error) {
+	return readManifestFileEach(path, nil)
+}
+
+// readManifestFileEach is readManifestFile that passes the records to each
+// instead of keeping them (as decodeManifest does), when each is not nil.
+func readManifestFileEach(path string, each func(*File)) (*Manifest, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
 	}
 	defer zr.Close()
-	return readManifest(&zr.Reader, path)
+	return readManifestEach(&zr.Reader, path, each)
 }
 
 func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
+	return readManifestEach(zr, path, nil)
+}
+
+func readManifestEach(zr *zip.Reader, path string, each func(*File)) (*Manifest, error) {
 	for _, f := range zr.File {
 		if f.Name != ManifestName {
 			continue
@@ -115,7 +127,7 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
 		defer rc.Close()
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), nil)
+		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), each)
 		if err != nil {
 			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
