@@ -45,19 +45,106 @@ func holderPath(root layout.Root, id string) (string, error) {
 	return "", fmt.Errorf("%w: %s (pruned, or removed by hand)", ErrNotFound, id)
 }
 
-// base is the backup a new backup builds on, indexed by path.
-type base struct {
-	id      string
-	depth   int
-	byPath  map[string]*File
-	chunk   []File          // where add copies records
-	holders map[string]bool // the backups the records reference
+// baseStream is the backup a new backup builds on, read while the root is
+// scanned. Its records come in the order they were written, which is the
+// scan's (see walkCompare), and each scanned file is matched against them
+// as it is found: a merge of two sorted lists, so no index of the base's
+// records is ever held, and the reading (CPU) overlaps the scan (system
+// calls).
+type baseStream struct {
+	batches chan []File // records of regular files with an inode, in order
+	free    chan []File // batches given back, to be filled again
+	batch   []File      // the batch being matched
+	next    int         // its first record not yet passed
+	done    chan struct{}
+
+	// Set by the reader before done is closed.
+	id    string
+	depth int
+	ok    bool // a base was read whole and may be built on
 }
 
-// findBase returns the newest full-kind backup whose every referenced zip
-// is still there, or nil when the new backup must be full: there is none,
-// or the chain has reached FullEvery backups.
-func findBase(root layout.Root) *base {
+const baseBatch = 512
+
+// errNotFull stops the reading of a backup that is not of kind full.
+var errNotFull = errors.New("not a backup of the files")
+
+// openBase starts reading, in the background, the newest full-kind backup
+// of root. Its records may be matched at once; [baseStream.finish] says
+// whether the base may be built on: it may not when there is none, when
+// the chain has reached FullEvery backups, or when a zip it references is
+// gone (the chain is broken: a new one starts).
+func openBase(root layout.Root) *baseStream {
+	s := &baseStream{
+		batches: make(chan []File, 4),
+		free:    make(chan []File, 8),
+		done:    make(chan struct{}),
+	}
+	go s.read(root)
+	return s
+}
+
+func (s *baseStream) read(root layout.Root) {
+	defer close(s.done)
+	defer close(s.batches)
+	for _, id := range newestFirst(root) {
+		p := filepath.Join(root.Backups(), id+".zip")
+		started := false
+		holders := map[string]bool{}
+		batch := s.newBatch()
+		emit := func(f *File) {
+			if f.Backup == "" {
+				f.Backup = id // the base's own zip holds it
+			}
+			holders[f.Backup] = true
+			if f.Type != TypeFile || f.Inode == 0 {
+				return
+			}
+			batch = append(batch, *f)
+			if len(batch) == cap(batch) {
+				s.batches <- batch
+				batch = s.newBatch()
+			}
+		}
+		m, err := readLastManifest(p, func(kind string) error {
+			if kind != KindFull {
+				return errNotFull
+			}
+			started = true
+			return nil
+		}, emit)
+		if err != nil && !started && !errors.Is(err, errNotFull) {
+			// backup.json is not the zip's last entry: read it the
+			// ordinary way.
+			if m, err = readManifestFile(p); err == nil && m.kind() == KindFull {
+				started = true
+				for i := range m.Files {
+					emit(&m.Files[i])
+				}
+			}
+		}
+		if !started {
+			continue
+		}
+		if len(batch) > 0 {
+			s.batches <- batch
+		}
+		if err != nil || m.Depth+1 >= FullEvery {
+			return
+		}
+		delete(holders, id)
+		for h := range holders {
+			if _, err := holderPath(root, h); err != nil {
+				return
+			}
+		}
+		s.id, s.depth, s.ok = id, m.Depth, true
+		return
+	}
+}
+
+// newestFirst lists the IDs of root's backups, newest first.
+func newestFirst(root layout.Root) []string {
 	des, err := os.ReadDir(root.Backups())
 	if err != nil {
 		return nil
@@ -83,82 +170,98 @@ func findBase(root layout.Root) *base {
 	slices.SortFunc(cands, func(a, b cand) int {
 		return cmp.Or(b.t.Compare(a.t), b.mod.Compare(a.mod), cmp.Compare(b.id, a.id))
 	})
-	for _, c := range cands {
-		p := filepath.Join(root.Backups(), c.id+".zip")
-		b := &base{id: c.id}
-		m, err := readLastManifest(p, b.add)
-		if err != nil {
-			b = &base{id: c.id}
-			if m, err = readManifestFile(p); err == nil {
-				for i := range m.Files {
-					b.add(&m.Files[i])
-				}
-			}
-		}
-		if err != nil || m.kind() != KindFull {
-			continue
-		}
-		if m.Depth+1 >= FullEvery {
-			return nil
-		}
-		b.depth = m.Depth
-		for id := range b.holders {
-			if _, err := holderPath(root, id); err != nil {
-				return nil // the chain is broken: start a new one
-			}
-		}
-		b.holders = nil
-		return b
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.id
 	}
-	return nil
+	return ids
 }
 
-// add indexes one record of the base's backup.json, as decodeManifest
-// gives them: only files with an inode can be referenced, and they are
-// copied into chunks of baseChunk records (no slice of all the records
-// that doubles as it grows, no allocation per record).
-func (b *base) add(f *File) {
-	if f.Backup != "" {
-		if b.holders == nil {
-			b.holders = map[string]bool{}
-		}
-		b.holders[f.Backup] = true
+func (s *baseStream) newBatch() []File {
+	select {
+	case b := <-s.free:
+		return b[:0]
+	default:
+		return make([]File, 0, baseBatch)
 	}
-	if f.Type != TypeFile || f.Inode == 0 {
+}
+
+// match marks e as unchanged when the base holds it with the same size,
+// modification time, change time, inode and mode. The entries must come in
+// scan order.
+func (s *baseStream) match(e *entry) {
+	if s == nil || e.typ != TypeFile || e.inode == 0 {
 		return
 	}
-	if len(b.chunk) == cap(b.chunk) {
-		b.chunk = make([]File, 0, baseChunk)
+	for {
+		if s.next == len(s.batch) {
+			if s.batch != nil {
+				select {
+				case s.free <- s.batch:
+				default:
+				}
+			}
+			b, ok := <-s.batches
+			if !ok {
+				s.batch, s.next = nil, 0
+				return
+			}
+			s.batch, s.next = b, 0
+		}
+		prev := &s.batch[s.next]
+		c := walkCompare(prev.Path, e.rel)
+		if c > 0 {
+			return
+		}
+		s.next++
+		if c < 0 {
+			continue
+		}
+		if e.inode == prev.Inode && e.ctime == prev.CTime && e.size == prev.Size &&
+			e.mtime.Equal(prev.Modified) && modeString(e.mode) == prev.Mode {
+			e.refSHA, e.refFrom = prev.SHA256, prev.Backup
+		}
+		return
 	}
-	b.chunk = append(b.chunk, *f)
-	if b.byPath == nil {
-		b.byPath = map[string]*File{}
-	}
-	b.byPath[f.Path] = &b.chunk[len(b.chunk)-1]
 }
 
-const baseChunk = 4096
+// finish waits for the reading to end and reports whether the matches
+// stand: false when there is no base or it may not be built on.
+func (s *baseStream) finish() bool {
+	if s == nil {
+		return false
+	}
+	for range s.batches {
+	}
+	<-s.done
+	return s.ok
+}
 
-// ref returns the record of e when the base holds it unchanged (same
-// size, modification time, change time, inode and mode), or nil. The
-// record is the base's own, its Backup set (the base is read for this
-// backup alone).
-func (b *base) ref(e *entry) *File {
-	if b == nil || e.typ != TypeFile {
-		return nil
+// walkCompare orders slash paths as scanRoot finds them: a folder before
+// its contents, names in byte order within a folder. That is byte order
+// with '/' below every other byte.
+func walkCompare(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x == '/' {
+			return -1
+		}
+		if y == '/' {
+			return 1
+		}
+		return cmp.Compare(x, y)
 	}
-	prev, ok := b.byPath[e.rel]
-	if !ok {
-		return nil
-	}
-	if e.inode == 0 || e.inode != prev.Inode || e.ctime != prev.CTime || e.size != prev.Size ||
-		!e.mtime.Equal(prev.Modified) || modeString(e.mode) != prev.Mode {
-		return nil
-	}
-	if prev.Backup == "" {
-		prev.Backup = b.id
-	}
-	return prev
+	return cmp.Compare(len(a), len(b))
+}
+
+// reference returns the record of an entry matched as unchanged.
+func (e *entry) reference() File {
+	return File{Path: e.rel, Type: TypeFile, Size: e.size, Mode: modeString(e.mode), SHA256: e.refSHA,
+		Modified: e.mtime.UTC(), Backup: e.refFrom, Inode: e.inode, CTime: e.ctime}
 }
 
 // statRecord sets the inode and change time of a stored file's record

@@ -349,7 +349,7 @@ func TestReadLastManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{b.Path, out, filepath.Join(r.Backups(), id+".zip")} {
-		fast, err := readLastManifest(p, nil)
+		fast, err := readLastManifest(p, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -364,7 +364,83 @@ func TestReadLastManifest(t *testing.T) {
 	// A zip whose backup.json is not last: an error (the caller falls back).
 	rewriteZip(t, b.Path, func(name string, data []byte) ([]byte, bool) { return data, name != ManifestName })
 	addEntry(t, b.Path, "files/zz", "x")
-	if _, err := readLastManifest(b.Path, nil); err == nil {
+	if _, err := readLastManifest(b.Path, nil, nil); err == nil {
 		t.Error("readLastManifest of a zip without backup.json at its end: no error")
+	}
+}
+
+// The base is matched against the scan as a merge of two sorted lists:
+// names that sort differently as whole paths than in the walk (a-b before
+// a/b as strings, after it in the walk) are all found unchanged, and a
+// changed file among them is stored.
+func TestChainMatchesInWalkOrder(t *testing.T) {
+	r := newRoot(t)
+	names := []string{"a/b", "a-b", "a.b", "a b/c", "a!/z", "a/b-c/d", "a/b/c", "a0", "Z", "é/x", "a/b.c", "~"}
+	for i, n := range names {
+		write(t, r.Dir, n+"/f.txt", textBytes(100+i), 0o644)
+		write(t, r.Dir, n+".txt", textBytes(200+i), 0o644)
+	}
+	settle()
+	b0 := create(t, CreateOptions{Root: r, DB: "none"})
+	write(t, r.Dir, "a-b/f.txt", textBytes(999), 0o644)
+	// Files gone and new ones make the two lists differ, so the merge must
+	// skip in walk order.
+	for _, n := range []string{"a/b/f.txt", "a b/c/f.txt", "a!/z.txt", "a/b/c.txt"} {
+		os.Remove(filepath.Join(r.Dir, n))
+	}
+	write(t, r.Dir, "a/b/c/d/new.txt", textBytes(5), 0o644)
+	write(t, r.Dir, "a-a.txt", textBytes(6), 0o644)
+	settle()
+	b1 := create(t, CreateOptions{Root: r, DB: "none"})
+	if b1.Base != b0.ID {
+		t.Fatalf("base %q, want %s", b1.Base, b0.ID)
+	}
+	m, err := Show(r, b1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for _, f := range m.Files {
+		if f.Type != TypeFile {
+			continue
+		}
+		files++
+		want := b0.ID
+		if f.Path == "a-b/f.txt" || f.Path == "a/b/c/d/new.txt" || f.Path == "a-a.txt" {
+			want = ""
+		}
+		if f.Backup != want {
+			t.Errorf("%s: backup %q, want %q", f.Path, f.Backup, want)
+		}
+	}
+	if files != 2*len(names)-2 {
+		t.Errorf("%d files recorded, want %d", files, 2*len(names)-2)
+	}
+	if err := Verify(r, b1.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// walkCompare orders paths as scanRoot finds them.
+func TestWalkCompareIsScanOrder(t *testing.T) {
+	r := newRoot(t)
+	for _, n := range []string{"a/b", "a-b", "a.b", "a b/c", "a!/z", "a/b-c/d", "a/b/c", "a0", "Z", "é/x", "a/b.c", "~", "a/b/c/d/e"} {
+		write(t, r.Dir, n+"/f", nil, 0o644)
+	}
+	entries, _, err := scanRoot(r.Dir, &excluder{fixed: map[string]bool{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, e := range entries {
+		paths = append(paths, e.rel)
+	}
+	if !slices.IsSortedFunc(paths, walkCompare) {
+		t.Errorf("scan order is not walkCompare's: %q", paths)
+	}
+	sorted := slices.Clone(paths)
+	slices.Sort(sorted)
+	if slices.Equal(sorted, paths) {
+		t.Errorf("the names do not tell walk order from string order: %q", paths)
 	}
 }

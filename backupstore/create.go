@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zip"
 
 	"github.com/upkeep/upkeep/internal/progress"
@@ -47,23 +48,25 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	if opts.FilesOnly {
 		db = dbConfig{kind: DBNone} // its files stay excluded
 	}
-	entries, _, err := scanRoot(opts.Root.Dir, x)
+	// Files an earlier backup holds unchanged are referenced, not stored:
+	// the base is read while the root is scanned, and matched as it goes.
+	var b0 *baseStream
+	if !opts.Full {
+		b0 = openBase(opts.Root)
+	}
+	entries, _, err := scanRoot(opts.Root.Dir, x, b0.match)
 	if err != nil {
+		go b0.finish()
 		return nil, err
 	}
-	// Files an earlier backup holds unchanged are referenced, not stored.
-	var b0 *base
-	if !opts.Full {
-		b0 = findBase(opts.Root)
-	}
-	// The records are copied out of the base as they are matched, so the
-	// base's own are gone before the files are written.
+	useBase := b0.finish()
 	var total int64
 	refs := 0
 	files := make([]File, len(entries))
 	for i, e := range entries {
-		if r := b0.ref(e); r != nil {
-			files[i], e.ref = *r, &files[i]
+		if useBase && e.refSHA != "" {
+			files[i] = e.reference()
+			e.ref = &files[i]
 			refs++
 		} else if e.typ == TypeFile {
 			total += e.size
@@ -71,9 +74,8 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	var baseID string
 	var baseDepth int
-	if b0 != nil {
+	if useBase {
 		baseID, baseDepth = b0.id, b0.depth
-		b0 = nil // its index and records are no longer needed
 	}
 	dir := opts.Root.Backups()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -160,6 +162,10 @@ func Create(ctx context.Context, opts CreateOptions) (*Backup, error) {
 	}
 	meter := progress.New(opts.Progress, "backup", meterFiles, meterBytes, progress.Options{})
 	p := newPipeline(ctx, opts.Workers, opts.Level, dir, tmpName)
+	// backup.json (some 300 bytes a file) is deflated at the files' level,
+	// not the zip package's default of 5: it is the bulk of a backup of an
+	// unchanged root.
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, p.level) })
 	if err := p.run(entries, files, FilesDir, zw, meter); err != nil {
 		return nil, err
 	}

@@ -107,9 +107,9 @@
 // (klauspost/compress, level 1 unless [CreateOptions.Level] says otherwise)
 // into its own buffer; the writer takes the buffers in order and writes
 // them as raw entries. A file whose first 64 KiB do not shrink by 10% at
-// the fastest level is stored. At most workers+2 files are in flight and a
-// buffer spills to an unlinked temp file past 4 MiB, so memory stays under
-// about 50 MB whatever the files.
+// the fastest level is stored. At most workers+8 files are in flight and a
+// buffer spills to an unlinked temp file past 4 MiB, so the buffers take at
+// most 4 MiB times workers+8 (48 MiB on 4 cores), whatever the files.
 //
 // # Restore
 //

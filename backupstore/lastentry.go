@@ -17,8 +17,9 @@ import (
 // zip's last entry (as this package writes it) without reading the rest
 // of the central directory: for a backup of 100,000 files that directory
 // alone takes some 30 MB in memory. Anything unexpected is an error, and
-// the caller reads the zip the ordinary way. each is as in decodeManifest.
-func readLastManifest(path string, each func(*File)) (*Manifest, error) {
+// the caller reads the zip the ordinary way. before and each are as in
+// decodeManifestKind.
+func readLastManifest(path string, before func(kind string) error, each func(*File)) (*Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -101,7 +102,7 @@ func readLastManifest(path string, each func(*File)) (*Manifest, error) {
 		default:
 			return nil, fmt.Errorf("method %d", method)
 		}
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(r, uncomp), 64<<10), each)
+		m, err := decodeManifestKind(bufio.NewReaderSize(io.LimitReader(r, uncomp), 64<<10), before, each)
 		if err != nil {
 			return nil, err
 		}

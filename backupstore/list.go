@@ -50,15 +50,17 @@ func List(root layout.Root) ([]Backup, error) {
 		if fi, err := d.Info(); err == nil {
 			b.Size = fi.Size()
 		}
-		if m, err := readManifestFile(b.Path); err != nil {
-			b.Err = err
+		// The records are counted as they are read, not kept: a backup of
+		// 100,000 files has 100,000 of them.
+		count := func(f *File) { b.Files++; b.Bytes += f.Size }
+		if m, err := readManifestFileEach(b.Path, count); err != nil {
+			b.Err, b.Files, b.Bytes = err, 0, 0
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
 			b.Created, b.Reason, b.Database, b.Kind = m.Created, m.Reason, m.Database.Kind, m.kind()
 			b.Base, b.Depth = m.Base, m.Depth
-			b.Files = len(m.Files)
-			for _, f := range m.Files {
-				b.Bytes += f.Size
+			for _, f := range m.Files { // a table export written before backup.json
+				count(&f)
 			}
 		}
 		out = append(out, b)
@@ -97,15 +99,25 @@ func backupPath(root layout.Root, id string) (string, error) {
 }
 
 func readManifestFile(path string) (*Manifest, error) {
+	return readManifestFileEach(path, nil)
+}
+
+// readManifestFileEach is readManifestFile that passes the records to each
+// instead of keeping them (as decodeManifest does), when each is not nil.
+func readManifestFileEach(path string, each func(*File)) (*Manifest, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
 	}
 	defer zr.Close()
-	return readManifest(&zr.Reader, path)
+	return readManifestEach(&zr.Reader, path, each)
 }
 
 func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
+	return readManifestEach(zr, path, nil)
+}
+
+func readManifestEach(zr *zip.Reader, path string, each func(*File)) (*Manifest, error) {
 	for _, f := range zr.File {
 		if f.Name != ManifestName {
 			continue
@@ -115,7 +127,7 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
 		defer rc.Close()
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), nil)
+		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), each)
 		if err != nil {
 			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
@@ -137,7 +149,19 @@ func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
 // nil, the records are not kept in Files: each is called with every one
 // (the File is reused for the next record: it copies what it keeps).
 func decodeManifest(r io.Reader, each func(*File)) (*Manifest, error) {
-	dec := json.NewDecoder(r)
+	return decodeManifestKind(r, nil, each)
+}
+
+// decodeManifestKind is decodeManifest that calls before, once the keys
+// that precede the records are read, with the backup's kind (see
+// [Manifest.kind]); an error from before stops the decoding and is
+// returned.
+func decodeManifestKind(r io.Reader, before func(kind string) error, each func(*File)) (*Manifest, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	dec := json.NewDecoder(br)
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, fmt.Errorf("not a JSON object (%v)", err)
 	}
@@ -157,37 +181,60 @@ func decodeManifest(r io.Reader, each func(*File)) (*Manifest, error) {
 			head[key] = raw
 			continue
 		}
+		if before != nil {
+			var m Manifest
+			if raw, ok := head["kind"]; ok {
+				if err := json.Unmarshal(raw, &m.Kind); err != nil {
+					return nil, fmt.Errorf("kind: %v", err)
+				}
+			}
+			if err := before(m.kind()); err != nil {
+				return nil, err
+			}
+			before = nil
+		}
 		if t, err := dec.Token(); err != nil || (t != json.Delim('[') && t != nil) {
 			return nil, fmt.Errorf("files is not a list (%v)", err)
 		} else if t == nil {
 			continue
 		}
-		// Types, modes and backup IDs repeat: one string each, not one
-		// per file.
-		intern := map[string]string{}
-		one := func(s string) string {
-			if v, ok := intern[s]; ok {
-				return v
-			}
-			intern[s] = s
-			return s
-		}
+		// The records are read by hand (see recordReader), from what the
+		// decoder holds and then the rest; the keys after them, by a new
+		// decoder.
+		rest := bufio.NewReaderSize(io.MultiReader(dec.Buffered(), br), 64<<10)
+		rr := recordReader{r: rest, intern: map[string]string{}}
 		var rec File
-		for dec.More() {
+		for {
 			f := &rec
 			if each == nil {
 				files = append(files, File{})
 				f = &files[len(files)-1]
-			} else {
-				rec = File{}
 			}
-			if err := dec.Decode(f); err != nil {
-				return nil, err
+			more, err := rr.next(f)
+			if err != nil {
+				return nil, fmt.Errorf("files: %v", err)
 			}
-			f.Type, f.Mode, f.Backup = one(f.Type), one(f.Mode), one(f.Backup)
+			if !more {
+				if each == nil {
+					files = files[:len(files)-1]
+				}
+				break
+			}
 			if each != nil {
 				each(f)
 			}
+		}
+		c, err := skipSpace(rest)
+		if err != nil {
+			return nil, err
+		}
+		switch c {
+		case '}':
+			dec = json.NewDecoder(strings.NewReader("{}"))
+		case ',':
+			dec = json.NewDecoder(io.MultiReader(strings.NewReader("{"), rest))
+		default:
+			return nil, fmt.Errorf("unexpected %q after the files", c)
 		}
 		if _, err := dec.Token(); err != nil {
 			return nil, err

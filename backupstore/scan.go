@@ -26,6 +26,9 @@ type entry struct {
 	ctime  int64
 	target string // symlinks
 	ref    *File  // an unchanged file an earlier backup holds: its record
+	// Set by baseStream.match for a file the base holds unchanged: its
+	// sha256 and the backup whose zip holds it.
+	refSHA, refFrom string
 }
 
 // excluder decides which root paths a backup or a restore leaves alone:
@@ -84,7 +87,8 @@ func (x *excluder) excluded(rel string, mode fs.FileMode) bool {
 // The entries are allocated in chunks of scanChunk and listed by
 // pointer: a slice of 100,000 entries grown by append would allocate
 // about five times its final size on the way.
-func scanRoot(root string, x *excluder) ([]*entry, int64, error) {
+// Each entry is passed to each (when not nil) as soon as it is found.
+func scanRoot(root string, x *excluder, each func(*entry)) ([]*entry, int64, error) {
 	var entries []*entry
 	var chunk []entry
 	var total int64
@@ -140,6 +144,9 @@ func scanRoot(root string, x *excluder) ([]*entry, int64, error) {
 		}
 		chunk = append(chunk, e)
 		entries = append(entries, &chunk[len(chunk)-1])
+		if each != nil {
+			each(entries[len(entries)-1])
+		}
 		return nil
 	})
 	return entries, total, err
@@ -197,7 +204,7 @@ func Estimate(root layout.Root, dbFiles []string) (files int, bytes int64, err e
 	if err != nil {
 		return 0, 0, err
 	}
-	entries, total, err := scanRoot(root.Dir, x)
+	entries, total, err := scanRoot(root.Dir, x, nil)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -225,6 +225,9 @@ func unchanged(dir string) {
 		must(os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755))
 	}
 	os.RemoveAll(filepath.Join(root, "Updates_Backups"))
+	// Files changed within a second of a backup are stored again by the
+	// next one (racily clean): the root must be unchanged for a second.
+	time.Sleep(1100 * time.Millisecond)
 	must(sh(bin, "backups", "create", "--quiet", "--root", root, "--db", "none", "--reason", "base"))
 	time.Sleep(1100 * time.Millisecond)
 	base := backupZips(root)
