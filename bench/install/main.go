@@ -2,7 +2,9 @@
 //
 // It makes the standard tree (../shared/bench/gen_tree.sh: 2,000 files,
 // 400 MB, half random), packs it as an update with upkeep pack, then runs,
-// alternately and paired:
+// paired, the side that goes first alternating from pair to pair, each
+// after a sync(2) (so that neither pays for the write-back of the other's
+// 400 MB, or of the last cleanup):
 //
 //	(u) upkeep --install-updates --no-backup on a root with the zip pending:
 //	    scan, staging with sha256 checks, sync, swap, move of the zip;
@@ -56,20 +58,35 @@ func main() {
 	fmt.Printf("load average before: %s\n", paired.Loadavg())
 	var tu, tz, ratios []float64
 	var rssU, rssZ int64
+	root := filepath.Join(*dir, "root")
+	out := filepath.Join(*dir, "unzipped")
 	for i := 0; i < *runs; i++ {
-		// (u): a fresh root with the zip linked into Updates_Pending.
-		root := filepath.Join(*dir, "root")
-		os.RemoveAll(root)
-		must(os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755))
-		must(os.Link(zip, filepath.Join(root, "Updates_Pending", "big-1.0.0.zip")))
-		u, mu := timed(bin, "--install-updates", "--no-backup", "--quiet", "--root", root)
-		if _, err := os.Stat(filepath.Join(root, "packs", "big", "payload")); err != nil {
-			log.Fatalf("upkeep did not install the pack: %v", err)
+		var u, z float64
+		var mu, mz int64
+		sideU := func() {
+			// (u): a fresh root with the zip linked into Updates_Pending.
+			os.RemoveAll(root)
+			must(os.MkdirAll(filepath.Join(root, "Updates_Pending"), 0o755))
+			must(os.Link(zip, filepath.Join(root, "Updates_Pending", "big-1.0.0.zip")))
+			syncAll()
+			u, mu = timed(bin, "--install-updates", "--no-backup", "--quiet", "--root", root)
+			if _, err := os.Stat(filepath.Join(root, "packs", "big", "payload")); err != nil {
+				log.Fatalf("upkeep did not install the pack: %v", err)
+			}
 		}
-		// (z): unzip into a new folder.
-		out := filepath.Join(*dir, "unzipped")
-		os.RemoveAll(out)
-		z, mz := timed("unzip", "-q", "-o", zip, "-d", out)
+		sideZ := func() {
+			// (z): unzip into a new folder.
+			os.RemoveAll(out)
+			syncAll()
+			z, mz = timed("unzip", "-q", "-o", zip, "-d", out)
+		}
+		if i%2 == 0 {
+			sideU()
+			sideZ()
+		} else {
+			sideZ()
+			sideU()
+		}
 		tu, tz = append(tu, u), append(tz, z)
 		ratios = append(ratios, u/z)
 		rssU, rssZ = max(rssU, mu), max(rssZ, mz)
