@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -23,6 +24,12 @@ import (
 // several workers; durability comes from one sync of the file system after
 // all packs are staged (see syncFS). It stops early, with ctx.Err(), once
 // ctx ends.
+//
+// The workers are handed the files of different folders in turn (see
+// acrossFolders): creating a file holds its folder's lock while the file
+// system finds a free inode, which is long on ext4 without a journal after
+// many files were deleted, and workers creating files of one folder at
+// once spun on that lock instead of extracting.
 func stage(ctx context.Context, f *os.File, path, dir string, lim manifest.Limits, meter *progress.Meter, diskFull bool, check func(*manifest.Zip) error) error {
 	info, err := f.Stat()
 	if err != nil {
@@ -72,7 +79,7 @@ func stage(ctx context.Context, f *os.File, path, dir string, lim manifest.Limit
 			}
 		})
 	}
-	for _, f := range m.Files {
+	for _, f := range acrossFolders(m.Files) {
 		if ctx.Err() != nil {
 			break // interrupted: the caller removes the partial folder
 		}
@@ -96,6 +103,36 @@ func stage(ctx context.Context, f *os.File, path, dir string, lim manifest.Limit
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, manifest.FileName), append(data, '\n'), 0o644)
+}
+
+// acrossFolders returns files in the order that takes one file of each
+// folder in turn: the first file of every folder (in the order the
+// folders first appear), then the second, and so on.
+func acrossFolders(files []manifest.File) []manifest.File {
+	var folders [][]manifest.File
+	index := map[string]int{}
+	for _, f := range files {
+		d := path.Dir(f.Path)
+		i, ok := index[d]
+		if !ok {
+			i = len(folders)
+			index[d] = i
+			folders = append(folders, nil)
+		}
+		folders[i] = append(folders[i], f)
+	}
+	if len(folders) < 2 {
+		return files
+	}
+	out := make([]manifest.File, 0, len(files))
+	for round := 0; len(out) < len(files); round++ {
+		for _, g := range folders {
+			if round < len(g) {
+				out = append(out, g[round])
+			}
+		}
+	}
+	return out
 }
 
 // extract writes one file of z into dir through the checking reader.
