@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -48,7 +50,7 @@ func appHelp(app *cli.App, startFlags []cli.Flag) string {
 	fmt.Fprintf(&b, "NAME:\n   %s - %s\n\n", app.Name, app.Usage)
 	start := []string{"[--check-updates|--install-updates|--ignore-updates]"}
 	for _, f := range startFlags {
-		switch n := f.Names()[0]; n {
+		switch n := flagName(f); n {
 		case "check-updates", "install-updates", "ignore-updates":
 		default:
 			start = append(start, "["+flagSynopsis(f)+"]")
@@ -98,28 +100,62 @@ func commandHelp(cmd *cli.Command, path string) string {
 	b.WriteString("\nOPTIONS:\n")
 	b.WriteString(flagList(append(ownFlags(cmd), cli.HelpFlag)))
 	b.WriteString("\nGLOBAL OPTIONS (before or after the command; 'upkeep --help' says what each does):\n")
+	b.WriteString(globalsLine())
+	return b.String()
+}
+
+// globalsLine is the line of every command's help that names the global
+// flags.
+var globalsLine = sync.OnceValue(func() string {
 	var globals []string
 	for _, f := range globalFlags() {
 		globals = append(globals, flagSynopsis(f))
 	}
-	b.WriteString("   " + strings.Join(globals, ", ") + "\n")
-	return b.String()
-}
+	return "   " + strings.Join(globals, ", ") + "\n"
+})
 
-// ownFlags are cmd's flags without the global ones addGlobalFlags added.
-func ownFlags(cmd *cli.Command) []cli.Flag {
+// globalNames are the names of the global flags.
+var globalNames = sync.OnceValue(func() map[string]bool {
 	global := map[string]bool{}
 	for _, f := range globalFlags() {
 		global[f.Names()[0]] = true
 	}
+	return global
+})
+
+// ownFlags are cmd's flags without the global ones addGlobalFlags added.
+func ownFlags(cmd *cli.Command) []cli.Flag {
+	global := globalNames()
 	var own []cli.Flag
 	for _, f := range cmd.Flags {
-		if !global[f.Names()[0]] && f != cli.HelpFlag {
+		if !global[flagName(f)] && f != cli.HelpFlag {
 			own = append(own, f)
 		}
 	}
 	return own
 }
+
+// flagNameCache holds each flag's names: urfave/cli's Names runs a
+// regular expression on every name at every call, and the help texts of
+// all commands, made at every start, asked thousands of times.
+var flagNameCache sync.Map // cli.Flag -> []string
+
+// names is f.Names(), once per flag (a flag that is not a pointer, which
+// may not be a map key, every time).
+func names(f cli.Flag) []string {
+	if reflect.TypeOf(f).Kind() != reflect.Pointer {
+		return f.Names()
+	}
+	if n, ok := flagNameCache.Load(f); ok {
+		return n.([]string)
+	}
+	n := f.Names()
+	flagNameCache.Store(f, n)
+	return n
+}
+
+// flagName is the first of f's names.
+func flagName(f cli.Flag) string { return names(f)[0] }
 
 func commandList(cmds []*cli.Command) string {
 	width := 0
@@ -161,9 +197,8 @@ func flagList(flags []cli.Flag) string {
 
 // flagNames is "--output OUT.zip, -o" or "--json".
 func flagNames(f cli.Flag) string {
-	names := f.Names()
 	s := flagSynopsis(f)
-	for _, n := range names[1:] {
+	for _, n := range names(f)[1:] {
 		s += ", " + dashes(n)
 	}
 	return s
@@ -173,9 +208,9 @@ func flagNames(f cli.Flag) string {
 // value.
 func flagSynopsis(f cli.Flag) string {
 	if p := placeholder(f); p != "" {
-		return dashes(f.Names()[0]) + " " + p
+		return dashes(flagName(f)) + " " + p
 	}
-	return dashes(f.Names()[0])
+	return dashes(flagName(f))
 }
 
 func dashes(name string) string {
