@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"io"
-	"maps"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,7 +25,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		stdout = stderr
 	}
 	out := &trackedWriter{w: stdout}
-	app := newApp(out, stderr, command)
+	app, release := newApp(out, stderr, command)
+	defer release()
 	defer stopsig.Release() // after stop: one held since the start acts now
 	ctx, caught, stop := interruptible(context.Background())
 	defer stop()
@@ -74,7 +74,7 @@ EXIT CODES:
    130, 143  interrupted by SIGINT, SIGTERM: what was under way was put back or finished
 `
 
-func newApp(stdout, stderr io.Writer, command []string) *cli.App {
+func newApp(stdout, stderr io.Writer, command []string) (app *cli.App, release func()) {
 	startFlags := append([]cli.Flag{
 		&cli.BoolFlag{Name: "check-updates", Usage: "report pending updates and exit 3 when there are any (the default)"},
 		&cli.BoolFlag{Name: "install-updates", Usage: "back up, then install the ready updates as one batch, then go on"},
@@ -90,7 +90,7 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		&cli.StringFlag{Name: "feed", EnvVars: []string{"UPKEEP_FEED"}, Usage: "the feed's `URL`, for --fetch-updates"},
 		&cli.StringFlag{Name: "admin-listen", Usage: "instead of exiting 3 or 4, serve the admin pages on `ADDR` (host:port) until the updates are installed or the database migrated, then go on"},
 	}, tlsFlags()...)
-	app := &cli.App{
+	app = &cli.App{
 		Name:  "upkeep",
 		Usage: "report, check and install the update zips of a self-hosted application",
 		Description: "At the application's start, upkeep scans ROOT/Updates_Pending and, by mode:\n" +
@@ -149,13 +149,13 @@ func newApp(stdout, stderr io.Writer, command []string) *cli.App {
 		}
 		return nil
 	}
-	texts := map[string]string{}
-	app.Commands = append(app.Commands, helpCommand(texts, func() []*cli.Command { return app.Commands }),
+	var text func(path string) string
+	app.Commands = append(app.Commands, helpCommand(func(path string) string { return text(path) }, func() []*cli.Command { return app.Commands }),
 		versionCommand(), completionCommand(), manCommand(startFlags))
 	for _, cmd := range app.Commands {
 		addGlobalFlags(cmd)
 		unknownSubcommands(cmd, "")
 	}
-	maps.Copy(texts, setHelp(app, startFlags))
-	return app
+	text, release = setHelp(app, startFlags)
+	return app, release
 }

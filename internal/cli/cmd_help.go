@@ -12,7 +12,7 @@ import (
 // The commands about upkeep itself: help, version, completion, man. They
 // need no root and touch nothing.
 
-func helpCommand(texts map[string]string, commands func() []*cli.Command) *cli.Command {
+func helpCommand(text func(path string) string, commands func() []*cli.Command) *cli.Command {
 	return &cli.Command{
 		Name:      "help",
 		Usage:     "the help of upkeep, or of a command: upkeep help db down",
@@ -27,7 +27,7 @@ func helpCommand(texts map[string]string, commands func() []*cli.Command) *cli.C
 				path = strings.TrimSpace(path + " " + cmd.Name)
 				cmds, parent = cmd.Subcommands, "upkeep "+path
 			}
-			_, err := fmt.Fprint(c.App.Writer, texts[path])
+			_, err := fmt.Fprint(c.App.Writer, text(path))
 			return err
 		},
 	}

@@ -2,43 +2,89 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
 )
 
-// The help texts are written here, once for every command, when the app is
-// built: urfave/cli's templates would repeat the global flags under every
-// command and print internal defaults ("(default: false)", the -1 of a
-// required --to). Each command's CustomHelpTemplate is its finished text
-// (it holds no template action), so `--help`, `upkeep help COMMAND` and a
-// command run without its subcommand all print the same.
+// The help texts are written here, once for every command: urfave/cli's
+// templates would repeat the global flags under every command and print
+// internal defaults ("(default: false)", the -1 of a required --to). Each
+// command's CustomHelpTemplate stands for its finished text (which holds no
+// template action), so `--help`, `upkeep help COMMAND` and a command run
+// without its subcommand all print the same.
+//
+// A text is written only when it is printed: writing all of them took a
+// tenth of a quick command such as db status. The template is a
+// placeholder that the HelpPrinter of urfave/cli, wrapped here, replaces by
+// the text, written from the command as it was when the app was built.
 
 // helpWidth is where help lines are wrapped.
 const helpWidth = 100
 
-// setHelp writes the help text of the app and of every command into their
-// help templates, and returns the texts by command path ("" for the app,
-// "db down" for a subcommand) for `upkeep help`.
-func setHelp(app *cli.App, startFlags []cli.Flag) map[string]string {
-	texts := map[string]string{}
-	texts[""] = appHelp(app, startFlags)
-	app.CustomAppHelpTemplate = templateText(texts[""])
+// setHelp sets the help templates of the app and of every command to
+// placeholders of their texts, and returns the function that writes the
+// text of a command path ("" for the app, "db down" for a subcommand; ""
+// for an unknown one), for `upkeep help`. release forgets the app's
+// placeholders, once no help of it can be printed any more.
+func setHelp(app *cli.App, startFlags []cli.Flag) (text func(path string) string, release func()) {
+	wrapHelpPrinter.Do(func() {
+		print := cli.HelpPrinter
+		cli.HelpPrinter = func(w io.Writer, templ string, data any) {
+			if text, ok := helpTexts.Load(templ); ok {
+				templ = templateText(text.(func() string)())
+			}
+			print(w, templ, data)
+		}
+	})
+	id := helpApps.Add(1)
+	texts := map[string]func() string{}
+	var keys []string
+	add := func(path string, write func() string) string {
+		key := fmt.Sprintf("{{/* upkeep help %d %q */}}", id, path)
+		texts[path] = sync.OnceValue(write)
+		helpTexts.Store(key, texts[path])
+		keys = append(keys, key)
+		return key
+	}
+	// The texts are written from copies: urfave/cli adds its help flag
+	// and help command to a command when it runs.
+	appNow := *app
+	app.CustomAppHelpTemplate = add("", func() string { return appHelp(&appNow, startFlags) })
 	var walk func(cmds []*cli.Command, parent string)
 	walk = func(cmds []*cli.Command, parent string) {
 		for _, cmd := range cmds {
 			path := strings.TrimSpace(parent + " " + cmd.Name)
-			texts[path] = commandHelp(cmd, path)
-			cmd.CustomHelpTemplate = templateText(texts[path])
+			now := *cmd
+			cmd.CustomHelpTemplate = add(path, func() string { return commandHelp(&now, path) })
 			walk(cmd.Subcommands, path)
 		}
 	}
 	walk(app.Commands, "")
-	return texts
+	text = func(path string) string {
+		if t, ok := texts[path]; ok {
+			return t()
+		}
+		return ""
+	}
+	release = func() {
+		for _, k := range keys {
+			helpTexts.Delete(k)
+		}
+	}
+	return text, release
 }
+
+var (
+	wrapHelpPrinter sync.Once
+	helpTexts       sync.Map // placeholder template -> func() string, its text
+	helpApps        atomic.Int64
+)
 
 // templateText makes a finished text safe to use as a text/template.
 func templateText(s string) string {

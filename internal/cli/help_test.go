@@ -28,7 +28,9 @@ func commandPaths() []string {
 			walk(c.Subcommands, p)
 		}
 	}
-	walk(newApp(io.Discard, io.Discard, nil).Commands, "")
+	app, release := newApp(io.Discard, io.Discard, nil)
+	defer release()
+	walk(app.Commands, "")
 	return paths
 }
 
