@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/sqlsplit"
@@ -57,9 +58,11 @@ type UpOptions struct {
 	// [Maintenance]); Started and Renewed are set by the run. nil: this
 	// machine's name and the root the DB was opened for, no host id.
 	Maintenance *Maintenance
-	// OnApplied, when set, is called after each migration is recorded,
-	// before the next one runs; an error stops the run as a failed
-	// migration would (the install's fault points are here).
+	// OnApplied, when set, is called after each migration is recorded
+	// (in a run's transaction, its history row may be inserted with later
+	// ones, before the transaction records the pack's version or
+	// commits), before the next one runs; an error stops the run as a
+	// failed migration would (the install's fault points are here).
 	OnApplied func(Applied) error
 }
 
@@ -196,10 +199,6 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			if err := db.d.tableLockWait(ctx, conn, tx, opts.TableLockTimeout); err != nil {
 				return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
 			}
-			if err := run.prepare(ctx, tx); err != nil {
-				return nil, err
-			}
-			defer run.close()
 			run.tableLockTimeout = opts.TableLockTimeout
 			for _, pl := range plan {
 				if tx, err = run.upTx(ctx, tx, pl.p, pl.from, pl.target); err != nil {
@@ -335,7 +334,11 @@ type runner struct {
 	res   *Result
 	watch txWatch // never nil once the run started; see [dialect.watch]
 
-	insMigration *sql.Stmt
+	// toRecord holds the history rows (insertMigrationSQL's arguments,
+	// one row after another) of the migrations a transaction ran that are
+	// not inserted yet: they are inserted a batch at a time, in the
+	// transaction, before it records the pack's version or commits.
+	toRecord []any
 
 	// committed counts the migrations of res.Applied committed before the
 	// run's transaction, by a migration that ran alone; a failure after
@@ -356,20 +359,33 @@ func (r *runner) applied(a Applied) error {
 
 const insertMigrationSQL = `INSERT INTO upkeep_migrations (pack, version, name, sha256, direction, applied_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-func (r *runner) prepare(ctx context.Context, tx *sql.Tx) error {
-	var err error
-	r.insMigration, err = tx.PrepareContext(ctx, r.db.q(insertMigrationSQL))
-	if err != nil {
-		return fmt.Errorf("packs: prepare bookkeeping: %w", err)
+// recordBatch is how many history rows one INSERT writes (7 arguments
+// each: SQLite takes up to 32,766, PostgreSQL 65,535).
+const recordBatch = 100
+
+// record adds the history row of a migration of pack p that ran in tx,
+// inserting the rows held once there are recordBatch.
+func (r *runner) record(ctx context.Context, tx *sql.Tx, p Pack, args ...any) error {
+	r.toRecord = append(r.toRecord, args...)
+	if len(r.toRecord) >= recordBatch*7 {
+		return r.flushRecords(ctx, tx, p)
 	}
 	return nil
 }
 
-func (r *runner) close() {
-	if r.insMigration != nil {
-		r.insMigration.Close()
-		r.insMigration = nil
+// flushRecords inserts the history rows held, in the order the
+// migrations ran.
+func (r *runner) flushRecords(ctx context.Context, tx *sql.Tx, p Pack) error {
+	for len(r.toRecord) > 0 {
+		n := min(len(r.toRecord)/7, recordBatch)
+		q := insertMigrationSQL + strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", n-1)
+		if _, err := tx.ExecContext(ctx, r.db.q(q), r.toRecord[:n*7]...); err != nil {
+			return fmt.Errorf("packs: record migrations of pack %s: %w", p.Name, err)
+		}
+		r.toRecord = r.toRecord[n*7:]
 	}
+	r.toRecord = nil
+	return nil
 }
 
 // setPack writes the pack's row of upkeep_packs.
@@ -425,13 +441,16 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) (*s
 			}
 		}
 		d := time.Since(start)
-		if _, err := r.insMigration.ExecContext(ctx, p.Name, v, m.Name, m.SHA256, "up", r.db.timestamp(), d.Milliseconds()); err != nil {
-			return tx, fmt.Errorf("packs: record migration %s of pack %s: %w", m.Source(), p.Name, err)
+		if err := r.record(ctx, tx, p, p.Name, v, m.Name, m.SHA256, "up", r.db.timestamp(), d.Milliseconds()); err != nil {
+			return tx, err
 		}
 		if err := r.applied(Applied{Pack: p.Name, Version: v, Name: m.Name, Direction: "up", Duration: d}); err != nil {
 			return tx, err
 		}
 		done = v
+	}
+	if err := r.flushRecords(ctx, tx, p); err != nil {
+		return tx, err
 	}
 	if err := r.setPack(ctx, tx, p, to); err != nil {
 		return tx, err
@@ -445,13 +464,15 @@ func (r *runner) upTx(ctx context.Context, tx *sql.Tx, p Pack, from, to int) (*s
 // goes on in.
 func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, done int, start time.Time) (*sql.Tx, error) {
 	db := r.db
+	if err := r.flushRecords(ctx, tx, p); err != nil {
+		return tx, err
+	}
 	if err := r.setPack(ctx, tx, p, done); err != nil {
 		return tx, err
 	}
 	if err := db.recordSchemas(ctx, tx, p, done); err != nil {
 		return tx, err
 	}
-	r.close()
 	r.watch.close() // upkeep's own commit
 	if err := tx.Commit(); err != nil {
 		return tx, fmt.Errorf("packs: commit migrations before %s: %w", m.Source(), err)
@@ -483,10 +504,6 @@ func (r *runner) alone(ctx context.Context, tx *sql.Tx, p Pack, m Migration, don
 	if err := db.d.tableLockWait(ctx, r.conn, tx, r.tableLockTimeout); err != nil {
 		tx.Rollback()
 		return nil, fmt.Errorf("packs: set the table lock timeout: %w", err)
-	}
-	if err := r.prepare(ctx, tx); err != nil {
-		tx.Rollback()
-		return nil, err
 	}
 	return tx, nil
 }
