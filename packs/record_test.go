@@ -2,10 +2,12 @@ package packs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 )
 
 // TestHistoryRowsInBatches checks that a run's history rows, inserted a
@@ -74,5 +76,41 @@ func TestHistoryRowsInBatches(t *testing.T) {
 	}
 	if p := st.Packs[0]; p.Database != n || len(p.Changed) > 0 {
 		t.Fatalf("status %+v", p)
+	}
+}
+
+// TestFileSavepoints checks that a file may use savepoints of its own, and
+// that one that releases upkeep's is refused.
+func TestFileSavepoints(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		up      string
+		refused bool
+	}{
+		{"CREATE TABLE a (id INTEGER);\nSAVEPOINT s;\nINSERT INTO a VALUES (1);\nROLLBACK TO s;\nRELEASE s;\nINSERT INTO a VALUES (2);\n", false},
+		{"CREATE TABLE a (id INTEGER);\nRELEASE SAVEPOINT upkeep_file;\n", true},
+	} {
+		db, err := Open(ctx, "sqlite:app.db", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ReadMigrationsFS(fstest.MapFS{"m/1_a.up.sql": {Data: []byte(c.up)}}, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Up(ctx, UpOptions{Packs: []Pack{{Name: "p", Migrations: ms}}})
+		var re *RefusedError
+		switch {
+		case c.refused && !errors.As(err, &re):
+			t.Errorf("%q: err = %v, want it refused", c.up, err)
+		case !c.refused && err != nil:
+			t.Errorf("%q: %v", c.up, err)
+		case !c.refused:
+			var n, v int
+			if err := db.db.QueryRowContext(ctx, "SELECT count(*), max(id) FROM a").Scan(&n, &v); err != nil || n != 1 || v != 2 {
+				t.Errorf("%q: table a holds %d rows, last %d (%v), want the one row 2", c.up, n, v, err)
+			}
+		}
+		db.Close()
 	}
 }
