@@ -106,8 +106,8 @@ func (s *baseStream) read(root layout.Root) {
 				batch = s.newBatch()
 			}
 		}
-		m, err := readLastManifest(p, func(kind string) error {
-			if kind != KindFull {
+		m, err := readLastManifest(p, func(head *Manifest) error {
+			if head.kind() != KindFull {
 				return errNotFull
 			}
 			started = true

@@ -444,3 +444,47 @@ func TestWalkCompareIsScanOrder(t *testing.T) {
 		t.Errorf("the names do not tell walk order from string order: %q", paths)
 	}
 }
+
+// The install's retention reads only what precedes each backup.json's
+// records: it removes the same backups as before and, when it removes
+// none, leaves unneeded pieces for the next prune that removes one
+// (Prune, the command's, always tidies them).
+func TestPruneReasonReadsHeads(t *testing.T) {
+	r := newRoot(t)
+	fillRoot(t, r)
+	chain := buildChain(t, r)
+	heads, err := list(r, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := List(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full {
+		want := full[i]
+		want.Files, want.Bytes, want.Base, want.Depth = 0, 0, "", 0
+		if !reflect.DeepEqual(heads[i], want) {
+			t.Errorf("head-only listing %d:\n got %+v\nwant %+v", i, heads[i], want)
+		}
+	}
+	// Drop backups 1 and 2: their entries that later backups reference
+	// become pieces.
+	if _, err := Prune(r, len(chain)-3, []string{chain[0].id}); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing to remove: the retention reads no records, touches nothing.
+	before := backupFiles(t, r)
+	if removed, err := PruneReason(r, 100, "step"); err != nil || len(removed) != 0 {
+		t.Fatalf("PruneReason = %v, %v", removed, err)
+	}
+	if after := backupFiles(t, r); !slices.Equal(before, after) {
+		t.Errorf("PruneReason that removes nothing changed %v into %v", before, after)
+	}
+	// Removing all but the newest: everything the others needed goes.
+	removed, err := PruneReason(r, 1, "step")
+	if err != nil || len(removed) != len(chain)-3 {
+		t.Fatalf("PruneReason = %v, %v", removed, err)
+	}
+	restoreAndCompare(t, r, chain[len(chain)-1])
+}

@@ -19,7 +19,7 @@ import (
 // alone takes some 30 MB in memory. Anything unexpected is an error, and
 // the caller reads the zip the ordinary way. before and each are as in
 // decodeManifestKind.
-func readLastManifest(path string, before func(kind string) error, each func(*File)) (*Manifest, error) {
+func readLastManifest(path string, before func(head *Manifest) error, each func(*File)) (*Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

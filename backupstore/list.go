@@ -24,6 +24,16 @@ import (
 // pruned backups (ID.pieces.zip) are not listed.
 // A missing Updates_Backups folder means no backups.
 func List(root layout.Root) ([]Backup, error) {
+	return list(root, true)
+}
+
+// errHeadRead stops the reading of backup.json once its head is read.
+var errHeadRead = errors.New("head read")
+
+// list is List; without records, only the keys before backup.json's
+// records are read (not the records, nor base and depth after them), and
+// Files and Bytes are 0: what prune needs to choose what to drop.
+func list(root layout.Root, records bool) ([]Backup, error) {
 	dir := root.Backups()
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -53,7 +63,13 @@ func List(root layout.Root) ([]Backup, error) {
 		// The records are counted as they are read, not kept: a backup of
 		// 100,000 files has 100,000 of them.
 		count := func(f *File) { b.Files++; b.Bytes += f.Size }
-		if m, err := readManifestFileEach(b.Path, count); err != nil {
+		var m *Manifest
+		if records {
+			m, err = readManifestFileEach(b.Path, nil, count)
+		} else {
+			m, err = readManifestHead(b.Path)
+		}
+		if err != nil {
 			b.Err, b.Files, b.Bytes = err, 0, 0
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
@@ -99,25 +115,44 @@ func backupPath(root layout.Root, id string) (string, error) {
 }
 
 func readManifestFile(path string) (*Manifest, error) {
-	return readManifestFileEach(path, nil)
+	return readManifestFileEach(path, nil, nil)
 }
 
-// readManifestFileEach is readManifestFile that passes the records to each
-// instead of keeping them (as decodeManifest does), when each is not nil.
-func readManifestFileEach(path string, each func(*File)) (*Manifest, error) {
+// readManifestFileEach is readManifestFile with decodeManifestKind's
+// before and each.
+func readManifestFileEach(path string, before func(*Manifest) error, each func(*File)) (*Manifest, error) {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %v", ErrCorrupt, path, err)
 	}
 	defer zr.Close()
-	return readManifestEach(&zr.Reader, path, each)
+	return readManifestEach(&zr.Reader, path, before, each)
+}
+
+// readManifestHead reads the keys before the records of backup.json (of a
+// table export written before backup.json: all of it).
+func readManifestHead(path string) (*Manifest, error) {
+	var head *Manifest
+	stop := func(h *Manifest) error { head = h; return errHeadRead }
+	m, err := readLastManifest(path, stop, nil)
+	if head == nil {
+		// Not the last entry, or an odd zip: the ordinary way.
+		m, err = readManifestFileEach(path, stop, nil)
+	}
+	if head == nil {
+		return m, err
+	}
+	if head.Format < 1 || head.Format > Format {
+		return nil, fmt.Errorf("%w: %s in %s has format %d, this upkeep reads 1 to %d", ErrCorrupt, ManifestName, path, head.Format, Format)
+	}
+	return head, nil
 }
 
 func readManifest(zr *zip.Reader, path string) (*Manifest, error) {
-	return readManifestEach(zr, path, nil)
+	return readManifestEach(zr, path, nil, nil)
 }
 
-func readManifestEach(zr *zip.Reader, path string, each func(*File)) (*Manifest, error) {
+func readManifestEach(zr *zip.Reader, path string, before func(*Manifest) error, each func(*File)) (*Manifest, error) {
 	for _, f := range zr.File {
 		if f.Name != ManifestName {
 			continue
@@ -127,7 +162,10 @@ func readManifestEach(zr *zip.Reader, path string, each func(*File)) (*Manifest,
 			return nil, fmt.Errorf("%w: read %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
 		defer rc.Close()
-		m, err := decodeManifest(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), each)
+		m, err := decodeManifestKind(bufio.NewReaderSize(io.LimitReader(rc, 1<<30), 64<<10), before, each)
+		if errors.Is(err, errHeadRead) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: parse %s in %s: %v", ErrCorrupt, ManifestName, path, err)
 		}
@@ -153,10 +191,11 @@ func decodeManifest(r io.Reader, each func(*File)) (*Manifest, error) {
 }
 
 // decodeManifestKind is decodeManifest that calls before, once the keys
-// that precede the records are read, with the backup's kind (see
-// [Manifest.kind]); an error from before stops the decoding and is
+// that precede the records are read, with what they say (the kind, the
+// creation time, the reason...; not the keys after the records, such as
+// base and depth); an error from before stops the decoding and is
 // returned.
-func decodeManifestKind(r io.Reader, before func(kind string) error, each func(*File)) (*Manifest, error) {
+func decodeManifestKind(r io.Reader, before func(head *Manifest) error, each func(*File)) (*Manifest, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 64<<10)
@@ -182,13 +221,11 @@ func decodeManifestKind(r io.Reader, before func(kind string) error, each func(*
 			continue
 		}
 		if before != nil {
-			var m Manifest
-			if raw, ok := head["kind"]; ok {
-				if err := json.Unmarshal(raw, &m.Kind); err != nil {
-					return nil, fmt.Errorf("kind: %v", err)
-				}
+			m, err := headManifest(head)
+			if err != nil {
+				return nil, err
 			}
-			if err := before(m.kind()); err != nil {
+			if err := before(m); err != nil {
 				return nil, err
 			}
 			before = nil
@@ -240,6 +277,16 @@ func decodeManifestKind(r io.Reader, before func(kind string) error, each func(*
 			return nil, err
 		}
 	}
+	m, err := headManifest(head)
+	if err != nil {
+		return nil, err
+	}
+	m.Files = files
+	return m, nil
+}
+
+// headManifest decodes the keys of backup.json but its records.
+func headManifest(head map[string]json.RawMessage) (*Manifest, error) {
 	hj, err := json.Marshal(head)
 	if err != nil {
 		return nil, err
@@ -248,6 +295,5 @@ func decodeManifestKind(r io.Reader, before func(kind string) error, each func(*
 	if err := json.Unmarshal(hj, &m); err != nil {
 		return nil, err
 	}
-	m.Files = files
 	return &m, nil
 }

@@ -98,7 +98,7 @@ func Prune(root layout.Root, keep int, protect []string) (removed []string, err 
 	if keep <= 0 {
 		keep = DefaultKeep
 	}
-	return prune(root, func(b Backup, marked bool, kept *int) bool {
+	return prune(root, true, func(b Backup, marked bool, kept *int) bool {
 		if marked || slices.Contains(protect, b.ID) {
 			return false
 		}
@@ -117,7 +117,7 @@ func PruneReason(root layout.Root, keep int, reason string) ([]string, error) {
 	if keep <= 0 {
 		return nil, nil
 	}
-	return prune(root, func(b Backup, marked bool, kept *int) bool {
+	return prune(root, false, func(b Backup, marked bool, kept *int) bool {
 		if b.Reason != reason {
 			return false
 		}
@@ -137,27 +137,38 @@ func PruneReason(root layout.Root, keep int, reason string) ([]string, error) {
 // kept backup needs, so a crash at any instant leaves every kept backup
 // restorable (at worst an ID.zip beside its ID.pieces.zip, which the next
 // prune finishes).
-func prune(root layout.Root, drop func(b Backup, marked bool, kept *int) bool) (removed []string, err error) {
+//
+// With tidy false (the install's retention), a prune that removes no
+// backup reads no backup.json past its head and leaves the pieces alone.
+func prune(root layout.Root, tidy bool, drop func(b Backup, marked bool, kept *int) bool) (removed []string, err error) {
 	marked, err := Protected(root)
 	if err != nil {
 		return nil, err
 	}
-	all, err := List(root)
+	// The policy needs what precedes the records of each backup.json;
+	// the records are read below, and only when something is to go.
+	all, err := list(root, false)
 	if err != nil {
 		return nil, err
 	}
 	RemoveTemp(root)
+	dir := root.Backups()
 	kept := 0
-	var gone []Backup
-	need := map[string]map[string]bool{} // holder ID -> entry names kept backups need
+	var gone, keep []Backup
 	for _, b := range all {
 		if drop(b, slices.Contains(marked, b.ID), &kept) {
 			gone = append(gone, b)
-			continue
+		} else if b.Err == nil && b.Kind == KindFull {
+			keep = append(keep, b)
 		}
-		if b.Err != nil || b.Kind != KindFull {
-			continue
-		}
+	}
+	if len(gone) == 0 && !tidy {
+		// Pieces are needed less only once a backup goes: the install's
+		// retention leaves them to the next prune that removes one.
+		return nil, nil
+	}
+	need := map[string]map[string]bool{} // holder ID -> entry names kept backups need
+	for _, b := range keep {
 		m, err := readManifestFile(b.Path)
 		if err != nil {
 			return nil, err
@@ -171,7 +182,6 @@ func prune(root layout.Root, drop func(b Backup, marked bool, kept *int) bool) (
 			}
 		}
 	}
-	dir := root.Backups()
 	for _, b := range gone {
 		pieces := filepath.Join(dir, b.ID+PiecesSuffix)
 		if need[b.ID] == nil {
