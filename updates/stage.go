@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/upkeep/upkeep/internal/progress"
+	"github.com/upkeep/upkeep/internal/writeback"
 	"github.com/upkeep/upkeep/manifest"
 )
 
@@ -153,7 +154,11 @@ func extract(z *manifest.Zip, f manifest.File, dir string, buf []byte, diskFull 
 	if err != nil {
 		return err
 	}
-	var w io.Writer = out
+	// The file's writeback starts as soon as it is written: the disk works
+	// while the next files are extracted, and the sync before the swap
+	// has little left to do.
+	wb := writeback.New(out, 0)
+	var w io.Writer = wb
 	if diskFull {
 		w = fullDisk{}
 	}
@@ -161,6 +166,7 @@ func extract(z *manifest.Zip, f manifest.File, dir string, buf []byte, diskFull 
 		out.Close()
 		return fmt.Errorf("extract %s: %w", f.Path, err)
 	}
+	wb.Flush()
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("extract %s: %w", f.Path, err)
 	}

@@ -31,3 +31,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Flush starts the writeback of what was written since the last Chunk: a
+// file written whole (a staged file of an update) then goes to disk while
+// the next ones are written, and the final sync has little left to do.
+func (w *Writer) Flush() {
+	if w.off > w.fed {
+		start(w.f, w.fed, w.off-w.fed)
+		w.fed = w.off
+	}
+}
