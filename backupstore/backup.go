@@ -61,7 +61,12 @@ type Manifest struct {
 	UpkeepVersion string            `json:"upkeep_version"`
 	Packs         map[string]string `json:"packs"` // pack name -> version, as the caller gave them
 	Database      Database          `json:"database"`
-	Files         []File            `json:"files"` // every entry under files/ (tables/ for kind tables), in zip order
+	// References are the IDs of the backups whose zips hold entries this
+	// one references (the Backup of its records), sorted; written before
+	// the records, so that a prune learns them without reading the
+	// records. nil for a backup.json written before the key existed.
+	References []string `json:"references"`
+	Files      []File   `json:"files"` // every entry under files/ (tables/ for kind tables), in zip order
 	// Tables are the packs whose tables a backup of kind tables holds.
 	Tables []string `json:"tables,omitempty"`
 	// Base is the backup this one was built on (its files that had not
@@ -140,6 +145,8 @@ type Backup struct {
 	// Err is set by [List] when backup.json could not be read; Created and
 	// Reason then come from the name.
 	Err error
+
+	refs []string // Manifest.References, read by list without the records
 }
 
 // CreateOptions are the options of [Create].

@@ -488,3 +488,90 @@ func TestPruneReasonReadsHeads(t *testing.T) {
 	}
 	restoreAndCompare(t, r, chain[len(chain)-1])
 }
+
+// backup.json lists the backups whose zips it references before its
+// records, and the install's retention decides from that alone: a
+// referenced backup that goes becomes its pieces by a rename (the same
+// file), pieces nothing references go, and every kept backup restores.
+func TestPruneReasonByReferences(t *testing.T) {
+	r := newRoot(t)
+	fillRoot(t, r)
+	chain := buildChain(t, r)
+	m, err := Show(r, chain[3].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range m.Files {
+		if f.Backup != "" && !slices.Contains(want, f.Backup) {
+			want = append(want, f.Backup)
+		}
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !slices.Equal(m.References, want) {
+		t.Fatalf("references %v, want %v", m.References, want)
+	}
+	if m, _ := Show(r, chain[0].id); m.References == nil || len(m.References) != 0 {
+		t.Fatalf("a full backup's references: %#v, want []", m.References)
+	}
+	first, err := os.Stat(filepath.Join(r.Backups(), chain[0].id+".zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keep the newest three: 0 (referenced by all) becomes pieces whole.
+	removed, err := PruneReason(r, 3, "step")
+	if err != nil || len(removed) != len(chain)-3 {
+		t.Fatalf("PruneReason = %v, %v", removed, err)
+	}
+	pieces, err := os.Stat(filepath.Join(r.Backups(), chain[0].id+PiecesSuffix))
+	if err != nil || !os.SameFile(first, pieces) {
+		t.Fatalf("backup 0 did not become its pieces by a rename: %v", err)
+	}
+	for _, i := range []int{7, 6, 5} {
+		restoreAndCompare(t, r, chain[i])
+	}
+	// A new chain: once the old one's backups go, so do the pieces only
+	// they referenced (the before-restore backups the restores above took
+	// would keep them: they go by hand).
+	for _, n := range backupFiles(t, r) {
+		if strings.Contains(n, "before-restore") {
+			os.Remove(filepath.Join(r.Backups(), n))
+		}
+	}
+	settle()
+	create(t, CreateOptions{Root: r, Exclude: testExclude, Reason: "step", Full: true})
+	if _, err := PruneReason(r, 1, "step"); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := List(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	needed := map[string]bool{}
+	for _, b := range kept {
+		m, err := Show(r, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range m.References {
+			needed[id] = true
+		}
+	}
+	left := 0
+	for _, n := range backupFiles(t, r) {
+		if id, ok := strings.CutSuffix(n, PiecesSuffix); ok {
+			left++
+			if !needed[id] {
+				t.Errorf("%s left with nothing referencing it", n)
+			}
+		}
+	}
+	if left != 0 {
+		t.Errorf("%d pieces left", left)
+	}
+	for _, b := range kept {
+		if err := Verify(r, b.ID); err != nil {
+			t.Errorf("Verify %s: %v", b.ID, err)
+		}
+	}
+}

@@ -16,8 +16,9 @@
 // unzip opens it:
 //
 //	backup.json           the [Manifest] (format 2): time, reason, upkeep
-//	                      version, pack versions, base and depth, the database
-//	                      and every entry with its path, type, size, mode,
+//	                      version, pack versions, base and depth, the database,
+//	                      the backups whose zips it references (before the
+//	                      entries) and every entry with its path, type, size, mode,
 //	                      sha256, modification time (and symlink target;
 //	                      inode and change time; the backup holding it)
 //	files/PATH            every folder and symlink of the root and every file
@@ -173,7 +174,11 @@
 // when at most a quarter of it is unneeded, otherwise repacked (the needed
 // entries and backup.json copied raw into a temp file, fsynced, renamed
 // into place, then ID.zip removed). Pieces nothing needs are removed, and
-// repacked when a quarter or more is unneeded. A crash between any two
+// repacked when a quarter or more is unneeded. [PruneReason] reads only the
+// heads of backup.json when they list their references (every backup.json
+// written since that key exists): a referenced backup that goes becomes its
+// pieces by a rename, unreferenced pieces go, and repacking waits for
+// [Prune]. A crash between any two
 // steps leaves every kept backup readable; at worst ID.zip and
 // ID.pieces.zip both exist, and ID.zip serves until the next prune.
 //

@@ -74,7 +74,7 @@ func list(root layout.Root, records bool) ([]Backup, error) {
 			b.Created, b.Reason, _ = parseID(id)
 		} else {
 			b.Created, b.Reason, b.Database, b.Kind = m.Created, m.Reason, m.Database.Kind, m.kind()
-			b.Base, b.Depth = m.Base, m.Depth
+			b.Base, b.Depth, b.refs = m.Base, m.Depth, m.References
 			for _, f := range m.Files { // a table export written before backup.json
 				count(&f)
 			}

@@ -167,6 +167,11 @@ func prune(root layout.Root, tidy bool, drop func(b Backup, marked bool, kept *i
 		// retention leaves them to the next prune that removes one.
 		return nil, nil
 	}
+	if !tidy {
+		if needed, ok := referenced(keep); ok {
+			return pruneByHeads(dir, gone, needed)
+		}
+	}
 	need := map[string]map[string]bool{} // holder ID -> entry names kept backups need
 	for _, b := range keep {
 		m, err := readManifestFile(b.Path)
@@ -219,6 +224,66 @@ func prune(root layout.Root, tidy bool, drop func(b Backup, marked bool, kept *i
 			}
 		default:
 			if err := keepPieces(p, p, need[id], false); err != nil {
+				return removed, err
+			}
+		}
+	}
+	return removed, syncDir(dir)
+}
+
+// referenced returns the IDs of the zips the kept backups reference, as
+// their backup.json's heads list them; false when one was written before
+// heads listed them.
+func referenced(keep []Backup) (map[string]bool, bool) {
+	needed := map[string]bool{}
+	for _, b := range keep {
+		if b.refs == nil {
+			return nil, false
+		}
+		for _, id := range b.refs {
+			needed[id] = true
+		}
+	}
+	return needed, true
+}
+
+// pruneByHeads is the install's retention when the heads of the kept
+// backups say which zips they reference: a gone backup that is referenced
+// becomes ID.pieces.zip whole (a rename; repacking what is no longer
+// needed is left to Prune, which reads the records), one that is not goes,
+// and so do the pieces of earlier prunes that nothing references any more.
+// No record is read.
+func pruneByHeads(dir string, gone []Backup, needed map[string]bool) (removed []string, err error) {
+	for _, b := range gone {
+		pieces := filepath.Join(dir, b.ID+PiecesSuffix)
+		if needed[b.ID] {
+			pruneStep("rename")
+			if err := os.Rename(b.Path, pieces); err != nil {
+				return removed, fmt.Errorf("backupstore: rename %s to %s: %w", b.Path, pieces, err)
+			}
+		} else {
+			if err := removeFile(b.Path); err != nil {
+				return removed, err
+			}
+			if err := removeFile(pieces); err != nil {
+				return removed, err
+			}
+		}
+		removed = append(removed, b.ID)
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return removed, fmt.Errorf("backupstore: list %s: %w", dir, err)
+	}
+	for _, d := range des {
+		id, ok := strings.CutSuffix(d.Name(), PiecesSuffix)
+		if !ok || d.IsDir() || strings.HasPrefix(id, ".") {
+			continue
+		}
+		_, err := os.Stat(filepath.Join(dir, id+".zip"))
+		if err == nil || !needed[id] {
+			// A backup of that ID is kept (its zip serves), or nothing needs them.
+			if err := removeFile(filepath.Join(dir, d.Name())); err != nil {
 				return removed, err
 			}
 		}

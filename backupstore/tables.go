@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,6 +164,13 @@ func writeManifest(zw *zip.Writer, man *Manifest, created time.Time) error {
 	}
 	head := *man
 	head.Files = nil
+	head.References = []string{}
+	for _, f := range man.Files {
+		if f.Backup != "" && !slices.Contains(head.References, f.Backup) {
+			head.References = append(head.References, f.Backup)
+		}
+	}
+	slices.Sort(head.References)
 	js, err := json.MarshalIndent(&head, "", "  ")
 	if err != nil {
 		return err
