@@ -202,19 +202,15 @@ func prune(root layout.Root, tidy bool, drop func(b Backup, marked bool, kept *i
 		removed = append(removed, b.ID)
 	}
 	// The pieces of backups pruned before.
-	des, err := os.ReadDir(dir)
+	ids, err := piecesIn(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return removed, nil
 	}
 	if err != nil {
-		return removed, fmt.Errorf("backupstore: list %s: %w", dir, err)
+		return removed, err
 	}
-	for _, d := range des {
-		id, ok := strings.CutSuffix(d.Name(), PiecesSuffix)
-		if !ok || d.IsDir() || strings.HasPrefix(id, ".") {
-			continue
-		}
-		p := filepath.Join(dir, d.Name())
+	for _, id := range ids {
+		p := filepath.Join(dir, id+PiecesSuffix)
 		_, err := os.Stat(filepath.Join(dir, id+".zip"))
 		switch {
 		case err == nil || need[id] == nil:
@@ -271,24 +267,35 @@ func pruneByHeads(dir string, gone []Backup, needed map[string]bool) (removed []
 		}
 		removed = append(removed, b.ID)
 	}
-	des, err := os.ReadDir(dir)
+	ids, err := piecesIn(dir)
 	if err != nil {
-		return removed, fmt.Errorf("backupstore: list %s: %w", dir, err)
+		return removed, err
 	}
-	for _, d := range des {
-		id, ok := strings.CutSuffix(d.Name(), PiecesSuffix)
-		if !ok || d.IsDir() || strings.HasPrefix(id, ".") {
-			continue
-		}
+	for _, id := range ids {
 		_, err := os.Stat(filepath.Join(dir, id+".zip"))
 		if err == nil || !needed[id] {
 			// A backup of that ID is kept (its zip serves), or nothing needs them.
-			if err := removeFile(filepath.Join(dir, d.Name())); err != nil {
+			if err := removeFile(filepath.Join(dir, id+PiecesSuffix)); err != nil {
 				return removed, err
 			}
 		}
 	}
 	return removed, syncDir(dir)
+}
+
+// piecesIn lists the IDs whose pieces are in dir (ID.pieces.zip).
+func piecesIn(dir string) ([]string, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backupstore: list %s: %w", dir, err)
+	}
+	var ids []string
+	for _, d := range des {
+		if id, ok := strings.CutSuffix(d.Name(), PiecesSuffix); ok && !d.IsDir() && !strings.HasPrefix(id, ".") {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 // pruneStep is called before each removal or rename prune makes (crash
