@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -120,9 +121,23 @@ func TestRecoveryRecordsUndoneBatch(t *testing.T) {
 	if got, _ := db.LookupBatch(ctx, host, b.j.Batch); got == nil || got.Outcome != packs.OutcomeRunning {
 		t.Fatalf("before recovery: %+v", got)
 	}
+	// A kill while checkMoves probed the hard link leaves its probe.
+	probe := filepath.Join(root.Installed(), ".blog-1.0.0.zip.link.tmp")
+	if err := os.MkdirAll(root.Installed(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(pending(root, "blog-1.0.0.zip"), probe); err != nil {
+		t.Fatal(err)
+	}
 	rec, err := recoverBatch(ctx, opts, root)
 	if err != nil || rec == nil || rec.Action != Undone {
 		t.Fatalf("recovery %+v, %v", rec, err)
+	}
+	if _, err := os.Lstat(probe); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link probe is left in Updates_Installed: %v", err)
+	}
+	if _, err := os.Stat(pending(root, "blog-1.0.0.zip")); err != nil {
+		t.Errorf("the pending zip: %v", err)
 	}
 	got, err := db.LookupBatch(ctx, host, b.j.Batch)
 	if err != nil || got == nil || got.Outcome != packs.OutcomeUndone || !strings.Contains(got.Reason, "interrupted") {

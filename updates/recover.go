@@ -83,8 +83,12 @@ func recoverBatch(ctx context.Context, opts Options, root layout.Root) (*Recover
 	b := batchPaths{root}
 	// A run killed in the middle of an atomic write leaves its temporary
 	// file: the file it was replacing is whole, the temporary one is waste.
-	if err := atomicfile.CleanTemps(root.State()); err != nil {
-		return nil, err
+	// So does one killed while it probed that the zips can be linked into
+	// Updates_Installed (.NAME.link.tmp), or copied one there.
+	for _, dir := range []string{root.State(), root.Installed()} {
+		if err := atomicfile.CleanTemps(dir); err != nil {
+			return nil, err
+		}
 	}
 	j, err := b.load()
 	if err != nil {
