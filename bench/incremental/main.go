@@ -105,18 +105,12 @@ func installs(dir, tree string, showA, showB bool) string {
 	}
 	fullSize := fileSize(first[0])
 	time.Sleep(1100 * time.Millisecond) // files older than a second: see backupstore's racy window
-	var rb, re, ratios []float64
+	var a series
 	n := 1
 	for ; n <= pairs; n++ {
-		var db, de time.Duration
-		if n%2 == 0 {
-			db, de = install(big, n), install(empty, n)
-		} else {
-			de, db = install(empty, n), install(big, n)
-		}
-		rb, re = append(rb, paired.Ms(db)), append(re, paired.Ms(de))
-		ratios = append(ratios, float64(db)/float64(de))
+		a.pair(n, func() time.Duration { return install(big, n) }, func() time.Duration { return install(empty, n) })
 	}
+	rb, re, ratios := a.up, a.peer, a.ratios
 	if showA {
 		fmt.Printf("A. install of a 1 MB update with its backup, %d paired runs\n", pairs)
 		fmt.Printf("   into the 400 MB tree: median %6.0f ms; into an empty root: median %6.0f ms\n", paired.Median(rb), paired.Median(re))
@@ -143,7 +137,7 @@ func installs(dir, tree string, showA, showB bool) string {
 func restore(dir, big string) {
 	full := filepath.Join(dir, "export.zip")
 	unz := filepath.Join(dir, "unzipped")
-	var ru, rz, ratios []float64
+	var d series
 	for i := range pairs {
 		// A chain whose newest backup is incremental: a backup (full after
 		// the previous restore, which gave every file a new inode), a
@@ -168,15 +162,9 @@ func restore(dir, big string) {
 			d, _ := timed(dir, "unzip", "-q", "-o", full, "-d", unz)
 			return d
 		}
-		var du, dz time.Duration
-		if i%2 == 0 {
-			du, dz = runU(), runZ()
-		} else {
-			dz, du = runZ(), runU()
-		}
-		ru, rz = append(ru, paired.Ms(du)), append(rz, paired.Ms(dz))
-		ratios = append(ratios, float64(du)/float64(dz))
+		d.pair(i, runU, runZ)
 	}
+	ru, rz, ratios := d.up, d.peer, d.ratios
 	os.RemoveAll(unz)
 	os.Remove(full)
 	fmt.Printf("D. restore of the newest backup of a chain (depth >= 1), %d paired runs\n", pairs)
@@ -188,7 +176,6 @@ func restore(dir, big string) {
 func fullBackup(dir, tree string) {
 	out := filepath.Join(dir, "tree.tar.zst")
 	backups := filepath.Join(tree, "Updates_Backups")
-	var tu, tz, ratios []float64
 	var sizeU, sizeZ int64
 	runU := func() time.Duration {
 		os.RemoveAll(backups)
@@ -210,16 +197,11 @@ func fullBackup(dir, tree string) {
 	// the page cache, whatever ran before.
 	runU()
 	runZ()
+	var c series
 	for i := range pairs {
-		var du, dz time.Duration
-		if i%2 == 0 {
-			du, dz = runU(), runZ()
-		} else {
-			dz, du = runZ(), runU()
-		}
-		tu, tz = append(tu, paired.Ms(du)), append(tz, paired.Ms(dz))
-		ratios = append(ratios, float64(du)/float64(dz))
+		c.pair(i, runU, runZ)
 	}
+	tu, tz, ratios := c.up, c.peer, c.ratios
 	fmt.Printf("C. first, full backup of the 400 MB tree, %d paired runs\n", pairs)
 	fmt.Printf("   upkeep backups create: median %6.0f ms (%.0f MB); tar -cf - . | zstd -1 -T0: median %6.0f ms (%.0f MB)\n", paired.Median(tu), mb(sizeU), paired.Median(tz), mb(sizeZ))
 	fmt.Printf("   paired ratio: median %.2f (runs %s); goal <= 1.0: %s\n", paired.Median(ratios), fmtRatios(ratios), paired.Verdict(paired.Median(ratios) <= 1))
@@ -240,7 +222,6 @@ func unchanged(dir string) {
 	must(sh(bin, "backups", "create", "--quiet", "--root", root, "--db", "none", "--reason", "base"))
 	time.Sleep(1100 * time.Millisecond)
 	base := backupZips(root)
-	var tu, tt, ratios []float64
 	var rss []int64
 	runU := func() time.Duration {
 		syncAll()
@@ -258,16 +239,11 @@ func unchanged(dir string) {
 		d, _ := timed(root, "tar", "-cf", "/dev/null", ".")
 		return d
 	}
+	var e series
 	for i := range pairs {
-		var du, dt time.Duration
-		if i%2 == 0 {
-			du, dt = runU(), runT()
-		} else {
-			dt, du = runT(), runU()
-		}
-		tu, tt = append(tu, paired.Ms(du)), append(tt, paired.Ms(dt))
-		ratios = append(ratios, float64(du)/float64(dt))
+		e.pair(i, runU, runT)
 	}
+	tu, tt, ratios := e.up, e.peer, e.ratios
 	fmt.Printf("E. backup of an unchanged root of 100,000 small files, %d paired runs\n", pairs)
 	fmt.Printf("   upkeep backups create: median %6.0f ms, peak RSS max %.0f MB; tar -cf /dev/null .: median %6.0f ms\n", paired.Median(tu), mb(slices.Max(rss)), paired.Median(tt))
 	fmt.Printf("   paired ratio: median %.2f (runs %s); goal <= 3: %s; memory goal < 100 MB: %s\n", paired.Median(ratios), fmtRatios(ratios),
@@ -350,6 +326,23 @@ func newest(root string) string {
 	}
 	must(json.Unmarshal(out, &doc))
 	return doc.Backups[0].ID
+}
+
+// series holds the paired runs of a figure: upkeep's side, its peer's,
+// and their ratios.
+type series struct{ up, peer, ratios []float64 }
+
+// pair runs pair i of the two sides, the first alternating from pair to
+// pair, and records them.
+func (s *series) pair(i int, upkeep, peer func() time.Duration) {
+	var du, dp time.Duration
+	if i%2 == 0 {
+		du, dp = upkeep(), peer()
+	} else {
+		dp, du = peer(), upkeep()
+	}
+	s.up, s.peer = append(s.up, paired.Ms(du)), append(s.peer, paired.Ms(dp))
+	s.ratios = append(s.ratios, float64(du)/float64(dp))
 }
 
 func timed(dir, name string, args ...string) (time.Duration, int64) {
