@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -573,5 +574,35 @@ func TestPruneReasonByReferences(t *testing.T) {
 		if err := Verify(r, b.ID); err != nil {
 			t.Errorf("Verify %s: %v", b.ID, err)
 		}
+	}
+}
+
+// Backups whose backup.json predates "references" are read the old way:
+// the retention reads their records, and what they reference stays.
+func TestPruneReasonWithoutReferences(t *testing.T) {
+	r := newRoot(t)
+	fillRoot(t, r)
+	chain := buildChain(t, r)
+	refs := regexp.MustCompile(`\n  "references": \[[^\]]*\],`)
+	for _, s := range chain {
+		rewriteZip(t, filepath.Join(r.Backups(), s.id+".zip"), func(name string, data []byte) ([]byte, bool) {
+			if name == ManifestName {
+				data = refs.ReplaceAll(data, nil)
+			}
+			return data, true
+		})
+		if m, err := Show(r, s.id); err != nil || m.References != nil {
+			t.Fatalf("rewritten %s: references %#v, %v", s.id, m.References, err)
+		}
+	}
+	removed, err := PruneReason(r, 3, "step")
+	if err != nil || len(removed) != len(chain)-3 {
+		t.Fatalf("PruneReason = %v, %v", removed, err)
+	}
+	if !slices.Contains(backupFiles(t, r), chain[0].id+PiecesSuffix) {
+		t.Errorf("the backup every later one references left no pieces: %v", backupFiles(t, r))
+	}
+	for _, i := range []int{7, 6, 5} {
+		restoreAndCompare(t, r, chain[i])
 	}
 }
