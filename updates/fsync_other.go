@@ -9,6 +9,14 @@ import (
 	"path/filepath"
 )
 
+// syncsWhole says that syncFile syncs the whole file system at once; here
+// it walks the folder, which in the background would sync half-written
+// folders again and again.
+const syncsWhole = false
+
+// syncFile makes everything under the open folder f durable (see syncFS).
+func syncFile(f *os.File) error { return syncFS(f.Name()) }
+
 // syncFS makes everything under dir durable: without syncfs(2), each file
 // and folder is synced in turn.
 func syncFS(dir string) error {

@@ -67,7 +67,8 @@ type batchRun struct {
 	keys      *signing.Keyring
 	applied   []AppliedMigration
 	timings   []StepTime
-	committed bool // the database recorded the batch: it is never undone
+	committed bool     // the database recorded the batch: it is never undone
+	flush     *flusher // makes the staged files durable, from the journal on
 
 	rec packs.BatchRecord // the batch's row in upkeep_batches
 }
@@ -80,6 +81,7 @@ func install(ctx context.Context, opts Options, root layout.Root, r *Report) (*B
 	if b == nil || err != nil {
 		return nil, err
 	}
+	defer func() { b.flush.close() }()
 	// No batch while another host migrates the database.
 	db, release, err := openDB(ctx, opts, root)
 	if err != nil {
@@ -280,6 +282,10 @@ func (b *batchRun) writeJournal(context.Context) error {
 	if err := b.paths.save(b.j); err != nil {
 		return err
 	}
+	var err error
+	if b.flush, err = startFlusher(b.paths.staging()); err != nil {
+		return err
+	}
 	var files int
 	var size int64
 	for _, u := range b.ready {
@@ -288,7 +294,6 @@ func (b *batchRun) writeJournal(context.Context) error {
 		}
 	}
 	b.meter = progress.New(b.opts.Progress, "staging", files, size, progress.Options{})
-	var err error
 	b.keys, err = signing.LoadKeyring(b.root.Trusted(), b.opts.TrustedKeys)
 	return err
 }
@@ -322,10 +327,13 @@ func (b *batchRun) stage(ctx context.Context, u *Update) error {
 }
 
 // syncStaged makes every staged file durable, with one sync of the file
-// system.
+// system (the flusher's: see flusher).
 func (b *batchRun) syncStaged(context.Context) error {
 	b.meter.Done()
-	return syncFS(b.paths.staging())
+	if b.flush == nil {
+		return syncFS(b.paths.staging())
+	}
+	return b.flush.sync()
 }
 
 // beginSwap records that the swaps begin.
