@@ -146,12 +146,15 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 			}
 			return res, nil
 		}
+		checked := map[string]checkedFile{}
 		for _, pl := range plan {
 			for _, m := range pl.p.between(pl.from, pl.target) {
 				if m.Up == nil {
-					if _, _, err := checkMigration(db.d.flavor(), pl.p.Name, m, "up", m.UpSQL, m.UpFile); err != nil {
+					stmts, skip, err := checkMigration(db.d.flavor(), pl.p.Name, m, "up", m.UpSQL, m.UpFile)
+					if err != nil {
 						return nil, err
 					}
+					checked[checkedKey(pl.p.Name, "up", m.UpFile)] = checkedFile{m.UpSQL, stmts, skip}
 				}
 			}
 		}
@@ -184,7 +187,7 @@ func (db *DB) Up(ctx context.Context, opts UpOptions) (*Result, error) {
 				}
 			}
 		}
-		run := &runner{db: db, conn: conn, state: state, res: res, onApplied: opts.OnApplied}
+		run := &runner{db: db, conn: conn, state: state, res: res, onApplied: opts.OnApplied, checked: checked}
 		if db.d.transactionalDDL() {
 			if tx == nil {
 				if tx, err = conn.BeginTx(ctx, nil); err != nil {
@@ -346,7 +349,22 @@ type runner struct {
 	committed        int
 	tableLockTimeout time.Duration
 	onApplied        func(Applied) error // UpOptions.OnApplied
+
+	// checked holds the files checked before the run began (see
+	// checkedKey), so that each is split and checked once.
+	checked map[string]checkedFile
 }
+
+// A checkedFile is a migration file as [checkMigration] split and checked
+// it.
+type checkedFile struct {
+	text  string
+	stmts []sqlsplit.Statement
+	skip  []bool
+}
+
+// checkedKey names a file of a pack in runner.checked.
+func checkedKey(pack, dir, file string) string { return pack + "\x00" + dir + "\x00" + file }
 
 // applied records a that ran: in the run's result, then OnApplied.
 func (r *runner) applied(a Applied) error {

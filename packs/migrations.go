@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -129,6 +130,9 @@ func checkMigration(f sqlsplit.Flavor, pack string, m Migration, dir, text, file
 }
 
 func (r *runner) checkMigration(p Pack, m Migration, dir, text, file string) ([]sqlsplit.Statement, []bool, error) {
+	if c, ok := r.checked[checkedKey(p.Name, dir, file)]; ok && c.text == text {
+		return c.stmts, c.skip, nil
+	}
 	return checkMigration(r.db.d.flavor(), p.Name, m, dir, text, file)
 }
 
@@ -212,14 +216,25 @@ func (p Pack) downFileOf(v int) string {
 }
 
 // between returns the migrations numbered in (from, to], in order.
+// The slice it returns is p's own, to read, when p.Migrations is in order
+// (as the loaders sort it).
 func (p Pack) between(from, to int) []Migration {
-	var out []Migration
-	for _, m := range p.Migrations {
-		if m.Version > from && m.Version <= to {
-			out = append(out, m)
+	if !sort.SliceIsSorted(p.Migrations, func(i, j int) bool { return p.Migrations[i].Version < p.Migrations[j].Version }) {
+		var out []Migration // a Pack made by hand
+		for _, m := range p.Migrations {
+			if m.Version > from && m.Version <= to {
+				out = append(out, m)
+			}
 		}
+		slices.SortFunc(out, func(a, b Migration) int { return cmpInt(a.Version, b.Version) })
+		return out
 	}
-	return out
+	i := sort.Search(len(p.Migrations), func(i int) bool { return p.Migrations[i].Version > from })
+	j := sort.Search(len(p.Migrations), func(i int) bool { return p.Migrations[i].Version > to })
+	if j < i {
+		j = i
+	}
+	return p.Migrations[i:j:j]
 }
 
 // below returns the version of the last migration before v, or

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -172,5 +173,41 @@ func TestTxControl(t *testing.T) {
 	}
 	if _, err := checkStatement(sqlsplit.SQLite, sqlsplit.Statement{Text: "ROLLBACK"}); err == nil {
 		t.Error("ROLLBACK accepted")
+	}
+}
+
+// TestBetween shows the migrations of (from, to], in order, whether the
+// pack's migrations came sorted from a loader or were listed by hand.
+func TestBetween(t *testing.T) {
+	versions := func(ms []Migration) []int {
+		var out []int
+		for _, m := range ms {
+			out = append(out, m.Version)
+		}
+		return out
+	}
+	sorted := Pack{Name: "p"}
+	for _, v := range []int{1, 2, 5, 9, 20} {
+		sorted.Migrations = append(sorted.Migrations, Migration{Version: v})
+	}
+	byHand := Pack{Name: "p", Migrations: []Migration{{Version: 9}, {Version: 1}, {Version: 20}, {Version: 5}, {Version: 2}}}
+	cases := []struct {
+		from, to int
+		want     []int
+	}{
+		{0, 20, []int{1, 2, 5, 9, 20}},
+		{1, 9, []int{2, 5, 9}},
+		{2, 8, []int{5}},
+		{5, 5, nil},
+		{9, 2, nil},
+		{20, 30, nil},
+		{-1, 1, []int{1}},
+	}
+	for _, c := range cases {
+		for _, p := range []Pack{sorted, byHand} {
+			if got := versions(p.between(c.from, c.to)); !slices.Equal(got, c.want) {
+				t.Errorf("between(%d, %d) of %v = %v, want %v", c.from, c.to, versions(p.Migrations), got, c.want)
+			}
+		}
 	}
 }

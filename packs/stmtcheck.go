@@ -43,15 +43,36 @@ const (
 type token struct {
 	kind tokKind
 	text string // the identifier or string content, unquoted
-	up   string // text upper-cased, for words
+	up   string // for words: the keyword it is (see keywords), else text
 }
 
-// lex splits one statement into tokens, dropping white space and comments.
-// MySQL's executable comments (/*! ... */, /*M! ... */) are code to MySQL,
-// so their content is lexed as code. Unterminated quotes end at the end of
-// the text: sqlsplit has refused those already.
-func lex(src string, f sqlsplit.Flavor) []token {
-	var out []token
+// keywords are the words the checks look for, as up holds them: a word
+// that is one of them in any case is that keyword upper-cased. Other words
+// keep their spelling in up, so that lexing a statement does not copy
+// every identifier.
+var keywords = []string{
+	"ABORT", "ATTACH", "AUTOCOMMIT", "BEGIN", "COMMIT", "COMPLETION_TYPE",
+	"CREATE", "DETACH", "END", "EVENT", "FUNCTION", "INTO", "NOT",
+	"PREPARE", "PREPARED", "PROCEDURE", "RELEASE", "ROLLBACK", "SET",
+	"START", "TO", "TRANSACTION", "TRIGGER", "VACUUM", "WORK", "XA",
+}
+
+// keyword returns the keyword that w is, upper-cased, or w.
+func keyword(w string) string {
+	for _, k := range keywords {
+		if len(k) == len(w) && strings.EqualFold(k, w) {
+			return k
+		}
+	}
+	return w
+}
+
+// lex splits one statement into tokens, dropping white space and comments,
+// and appends them to out. MySQL's executable comments (/*! ... */, /*M!
+// ... */) are code to MySQL, so their content is lexed as code.
+// Unterminated quotes end at the end of the text: sqlsplit has refused
+// those already.
+func lex(out []token, src string, f sqlsplit.Flavor) []token {
 	execComment := 0 // open MySQL executable comments
 	i := 0
 	for i < len(src) {
@@ -127,7 +148,7 @@ func lex(src string, f sqlsplit.Flavor) []token {
 				j++
 			}
 			w := src[i:j]
-			out = append(out, token{kind: tokWord, text: w, up: strings.ToUpper(w)})
+			out = append(out, token{kind: tokWord, text: w, up: keyword(w)})
 			i = j
 		default:
 			out = append(out, token{kind: tokOther, text: src[i : i+1]})
@@ -195,7 +216,11 @@ const (
 // skipped (BEGIN/COMMIT that only ask for the run's own transaction), or is
 // refused (a *RefusedError without Pack and File, which the caller adds).
 func checkStatement(f sqlsplit.Flavor, s sqlsplit.Statement) (stmtRule, error) {
-	toks := lex(s.Text, f)
+	return checkTokens(f, s, lex(nil, s.Text, f))
+}
+
+// checkTokens is checkStatement on the tokens of s.
+func checkTokens(f sqlsplit.Flavor, s sqlsplit.Statement, toks []token) (stmtRule, error) {
 	refuse := func(why string) (stmtRule, error) {
 		return runIt, &RefusedError{Line: s.Line, Statement: s.FirstLine(), Reason: why}
 	}
@@ -357,8 +382,10 @@ func upkeepName(t token) string {
 // statements with those to skip marked.
 func checkStatements(f sqlsplit.Flavor, pack, file string, stmts []sqlsplit.Statement) ([]sqlsplit.Statement, []bool, error) {
 	skip := make([]bool, len(stmts))
+	var toks []token // one buffer for every statement's tokens
 	for i, s := range stmts {
-		rule, err := checkStatement(f, s)
+		toks = lex(toks[:0], s.Text, f)
+		rule, err := checkTokens(f, s, toks)
 		if err != nil {
 			re := err.(*RefusedError)
 			re.Pack, re.File = pack, file

@@ -4,6 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -183,5 +188,50 @@ func TestSQLiteAuthorizer(t *testing.T) {
 	}
 	if _, err := tx.ExecContext(ctx, "SELECT count(*) FROM upkeep_packs"); err != nil {
 		t.Fatalf("upkeep's own statement outside a migration: %v", err)
+	}
+}
+
+// TestKeywordsCoverTheChecks guards keyword: a word is upper-cased only
+// when it is in keywords, so every upper-case word the checks compare a
+// token with must be there, or a lower-case spelling would slip through.
+func TestKeywordsCoverTheChecks(t *testing.T) {
+	fset := gotoken.NewFileSet()
+	file, err := parser.ParseFile(fset, "stmtcheck.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, k := range keywords {
+		known[k] = true
+	}
+	word := regexp.MustCompile(`^"[A-Z][A-Z_]*"$`)
+	seen := 0
+	for _, d := range file.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || (fn.Name.Name != "checkTokens" && fn.Name.Name != "checkBody") {
+			continue
+		}
+		ast.Inspect(fn, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || !word.MatchString(lit.Value) {
+				return true
+			}
+			seen++
+			if k, _ := strconv.Unquote(lit.Value); !known[k] {
+				t.Errorf("%s: %s is compared with but not in keywords", fset.Position(lit.Pos()), k)
+			}
+			return true
+		})
+	}
+	if seen < 20 {
+		t.Fatalf("found %d keywords in checkTokens and checkBody, want the checks' 20 or more", seen)
+	}
+	for _, w := range []string{"rollback", "RollBack", "ROLLBACK"} {
+		if got := keyword(w); got != "ROLLBACK" {
+			t.Errorf("keyword(%q) = %q, want ROLLBACK", w, got)
+		}
+	}
+	if got := keyword("t_1"); got != "t_1" {
+		t.Errorf("keyword(%q) = %q, want it unchanged", "t_1", got)
 	}
 }
