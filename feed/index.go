@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/hashicorp/go-version"
 
 	"github.com/upkeep/upkeep/internal/strictjson"
+	"github.com/upkeep/upkeep/manifest"
 )
 
 // Format is the index format this package reads and writes (json_format).
@@ -101,11 +101,6 @@ func (ix *Index) Marshal() []byte {
 	}
 	return b.Bytes()
 }
-
-var (
-	packNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
-	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
 
 const packNameRule = "lowercase letters, digits, '-' and '_', starting with a letter, at most 64 characters"
 
@@ -236,7 +231,7 @@ func (p *parser) entry(prefix string, raw json.RawMessage) (Entry, bool) {
 	f := func(k string) string { return prefix + "." + k }
 	if s, ok := p.requiredString(fields, k(prefix, "pack")); ok {
 		e.Pack = s
-		if !packNameRE.MatchString(s) {
+		if !manifest.ValidPackName(s) {
 			p.bad(f("pack"), "%s: not a valid pack name (%s)", quote(s), packNameRule)
 		}
 	}
@@ -260,7 +255,7 @@ func (p *parser) entry(prefix string, raw json.RawMessage) (Entry, bool) {
 	}
 	if s, ok := p.requiredString(fields, k(prefix, "sha256")); ok {
 		e.SHA256 = s
-		if !sha256RE.MatchString(s) {
+		if !manifest.ValidSHA256(s) {
 			p.bad(f("sha256"), "%s: not a sha256 (64 lowercase hex digits)", quote(s))
 		}
 	}
@@ -289,7 +284,7 @@ func (p *parser) entry(prefix string, raw json.RawMessage) (Entry, bool) {
 					continue
 				}
 				switch {
-				case !packNameRE.MatchString(name):
+				case !manifest.ValidPackName(name):
 					p.bad(field, "not a valid pack name (%s)", packNameRule)
 				case name == e.Pack:
 					p.bad(field, "a pack cannot require itself")

@@ -347,11 +347,13 @@ func checkMigrationSource(dir string, srcs map[string]source, mg Migration) ([]s
 
 // tableStmt finds the table of CREATE TABLE, ALTER TABLE and DROP TABLE,
 // quoted or not, with IF [NOT] EXISTS and a schema prefix.
-var tableStmt = regexp.MustCompile("(?is)\\b(?:create\\s+(?:(?:global\\s+|local\\s+)?(?:temporary|temp)\\s+|unlogged\\s+)?table|alter\\s+table|drop\\s+table)\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?(?:only\\s+)?((?:[\"`\\[]?[\\w$]+[\"`\\]]?\\.)?[\"`\\[]?[\\w$]+[\"`\\]]?)")
+var tableStmt = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile("(?is)\\b(?:create\\s+(?:(?:global\\s+|local\\s+)?(?:temporary|temp)\\s+|unlogged\\s+)?table|alter\\s+table|drop\\s+table)\\s+(?:if\\s+(?:not\\s+)?exists\\s+)?(?:only\\s+)?((?:[\"`\\[]?[\\w$]+[\"`\\]]?\\.)?[\"`\\[]?[\\w$]+[\"`\\]]?)")
+}) // compiled when first used: most commands never do
 
 func tablesTouched(text string) []string {
 	var out []string
-	for _, m := range tableStmt.FindAllStringSubmatch(stripSQLComments(text), -1) {
+	for _, m := range tableStmt().FindAllStringSubmatch(stripSQLComments(text), -1) {
 		name := m[1]
 		if i := strings.LastIndexByte(name, '.'); i >= 0 {
 			name = name[i+1:]

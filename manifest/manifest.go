@@ -182,7 +182,7 @@ func (m *Manifest) validate(c checks) problems {
 		switch {
 		case m.Pack == "":
 			bad("pack is missing")
-		case !validPackName(m.Pack):
+		case !ValidPackName(m.Pack):
 			bad("pack %s: not a valid pack name (%s)", quote(m.Pack), packNameRule)
 		}
 	}
@@ -215,7 +215,7 @@ func (m *Manifest) validate(c checks) problems {
 		slices.Sort(keys)
 		for _, k := range keys {
 			switch {
-			case !validPackName(k):
+			case !ValidPackName(k):
 				bad("requires key %s: not a valid pack name (%s)", quote(k), packNameRule)
 			case k == m.Pack:
 				bad("requires key %s: a pack cannot require itself", quote(k))
@@ -307,7 +307,7 @@ func checkFiles(files []File, c checks) problems {
 		if ok(i, "") && ok(i, ".size") && f.Size < 0 {
 			bad("files[%d].size %d: must be 0 or more", i, f.Size)
 		}
-		if ok(i, "") && ok(i, ".sha256") && !validSHA256(f.SHA256) {
+		if ok(i, "") && ok(i, ".sha256") && !ValidSHA256(f.SHA256) {
 			if f.SHA256 == "" {
 				bad("files[%d].sha256 is missing", i)
 			} else {

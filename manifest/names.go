@@ -91,9 +91,9 @@ func clashWhy(a, b string) string {
 	return "is the same name, once case and Unicode normalization are ignored, as"
 }
 
-// validPackName reports whether s is a pack name: lowercase letters, digits,
+// ValidPackName reports whether s is a pack name: lowercase letters, digits,
 // '-' and '_', starting with a letter, at most 64 characters.
-func validPackName(s string) bool {
+func ValidPackName(s string) bool {
 	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
 		return false
 	}
@@ -121,8 +121,8 @@ func validIdent(s string) bool {
 	return true
 }
 
-// validSHA256 reports whether s is 64 lowercase hex digits.
-func validSHA256(s string) bool {
+// ValidSHA256 reports whether s is 64 lowercase hex digits.
+func ValidSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

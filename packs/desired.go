@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/upkeep/upkeep/internal/dbaddr"
@@ -426,7 +427,9 @@ func (sc *scratch) exec(ctx context.Context, text, file string, keep func(sqlspl
 	return nil
 }
 
-var unhandledRE = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:(?:TEMP|TEMPORARY|RECURSIVE|MATERIALIZED|CONSTRAINT|ALGORITHM\s*=\s*\w+|SQL\s+SECURITY\s+\w+)\s+)*(VIEW|TRIGGER|FUNCTION|PROCEDURE|RULE|EVENT)\s+(?:IF\s+NOT\s+EXISTS\s+)?([^\s(]+)`)
+var unhandledRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:(?:TEMP|TEMPORARY|RECURSIVE|MATERIALIZED|CONSTRAINT|ALGORITHM\s*=\s*\w+|SQL\s+SECURITY\s+\w+)\s+)*(VIEW|TRIGGER|FUNCTION|PROCEDURE|RULE|EVENT)\s+(?:IF\s+NOT\s+EXISTS\s+)?([^\s(]+)`)
+}) // compiled when first used: most commands never do
 
 // unhandledObject names a statement that creates a view, trigger,
 // function, procedure, rule or event ("view active_posts"); "" for others.
@@ -435,7 +438,7 @@ func unhandledObject(s sqlsplit.Statement) string {
 	if i := strings.Index(code, s.FirstLine()); i > 0 {
 		code = code[i:]
 	}
-	m := unhandledRE.FindStringSubmatch(code)
+	m := unhandledRE().FindStringSubmatch(code)
 	if m == nil {
 		return ""
 	}
