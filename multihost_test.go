@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -506,6 +507,48 @@ func TestSharedDBMaintenanceRowHonoured(t *testing.T) {
 	if all, migrated := committedBatches(t, dsn, "1.5.0"); all != 2 || migrated != 1 {
 		t.Fatalf("upkeep_batches: %d committed batches of 1.5.0, %d that migrated; want 2 and 1\n%v", all, migrated, batchRows(t, dsn))
 	}
+}
+
+// A copy of a root (cp -a to another folder, as when an application is
+// cloned to scale out) keeps the root's host id in .upkeep/host-id. The
+// copy's start must not take the maintenance row of the root it was copied
+// from for one of its own killed runs: it waits for it and exits 5, and
+// the row stays, as every other host's start does.
+func TestSharedDBCopiedRootHonoursTheRow(t *testing.T) {
+	dsn, roots := sharedRoots(t, "mysql", 2)
+	a, b := roots[0], roots[1]
+	c := &trial{dir: filepath.Join(t.TempDir(), "copy-of-b"), dsn: dsn}
+	if out, err := exec.Command("cp", "-a", b.dir, c.dir).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	if hostID(t, c.dir) != hostID(t, b.dir) {
+		t.Fatal("the copy has a host id of its own")
+	}
+	later := map[string]string{
+		"migrations/0003_tags.up.sql": "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(50));\n",
+		"migrations/0004_go.up.sql":   "INSERT INTO tags (id, name) VALUES (1, 'go');\n",
+	}
+	blogZip(t, b, "1.5.0", later)
+	r := runEnv(t, b.dir, []string{"UPKEEP_TEST_FAULT=crash@migration:blog:3"}, b.args("--install-updates", "--no-backup")...)
+	if r.code != -9 {
+		t.Fatalf("B was not killed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, tr := range []*trial{c, a} {
+		tr.run(t, "--ignore-updates", "--lock-timeout", "1s").want(t, 5, nil, []string{
+			"upkeep: error: packs: the database is in maintenance after host ", "(root " + b.dir + ") stopped while migrating (batch "})
+	}
+	db, err := testdb.Open(dsn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var root string
+	if err := db.QueryRow("SELECT root FROM upkeep_maintenance WHERE host_id = ?", hostID(t, b.dir)).Scan(&root); err != nil || root != b.dir {
+		t.Fatalf("B's maintenance row after the copy's start: root %q (%v)", root, err)
+	}
+	// B's own start clears it, and then the copy starts.
+	b.run(t, "--check-updates").want(t, 3, []string{"undid the interrupted install of batch "}, nil)
+	c.run(t, "--ignore-updates", "--lock-timeout", "1s").want(t, 0, nil, nil)
 }
 
 // The known gap of the first fix, closed: B is killed in the middle of its

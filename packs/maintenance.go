@@ -49,11 +49,12 @@ func (m *Maintenance) Stalled(now time.Time) bool { return now.Sub(m.Renewed) > 
 func (m *Maintenance) Expired(now time.Time) bool { return now.Sub(m.Renewed) > MaintenanceExpiry }
 
 // same tells whether m and o were written for the same root: the same
-// host id, or, where either has none (a run through package packs alone),
-// the same machine and root.
+// machine and root, and the same host id where both have one (a run
+// through package packs alone has none). A copy of a root has its host id
+// but another machine or folder: not the same (see [Maintenance.Mine]).
 func (m *Maintenance) same(o *Maintenance) bool {
-	if m.Host != "" && o.Host != "" {
-		return m.Host == o.Host
+	if m.Host != "" && o.Host != "" && m.Host != o.Host {
+		return false
 	}
 	return m.Hostname == o.Hostname && m.Root == o.Root
 }
@@ -135,10 +136,20 @@ func (db *DB) readMaintenance(ctx context.Context, q querier) (*Maintenance, err
 	return &m, nil
 }
 
+// Mine tells whether m is the row of the root that who describes: the
+// same host id, machine and root. A root copied to another machine or
+// folder keeps the host id in its .upkeep/host-id, but not the machine
+// or the folder: the copy's row is another host's to it, and a run of the
+// copy is not taken for one of its own that was killed.
+func (m *Maintenance) Mine(who *Maintenance) bool {
+	return who != nil && who.Host != "" && m.Host == who.Host && m.Hostname == who.Hostname && m.Root == who.Root
+}
+
 // WaitMaintenance waits, up to timeout (0 is DefaultLockTimeout), while
 // another host's maintenance row is honoured: one that is not expired and
-// not host's own. It returns a *MaintenanceError when the row stays.
-func (db *DB) WaitMaintenance(ctx context.Context, host string, timeout time.Duration) error {
+// not who's own (see [Maintenance.Mine]; who may be nil). It returns a
+// *MaintenanceError when the row stays.
+func (db *DB) WaitMaintenance(ctx context.Context, who *Maintenance, timeout time.Duration) error {
 	if db.d.transactionalDDL() {
 		return nil
 	}
@@ -152,7 +163,7 @@ func (db *DB) WaitMaintenance(ctx context.Context, host string, timeout time.Dur
 			return err
 		}
 		now := db.now()
-		if m == nil || m.Expired(now) || (host != "" && m.Host == host) {
+		if m == nil || m.Expired(now) || m.Mine(who) {
 			return nil
 		}
 		waited := time.Since(start)
@@ -180,17 +191,18 @@ func (db *DB) lockFree(ctx context.Context) bool {
 	return true
 }
 
-// ClearMaintenance removes the maintenance row when host wrote it, and
-// tells whether it did. A host calls it at its start, after its recovery:
-// its own row is from a run of its that was killed.
-func (db *DB) ClearMaintenance(ctx context.Context, host string) (bool, error) {
-	if db.d.transactionalDDL() || host == "" {
+// ClearMaintenance removes the maintenance row when it is who's own (see
+// [Maintenance.Mine]), and tells whether it did. A host calls it at its
+// start, after its recovery, holding its root's lock: its own row is from
+// a run of its that was killed.
+func (db *DB) ClearMaintenance(ctx context.Context, who *Maintenance) (bool, error) {
+	if db.d.transactionalDDL() || who == nil || who.Host == "" {
 		return false, nil
 	}
 	if err := db.ensure(ctx); err != nil {
 		return false, err
 	}
-	res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM upkeep_maintenance WHERE id = 1 AND host_id = ?`), host)
+	res, err := db.db.ExecContext(ctx, db.q(`DELETE FROM upkeep_maintenance WHERE id = 1 AND host_id = ? AND hostname = ? AND root = ?`), who.Host, who.Hostname, who.Root)
 	if err != nil {
 		return false, fmt.Errorf("packs: clear upkeep_maintenance: %w", err)
 	}

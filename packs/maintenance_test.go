@@ -45,7 +45,7 @@ func TestMaintenanceRow(t *testing.T) {
 				t.Fatalf("the batch's row: %+v (%v)", b, err)
 			}
 			if kind != "mysql" {
-				if err := db.WaitMaintenance(ctx, "", time.Millisecond); err != nil {
+				if err := db.WaitMaintenance(ctx, nil, time.Millisecond); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -57,27 +57,45 @@ func TestMaintenanceRow(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			err = db.WaitMaintenance(ctx, rec.Host, 300*time.Millisecond)
+			me1 := &Maintenance{Host: rec.Host, Hostname: "web-1", Root: "/srv/app"}
+			err = db.WaitMaintenance(ctx, me1, 300*time.Millisecond)
 			var me *MaintenanceError
 			if !errors.As(err, &me) || !errors.Is(err, ErrLocked) || time.Since(start) < 300*time.Millisecond || !me.Stopped ||
 				!strings.Contains(err.Error(), "after host web-2 (root /srv/app) stopped while migrating (batch b9") {
 				t.Fatalf("WaitMaintenance: %v after %s", err, time.Since(start))
 			}
-			if err := db.WaitMaintenance(ctx, other, time.Millisecond); err != nil {
+			owner := &Maintenance{Host: other, Hostname: "web-2", Root: "/srv/app"}
+			if err := db.WaitMaintenance(ctx, owner, time.Millisecond); err != nil {
 				t.Fatalf("the host's own row is not waited for: %v", err)
+			}
+			// A copy of web-2's root, on another machine or in another
+			// folder, has web-2's host id: the row is not its own.
+			for _, copied := range []*Maintenance{
+				{Host: other, Hostname: "web-3", Root: "/srv/app"},
+				{Host: other, Hostname: "web-2", Root: "/srv/app-copy"},
+			} {
+				if err := db.WaitMaintenance(ctx, copied, time.Millisecond); !errors.As(err, &me) {
+					t.Fatalf("a copy of the root (%s, %s) does not wait for the row: %v", copied.Hostname, copied.Root, err)
+				}
+				if cleared, err := db.ClearMaintenance(ctx, copied); cleared || err != nil {
+					t.Fatalf("a copy of the root (%s, %s) cleared the row: %v %v", copied.Hostname, copied.Root, cleared, err)
+				}
+			}
+			if m, err := db.Maintenance(ctx); m == nil || err != nil {
+				t.Fatalf("the row is gone: %+v %v", m, err)
 			}
 			shop := makePack(t, "shop", []string{"carts"}, map[string]string{"0001_carts.up.sql": "CREATE TABLE carts (id INTEGER NOT NULL PRIMARY KEY);\n"})
 			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{shop}}); !errors.As(err, &me) || tableExists(t, db, "carts") {
 				t.Fatalf("a run beside another host's row: %v", err)
 			}
-			if cleared, err := db.ClearMaintenance(ctx, rec.Host); cleared || err != nil {
+			if cleared, err := db.ClearMaintenance(ctx, me1); cleared || err != nil {
 				t.Fatalf("a host cleared another's row: %v %v", cleared, err)
 			}
 			// Expired: ignored, and the next run replaces it.
 			if _, err := db.SQL().Exec(`UPDATE upkeep_maintenance SET renewed_at = '2026-01-01T00:00:00.000000Z'`); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.WaitMaintenance(ctx, rec.Host, time.Millisecond); err != nil {
+			if err := db.WaitMaintenance(ctx, me1, time.Millisecond); err != nil {
 				t.Fatalf("an expired row is waited for: %v", err)
 			}
 			if _, err := db.Up(ctx, UpOptions{Packs: []Pack{shop}}); err != nil || !tableExists(t, db, "carts") {
@@ -86,6 +104,47 @@ func TestMaintenanceRow(t *testing.T) {
 			if m, err := db.Maintenance(ctx); m != nil || err != nil {
 				t.Fatalf("after the run the maintenance row is %+v (%v)", m, err)
 			}
+			// The root's own row, left by a run of its that was killed:
+			// its next start clears it.
+			if _, err := db.SQL().Exec(`INSERT INTO upkeep_maintenance (id, host_id, hostname, root, batch_id, started_at, renewed_at) VALUES (1, ?, 'web-2', '/srv/app', 'b9', ?, ?)`, other, now, now); err != nil {
+				t.Fatal(err)
+			}
+			if cleared, err := db.ClearMaintenance(ctx, owner); !cleared || err != nil {
+				t.Fatalf("the root's own row is not cleared: %v %v", cleared, err)
+			}
+			if m, err := db.Maintenance(ctx); m != nil || err != nil {
+				t.Fatalf("after its root cleared it the maintenance row is %+v (%v)", m, err)
+			}
 		})
+	}
+}
+
+// TestMaintenanceSameRoot: a row is a root's own only for its host id,
+// machine and folder; a copy of the root (its host id on another machine
+// or in another folder) is another host, for the start (Mine) and for a
+// run that would replace the row (same).
+func TestMaintenanceSameRoot(t *testing.T) {
+	id, other := strings.Repeat("aa", 16), strings.Repeat("bb", 16)
+	row := &Maintenance{Host: id, Hostname: "web-1", Root: "/srv/app"}
+	cases := []struct {
+		who        *Maintenance
+		mine, same bool
+	}{
+		{&Maintenance{Host: id, Hostname: "web-1", Root: "/srv/app"}, true, true},
+		{&Maintenance{Host: id, Hostname: "web-2", Root: "/srv/app"}, false, false},
+		{&Maintenance{Host: id, Hostname: "web-1", Root: "/srv/app-copy"}, false, false},
+		{&Maintenance{Host: other, Hostname: "web-1", Root: "/srv/app"}, false, false},
+		{&Maintenance{Hostname: "web-1", Root: "/srv/app"}, false, true}, // packs alone: no host id
+		{nil, false, false},
+	}
+	for _, c := range cases {
+		if got := row.Mine(c.who); got != c.mine {
+			t.Errorf("Mine(%+v) = %v, want %v", c.who, got, c.mine)
+		}
+		if c.who != nil {
+			if got := row.same(c.who); got != c.same {
+				t.Errorf("same(%+v) = %v, want %v", c.who, got, c.same)
+			}
+		}
 	}
 }

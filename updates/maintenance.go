@@ -11,19 +11,20 @@ import (
 // honourMaintenance is where a start honours the maintenance row that a
 // run migrating a database without transactional DDL keeps (see
 // packs.Maintenance): before it installs, and before it lets the
-// application start. This host's own row is from a run of its that was
-// killed, and its recovery is done: the row goes. Another host's row is
+// application start. This root's own row (its host id, machine and
+// folder) is from a run of its that was killed, and its recovery is done:
+// the row goes. Another host's row, a copy of this root's among them, is
 // waited for, up to the lock timeout, then the start stops with a
 // *packs.MaintenanceError (exit 5) that names that host.
 func honourMaintenance(ctx context.Context, opts Options, root layout.Root, db *packs.DB) error {
-	host, err := HostID(root)
-	if err != nil {
+	if _, err := HostID(root); err != nil {
 		return err
 	}
-	if _, err := db.ClearMaintenance(ctx, host); err != nil {
+	who := whoRuns(root, "")
+	if _, err := db.ClearMaintenance(ctx, who); err != nil {
 		return err
 	}
-	return db.WaitMaintenance(ctx, host, opts.LockTimeout)
+	return db.WaitMaintenance(ctx, who, opts.LockTimeout)
 }
 
 // whoRuns is who runs a migration of this root, for its maintenance row;
