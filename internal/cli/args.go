@@ -81,3 +81,37 @@ func oneArg(c *cli.Context, what string) (string, error) {
 	}
 	return c.Args().First(), nil
 }
+
+// before is a command's Before: the checks of its own arguments and
+// flags, which need nothing but them, made before anything else (the
+// check of the root among them), so that a usage error exits 2 wherever
+// the command is run.
+func before(checks ...func(*cli.Context) error) cli.BeforeFunc {
+	return func(c *cli.Context) error {
+		for _, check := range checks {
+			if err := check(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// argOne checks that the command has one argument, what.
+func argOne(what string) func(*cli.Context) error {
+	return func(c *cli.Context) error {
+		_, err := oneArg(c, what)
+		return err
+	}
+}
+
+// argsNone checks that the command (named as in its messages) has no
+// arguments.
+func argsNone(command string) func(*cli.Context) error {
+	return func(c *cli.Context) error {
+		if c.Args().Present() {
+			return usageError("%s takes no arguments", command)
+		}
+		return nil
+	}
+}

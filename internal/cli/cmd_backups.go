@@ -36,8 +36,8 @@ func backupsCommand() *cli.Command {
 				Action: action(runBackupsCreate),
 			},
 			{Name: "list", Usage: "the backups, newest first", Action: rootAction(runBackupsList)},
-			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Action: rootAction(runBackupsShow)},
-			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Action: rootAction(runBackupsVerify)},
+			{Name: "show", Usage: "what a backup holds", ArgsUsage: "ID", Before: before(argOne("ID")), Action: rootAction(runBackupsShow)},
+			{Name: "verify", Usage: "read a backup in full and check every file's sha256, those it references in earlier backups too; exit 1 on any problem (a referenced backup that is gone included)", ArgsUsage: "ID", Before: before(argOne("ID")), Action: rootAction(runBackupsVerify)},
 			{
 				Name:      "restore",
 				Usage:     "put the root's files and the database back as a backup holds them (a backup of the present state is taken first); or, for a database export of db up, put the packs' tables back; refused while other hosts share the database, unless --all-hosts or --files-only",
@@ -46,12 +46,14 @@ func backupsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "files-only", Usage: "restore this root's files alone and leave the database as it is"},
 					allHostsFlag(),
 				},
+				Before: before(argOne("ID")),
 				Action: rootAction(runBackupsRestore),
 			},
 			{
 				Name:   "prune",
 				Usage:  "delete all but the newest backups; the backup of the last install is always kept, and so is what a kept backup references (as ID.pieces.zip)",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest"}},
+				Before: before(backupsPruneUsage),
 				Action: rootAction(runBackupsPrune),
 			},
 			{
@@ -59,6 +61,7 @@ func backupsCommand() *cli.Command {
 				Usage:     "write a backup as one standalone plain zip (its referenced files included) that any unzip restores",
 				ArgsUsage: "ID",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the zip to `FULL.zip` (required)"}},
+				Before:    before(argOne("ID"), backupsExportUsage),
 				Action:    action(runBackupsExport),
 			},
 		},
@@ -292,10 +295,14 @@ func restoreTables(c *cli.Context, g *GlobalOptions, root layout.Root, id string
 	return nil
 }
 
-func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
+func backupsPruneUsage(c *cli.Context) error {
 	if c.Int("keep") < 1 {
 		return usageError("backups prune --keep %d: keep at least 1 backup (the backup of the last install is kept anyway)", c.Int("keep"))
 	}
+	return nil
+}
+
+func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
 	root, l, err := rootLock(c, g, "backups prune")
 	if err != nil {
 		return err
@@ -320,15 +327,19 @@ func runBackupsPrune(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
+func backupsExportUsage(c *cli.Context) error {
+	if c.String("output") == "" {
+		return usageError("backups export needs -o FULL.zip")
+	}
+	return nil
+}
+
 func runBackupsExport(c *cli.Context, g *GlobalOptions) error {
 	id, err := oneArg(c, "ID")
 	if err != nil {
 		return err
 	}
 	out := c.String("output")
-	if out == "" {
-		return usageError("backups export needs -o FULL.zip")
-	}
 	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
 		return withHint(fmt.Errorf("backups export: cannot write %s: the folder %s does not exist", out, filepath.Dir(out)), "create it first (mkdir -p %s), or give -o a path in an existing folder", filepath.Dir(out))
 	}

@@ -43,6 +43,7 @@ func dbCommand() *cli.Command {
 					&cli.IntFlag{Name: "to", Usage: "stop at schema `VERSION` (with --pack)"},
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the packs' tables"},
 				},
+				Before: before(dbUpUsage),
 				Action: action(runDBUp),
 			},
 			{
@@ -55,6 +56,7 @@ func dbCommand() *cli.Command {
 					&cli.BoolFlag{Name: "no-backup", Usage: "skip the export of the pack's tables"},
 					allHostsFlag(),
 				},
+				Before: before(dbDownUsage),
 				Action: action(runDBDown),
 			},
 			{
@@ -67,12 +69,14 @@ func dbCommand() *cli.Command {
 				Usage: "accept the changed file of an applied migration (--version: record its new sha256), or a table's live schema (--table: record it, ending its drift)",
 				Flags: []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the migration's `VERSION`"},
 					&cli.StringFlag{Name: "table", Usage: "the drifted `TABLE`"}},
+				Before: before(dbAcceptUsage),
 				Action: action(runDBAccept),
 			},
 			{
 				Name:   "baseline",
 				Usage:  "adopt an existing database: record a pack (installed, or pending in Updates_Pending) at a schema version without running migrations",
 				Flags:  []cli.Flag{packFlag, &cli.IntFlag{Name: "version", Usage: "the schema `VERSION` the database is at (-1: nothing applied, for a pack with a migration 0)"}},
+				Before: before(dbBaselineUsage),
 				Action: action(runDBBaseline),
 			},
 			dbGenerateCommand(),
@@ -259,10 +263,14 @@ func runDBHistory(c *cli.Context, g *GlobalOptions) error {
 	return tw.Flush()
 }
 
-func runDBUp(c *cli.Context, g *GlobalOptions) error {
+func dbUpUsage(c *cli.Context) error {
 	if c.IsSet("to") && c.String("pack") == "" {
 		return usageError("db up --to needs --pack")
 	}
+	return nil
+}
+
+func runDBUp(c *cli.Context, g *GlobalOptions) error {
 	s, err := openDB(c, g, "db up")
 	if err != nil {
 		return err
@@ -275,10 +283,14 @@ func runDBUp(c *cli.Context, g *GlobalOptions) error {
 	return reportRun(c, g, "applied", res, err)
 }
 
-func runDBDown(c *cli.Context, g *GlobalOptions) error {
+func dbDownUsage(c *cli.Context) error {
 	if c.String("pack") == "" || !c.IsSet("to") || c.Int("to") < -1 {
 		return usageError("db down needs --pack PACK and --to VERSION")
 	}
+	return nil
+}
+
+func runDBDown(c *cli.Context, g *GlobalOptions) error {
 	s, err := openDB(c, g, "db down")
 	if err != nil {
 		return err
@@ -356,10 +368,14 @@ func runDBVerify(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
-func runDBAccept(c *cli.Context, g *GlobalOptions) error {
+func dbAcceptUsage(c *cli.Context) error {
 	if c.String("pack") == "" || c.IsSet("version") == c.IsSet("table") {
 		return usageError("db accept needs --pack PACK and either --version VERSION or --table TABLE")
 	}
+	return nil
+}
+
+func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 	s, err := openDB(c, g, "db accept")
 	if err != nil {
 		return err
@@ -390,10 +406,14 @@ func runDBAccept(c *cli.Context, g *GlobalOptions) error {
 	return nil
 }
 
-func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
+func dbBaselineUsage(c *cli.Context) error {
 	if c.String("pack") == "" || !c.IsSet("version") || c.Int("version") < -1 {
 		return usageError("db baseline needs --pack PACK and --version VERSION")
 	}
+	return nil
+}
+
+func runDBBaseline(c *cli.Context, g *GlobalOptions) error {
 	s, err := openDB(c, g, "db baseline")
 	if err != nil {
 		return err

@@ -18,15 +18,20 @@ func dbAdoptCommand(packFlag cli.Flag) *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "the tool: golang-migrate or goose"},
 			&cli.StringFlag{Name: "table", Usage: "the tool's `TABLE` (default schema_migrations for golang-migrate, goose_db_version for goose)"},
 		},
+		Before: before(dbAdoptUsage),
 		Action: action(runDBAdopt),
 	}
 }
 
-func runDBAdopt(c *cli.Context, g *GlobalOptions) error {
-	from := c.String("from")
-	if c.String("pack") == "" || (from != packs.FromGolangMigrate && from != packs.FromGoose) {
+func dbAdoptUsage(c *cli.Context) error {
+	if from := c.String("from"); c.String("pack") == "" || (from != packs.FromGolangMigrate && from != packs.FromGoose) {
 		return usageError("db adopt needs --pack PACK and --from golang-migrate or --from goose")
 	}
+	return nil
+}
+
+func runDBAdopt(c *cli.Context, g *GlobalOptions) error {
+	from := c.String("from")
 	s, err := openDB(c, g, "db adopt")
 	if err != nil {
 		return err

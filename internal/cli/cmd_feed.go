@@ -61,6 +61,7 @@ func feedCommand() *cli.Command {
 					&cli.DurationFlag{Name: "stall-timeout", Value: feed.DefaultStallTimeout, Usage: "give up on a transfer that receives nothing for this long"},
 					&cli.IntFlag{Name: "retries", Value: feed.DefaultRetries, Usage: "attempts in a row without progress before a download gives up"},
 				},
+				Before: before(feedFetchUsage),
 				Action: action(runFeedFetch),
 			},
 		},
@@ -153,10 +154,17 @@ func feedOptions(c *cli.Context, g *GlobalOptions) (updates.FeedOptions, error) 
 	return fo, nil
 }
 
-func runFeedFetch(c *cli.Context, g *GlobalOptions) error {
+func feedFetchUsage(c *cli.Context) error {
 	if c.Args().Present() {
 		return usageError("feed fetch takes no arguments; name the feed with --feed URL")
 	}
+	if c.String("feed") == "" {
+		return usageError("name the feed with --feed URL or UPKEEP_FEED")
+	}
+	return nil
+}
+
+func runFeedFetch(c *cli.Context, g *GlobalOptions) error {
 	scan := g.scanOptions()
 	fo, err := feedOptions(c, g)
 	if err != nil {

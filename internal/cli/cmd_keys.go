@@ -33,12 +33,14 @@ func keysCommand() *cli.Command {
 				Name:      "trust",
 				Usage:     "trust a minisign public key: copy it into ROOT/.upkeep/trusted/",
 				ArgsUsage: "FILE",
+				Before:    before(argOne("FILE")),
 				Action:    action(runKeysTrust),
 			},
 			{
 				Name:      "untrust",
 				Usage:     "stop trusting a key: remove it from ROOT/.upkeep/trusted/",
 				ArgsUsage: "ID",
+				Before:    before(argOne("ID")),
 				Action:    action(runKeysUntrust),
 			},
 			{

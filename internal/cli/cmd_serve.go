@@ -28,14 +28,12 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: admin.DefaultListen, Usage: "serve on `ADDR` (host:port)"},
 			&cli.BoolFlag{Name: "poll", Usage: "poll Updates_Pending instead of watching it (network file systems)"},
 		}, tlsFlags()...),
+		Before: before(argsNone("serve")),
 		Action: stoppable(runServe),
 	}
 }
 
 func runServe(c *cli.Context, g *GlobalOptions) error {
-	if c.Args().Present() {
-		return usageError("serve takes no arguments")
-	}
 	opts, err := adminOptions(g, updates.Options{})
 	if err != nil {
 		return err

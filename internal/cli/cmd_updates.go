@@ -18,18 +18,21 @@ func updatesCommand() *cli.Command {
 			{
 				Name:   "list",
 				Usage:  "one line per update zip: file, status, pack, installed -> new version",
+				Before: before(argsNone("updates list")),
 				Action: action(runUpdatesList),
 			},
 			{
 				Name:      "show",
 				Usage:     "everything known about one update zip, and what stands in its way",
 				ArgsUsage: "ZIP",
+				Before:    before(argOne("ZIP")),
 				Action:    action(runUpdatesShow),
 			},
 			{
 				Name:      "verify",
 				Usage:     "check one update zip in full, the sha256 of every file included; exit 1 on any problem",
 				ArgsUsage: "ZIP",
+				Before:    before(argOne("ZIP")),
 				Action:    action(runUpdatesVerify),
 			},
 			updatesWatchCommand(),
@@ -37,6 +40,7 @@ func updatesCommand() *cli.Command {
 				Name:   "prune",
 				Usage:  "delete old zips from Updates_Installed: keep the newest versions of each pack",
 				Flags:  []cli.Flag{&cli.IntFlag{Name: "keep", Value: 5, Usage: "keep the `N` newest versions of each pack"}},
+				Before: before(updatesPruneUsage),
 				Action: action(runUpdatesPrune),
 			},
 		},
@@ -44,9 +48,6 @@ func updatesCommand() *cli.Command {
 }
 
 func runUpdatesList(c *cli.Context, g *GlobalOptions) error {
-	if c.Args().Present() {
-		return usageError("updates list takes no arguments")
-	}
 	opts := g.scanOptions()
 	r, err := updates.Scan(c.Context, opts)
 	if err != nil {
@@ -107,10 +108,14 @@ func runUpdatesVerify(c *cli.Context, g *GlobalOptions) error {
 	return err
 }
 
-func runUpdatesPrune(c *cli.Context, g *GlobalOptions) error {
+func updatesPruneUsage(c *cli.Context) error {
 	if c.Int("keep") < 1 {
 		return usageError("updates prune --keep %d: keep at least 1 zip of each pack", c.Int("keep"))
 	}
+	return nil
+}
+
+func runUpdatesPrune(c *cli.Context, g *GlobalOptions) error {
 	root, l, err := rootLock(c, g, "updates prune")
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ func updatesWatchCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "poll", Usage: "poll the folder instead of watching it (network file systems)"},
 		},
+		Before: before(argsNone("updates watch")),
 		Action: stoppable(runUpdatesWatch),
 	}
 }
@@ -34,9 +35,6 @@ type watchLine struct {
 }
 
 func runUpdatesWatch(c *cli.Context, g *GlobalOptions) error {
-	if c.Args().Present() {
-		return usageError("updates watch takes no arguments")
-	}
 	opts := g.scanOptions()
 	ctx, stop := signalContext(c)
 	defer stop()
