@@ -2,16 +2,20 @@
 //
 // It makes the standard tree (../shared/bench/gen_tree.sh: 2,000 files,
 // 400 MB, half random), packs it as an update with upkeep pack, then runs,
-// paired, the side that goes first alternating from pair to pair, each
-// after a sync(2) (so that neither pays for the write-back of the other's
-// 400 MB), each into a folder of its own:
+// paired, the side that goes first rotating from run to run, each after a
+// sync(2) (so that none pays for the write-back of another's 400 MB), each
+// into a folder of its own:
 //
 //	(u) upkeep --install-updates --no-backup on a root with the zip pending:
 //	    scan, staging with sha256 checks, sync, swap, move of the zip;
-//	(z) unzip -q -o ZIP -d NEWDIR.
+//	(z) unzip -q -o ZIP -d NEWDIR;
+//	(f) the floor, as a control: this program run as `install -extract ZIP
+//	    DIR`, which inflates, hashes with sha256 and writes every entry with
+//	    4 goroutines, as upkeep's staging does, and nothing else (no checks
+//	    against the manifest, no sync, no swap).
 //
-// and prints medians, the median paired ratio u/z, peak memory and the load
-// average before and after.
+// and prints medians, the median paired ratios u/z and f/z, peak memory and
+// the load average before and after.
 //
 // The trees the runs make are all deleted at the end, not between runs: on
 // ext4 without a journal, creating a file skips every inode of its group
@@ -27,6 +31,9 @@
 package main
 
 import (
+	"archive/zip"
+	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -36,11 +43,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
 
 	"github.com/upkeep/upkeep/bench/internal/paired"
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "-extract" {
+		must(extract(os.Args[2], os.Args[3]))
+		return
+	}
 	runs := flag.Int("runs", 7, "paired runs")
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "upkeep-bench-install"), "work folder (the tree and zip are kept)")
 	gen := flag.String("gen", "../shared/bench/gen_tree.sh", "the tree generator")
@@ -62,8 +76,10 @@ func main() {
 	info, err := os.Stat(zip)
 	must(err)
 
+	self, err := os.Executable()
+	must(err)
 	fmt.Printf("load average before: %s\n", paired.Loadavg())
-	var tu, tz, ratios []float64
+	var tu, tz, tf, ratios, floors []float64
 	var rssU, rssZ int64
 	roots := filepath.Join(*dir, "runs")
 	os.RemoveAll(roots) // left by an interrupted run
@@ -88,15 +104,19 @@ func main() {
 			syncAll()
 			z, mz = timed("unzip", "-q", "-o", zip, "-d", out)
 		}
-		if i%2 == 0 {
-			sideU()
-			sideZ()
-		} else {
-			sideZ()
-			sideU()
+		var fl float64
+		sideF := func() {
+			// (f): the floor, this program's -extract into a new folder.
+			syncAll()
+			fl, _ = timed(self, "-extract", zip, filepath.Join(roots, fmt.Sprintf("floor-%d", i)))
 		}
-		tu, tz = append(tu, u), append(tz, z)
+		sides := []func(){sideU, sideZ, sideF}
+		for k := range sides {
+			sides[(i+k)%len(sides)]()
+		}
+		tu, tz, tf = append(tu, u), append(tz, z), append(tf, fl)
 		ratios = append(ratios, u/z)
+		floors = append(floors, fl/z)
 		rssU, rssZ = max(rssU, mu), max(rssZ, mz)
 	}
 	fmt.Printf("install of one %.0f MB update (2,000 files, 400 MB unpacked), %d paired runs\n", float64(info.Size())/1e6, *runs)
@@ -105,12 +125,18 @@ func main() {
 	r := paired.Median(ratios)
 	fmt.Printf("  paired ratio u/z: median %.2f (min %.2f, max %.2f); goal <= 1.0: %s; goal <= 0.4: %s; memory goal < 100 MB: %s\n",
 		r, slices.Min(ratios), slices.Max(ratios), paired.Verdict(r <= 1), paired.Verdict(r <= 0.4), paired.Verdict(float64(rssU)/1e6 < 100))
+	fmt.Printf("  (f) floor: the same inflate, sha256 and writes by 4 goroutines, nothing synced: median %.0f ms; paired ratio f/z: median %.2f (min %.2f, max %.2f)\n",
+		paired.Median(tf), paired.Median(floors), slices.Min(floors), slices.Max(floors))
 	fmt.Printf("    (u) each run (ms):")
 	for _, v := range tu {
 		fmt.Printf(" %.0f", v)
 	}
 	fmt.Printf("\n    (z) each run (ms):")
 	for _, v := range tz {
+		fmt.Printf(" %.0f", v)
+	}
+	fmt.Printf("\n    (f) each run (ms):")
+	for _, v := range tf {
 		fmt.Printf(" %.0f", v)
 	}
 	fmt.Printf("\nload average after: %s\n", paired.Loadavg())
@@ -136,4 +162,69 @@ func must(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// extract is the floor of an install of zip into dir (made): every entry
+// inflated (klauspost/compress, as upkeep), hashed with sha256 and written
+// by 4 goroutines, as upkeep's staging does, without its checks against the
+// manifest, its journal, the sync, the swap or the move of the zip.
+func extract(zipPath, dir string) error {
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser {
+		return flate.NewReader(bufio.NewReaderSize(r, 64<<10))
+	})
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f.Name)), 0o755); err != nil {
+			return err
+		}
+	}
+	work := make(chan *zip.File)
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			buf := make([]byte, 256<<10)
+			for f := range work {
+				if err := extractOne(f, dir, buf); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			work <- f
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func extractOne(f *zip.File, dir string, buf []byte) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(filepath.Join(dir, f.Name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.CopyBuffer(io.MultiWriter(out, h), rc, buf); err != nil {
+		out.Close()
+		return err
+	}
+	h.Sum(nil)
+	return out.Close()
 }
