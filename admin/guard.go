@@ -105,9 +105,9 @@ func maintenanceReason(ctx context.Context, opts updates.Options) string {
 	defer db.Close()
 	// Another host migrating the shared database (MySQL/MariaDB: see
 	// packs.Maintenance), or killed while it did.
-	if m, err := db.Maintenance(ctx); err != nil {
+	if m, err := db.ActiveMaintenance(ctx); err != nil {
 		return "The database cannot be read."
-	} else if m != nil && !m.Expired(time.Now()) {
+	} else if m != nil {
 		return "The database is being updated."
 	}
 	s, err := db.Status(ctx, code)

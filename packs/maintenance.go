@@ -136,6 +136,37 @@ func (db *DB) readMaintenance(ctx context.Context, q querier) (*Maintenance, err
 	return &m, nil
 }
 
+// serverNow is the time by the database server's clock. The maintenance
+// row's times are written and compared on it, so that every host that
+// shares the database reads them alike: a host whose own clock runs ahead
+// takes no live row for expired, and one whose clock lags honours no dead
+// row for ever. It is this host's clock when the server cannot tell (the
+// row lives only on MySQL/MariaDB).
+func (db *DB) serverNow(ctx context.Context, q querier) time.Time {
+	if db.d.name() == "mysql" {
+		var s string
+		if err := q.QueryRowContext(ctx, `SELECT DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')`).Scan(&s); err == nil {
+			if t, err := time.Parse(timeFormat, s); err == nil {
+				return t
+			}
+		}
+	}
+	return db.now().UTC()
+}
+
+// ActiveMaintenance returns the maintenance row while it is honoured (not
+// expired, by the database server's clock: see serverNow), else nil.
+func (db *DB) ActiveMaintenance(ctx context.Context) (*Maintenance, error) {
+	m, err := db.Maintenance(ctx)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	if m.Expired(db.serverNow(ctx, db.db)) {
+		return nil, nil
+	}
+	return m, nil
+}
+
 // Mine tells whether m is the row of the root that who describes: the
 // same host id, machine and root. A root copied to another machine or
 // folder keeps the host id in its .upkeep/host-id, but not the machine
@@ -162,7 +193,7 @@ func (db *DB) WaitMaintenance(ctx context.Context, who *Maintenance, timeout tim
 		if err != nil {
 			return err
 		}
-		now := db.now()
+		now := db.serverNow(ctx, db.db)
 		if m == nil || m.Expired(now) || m.Mine(who) {
 			return nil
 		}
@@ -238,7 +269,7 @@ func (db *DB) markMaintenance(ctx context.Context, conn *sql.Conn, who *Maintena
 	if err != nil {
 		return nil, err
 	}
-	now := db.now().UTC()
+	now := db.serverNow(ctx, conn)
 	if old != nil && !old.Expired(now) && !old.same(&m.row) {
 		return nil, &MaintenanceError{Row: *old, Now: now, Stopped: true}
 	}
@@ -276,7 +307,7 @@ func (m *mark) renew() {
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), MaintenanceRenew)
 			m.db.db.ExecContext(ctx, m.db.q(`UPDATE upkeep_maintenance SET renewed_at = ? WHERE id = 1 AND host_id = ? AND started_at = ?`),
-				m.db.now().UTC().Format(timeFormat), m.row.Host, m.row.Started.Format(timeFormat))
+				m.db.serverNow(ctx, m.db.db).Format(timeFormat), m.row.Host, m.row.Started.Format(timeFormat))
 			cancel()
 		}
 	}
@@ -330,7 +361,7 @@ func (db *DB) UndoBatchRun(ctx context.Context, fsys fs.FS, name, host, batch st
 				return nil, nil
 			}
 			// Renewed: the others keep honouring it while this runs.
-			if _, err := conn.ExecContext(ctx, db.q(`UPDATE upkeep_maintenance SET renewed_at = ? WHERE id = 1`), db.now().UTC().Format(timeFormat)); err != nil {
+			if _, err := conn.ExecContext(ctx, db.q(`UPDATE upkeep_maintenance SET renewed_at = ? WHERE id = 1`), db.serverNow(ctx, conn).Format(timeFormat)); err != nil {
 				return nil, fmt.Errorf("packs: renew upkeep_maintenance: %w", err)
 			}
 		}

@@ -148,3 +148,56 @@ func TestMaintenanceSameRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceOnTheServersClock: the maintenance row's times are the
+// database server's, so a host whose clock is off by more than
+// MaintenanceExpiry reads the row as the others do: one ahead does not
+// take a live row for expired, one behind does not honour an expired row.
+func TestMaintenanceOnTheServersClock(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.Fresh(t, "mysql")
+	writer := openDB(t, dsn, t.TempDir())
+	writer.now = func() time.Time { return time.Now().Add(-2 * time.Hour) } // its clock lags
+	blog := makePack(t, "blog", []string{"posts", "tags"}, without(blogFiles(), "0002_add_slug.up.sql", "0002_add_slug.down.sql"))
+	checked := false
+	ahead := openDB(t, dsn, t.TempDir())
+	ahead.now = func() time.Time { return time.Now().Add(MaintenanceExpiry + time.Hour) }
+	_, err := writer.Up(ctx, UpOptions{Packs: []Pack{blog},
+		Maintenance: &Maintenance{Host: strings.Repeat("aa", 16), Hostname: "web-1", Root: "/srv/app"},
+		OnApplied: func(Applied) error {
+			if checked {
+				return nil
+			}
+			checked = true
+			m, err := writer.Maintenance(ctx)
+			if err != nil || m == nil {
+				t.Fatalf("during the run: row %+v (%v)", m, err)
+			}
+			if d := time.Since(m.Renewed); d < -time.Minute || d > time.Minute {
+				t.Errorf("the row was renewed %s ago by its writer, whose clock lags 2h: not the server's time", d)
+			}
+			// The host whose clock runs ahead waits for the live row.
+			if err := ahead.WaitMaintenance(ctx, &Maintenance{Host: strings.Repeat("bb", 16), Hostname: "web-2", Root: "/srv/app"}, time.Millisecond); !errors.Is(err, ErrLocked) {
+				t.Errorf("a host whose clock runs ahead took the live row for expired: %v", err)
+			}
+			if m, err := ahead.ActiveMaintenance(ctx); m == nil || err != nil {
+				t.Errorf("ActiveMaintenance on a host whose clock runs ahead: %+v (%v)", m, err)
+			}
+			return nil
+		}})
+	if err != nil || !checked {
+		t.Fatalf("Up: %v", err)
+	}
+	// A row nobody renewed for longer than MaintenanceExpiry, by the
+	// server's clock: the host whose clock lags does not honour it.
+	old := time.Now().UTC().Add(-MaintenanceExpiry - time.Minute).Format(timeFormat)
+	if _, err := writer.SQL().Exec(`INSERT INTO upkeep_maintenance (id, host_id, hostname, root, batch_id, started_at, renewed_at) VALUES (1, ?, 'web-3', '/srv/app', 'b9', ?, ?)`, strings.Repeat("cc", 16), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.WaitMaintenance(ctx, nil, time.Millisecond); err != nil {
+		t.Fatalf("a host whose clock lags honours an expired row: %v", err)
+	}
+	if m, err := writer.ActiveMaintenance(ctx); m != nil || err != nil {
+		t.Fatalf("ActiveMaintenance of an expired row: %+v (%v)", m, err)
+	}
+}
