@@ -66,3 +66,12 @@ func TestUsageErrorsBeforeTheRoot(t *testing.T) {
 		t.Fatalf("the folder that is not a root holds %v (%v)", left, err)
 	}
 }
+
+// `upkeep help --help` is the help command's own help, as `--help` on
+// any other command is that command's.
+func TestHelpOfHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "--help"}, {"help", "-h"}, {"--root", t.TempDir(), "help", "--help"}, {"help", "help"}} {
+		run(t, ".", args...).want(t, 0, []string{"upkeep help - the help of upkeep, or of a command", "upkeep help [COMMAND...]"}, nil)
+	}
+	run(t, ".", "help", "db", "--help").want(t, 0, []string{"upkeep db - each pack's database schema"}, nil)
+}

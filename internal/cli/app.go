@@ -30,7 +30,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer stopsig.Release() // after stop: one held since the start acts now
 	ctx, caught, stop := interruptible(context.Background())
 	defer stop()
-	err := app.RunContext(ctx, flagsFirst(app, args))
+	err := app.RunContext(ctx, helpOfHelp(app, flagsFirst(app, args)))
 	if sig := caught(); sig != 0 && err != nil {
 		err = &interruptedError{sig: sig, err: err}
 	}

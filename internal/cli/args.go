@@ -115,3 +115,28 @@ func argsNone(command string) func(*cli.Context) error {
 		return nil
 	}
 }
+
+// helpOfHelp turns `upkeep help --help` into `upkeep help help`: urfave/cli
+// answers --help on a command named help with the application's help,
+// where every other command gives its own.
+func helpOfHelp(app *cli.App, args []string) []string {
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if takesValue(app.Flags, a) {
+				i++ // upkeep's own flag and its value
+			}
+			continue
+		}
+		if a != "help" || i+1 == len(args) {
+			return args
+		}
+		for _, f := range args[i+1:] {
+			if f != "--help" && f != "-help" && f != "-h" && f != "--h" {
+				return args
+			}
+		}
+		return append(args[:i+1:i+1], "help")
+	}
+	return args
+}
