@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -614,5 +615,22 @@ func TestRestoreRefusedOnASharedDatabase(t *testing.T) {
 	var schema int
 	if err := db.SQL().QueryRowContext(ctx, "SELECT schema_version FROM upkeep_packs WHERE pack = 'core'").Scan(&schema); err != nil || schema != 0 {
 		t.Fatalf("core's schema after the refusal: %d %v, want 0", schema, err)
+	}
+}
+
+// The pages only look: the overview, /api/status and /api/report of a root
+// whose SQLite database does not exist yet make none (nor its -wal and
+// -shm), and say what the database holds: nothing.
+func TestPagesMakeNoDatabase(t *testing.T) {
+	root := newRoot(t)
+	ts := startServer(t, root, "")
+	c := ts.login(t)
+	for _, path := range []string{"/", "/api/status", "/api/report"} {
+		if code, body, _ := do(t, c, "GET", ts.url(path), nil, ts.bearer()); code != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", path, code, body)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join(root, "data")); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the pages made data/: %v (%v)", entries, err)
 	}
 }

@@ -60,7 +60,7 @@ func readView(ctx context.Context, opts updates.Options, root layout.Root) view 
 	for _, p := range code {
 		v.Versions[p.Name] = p.Version
 	}
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, err := packs.OpenReadOnly(ctx, opts.DB, root.Dir)
 	if err != nil {
 		v.StatusErr, v.HistoryErr = err.Error(), err.Error()
 		return v

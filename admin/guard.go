@@ -98,7 +98,7 @@ func maintenanceReason(ctx context.Context, opts updates.Options) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	db, err := packs.Open(ctx, opts.DB, root.Dir)
+	db, err := packs.OpenReadOnly(ctx, opts.DB, root.Dir)
 	if err != nil {
 		return "The database cannot be reached."
 	}
