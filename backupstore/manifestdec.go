@@ -2,13 +2,12 @@ package backupstore
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"unicode/utf8"
+
+	"github.com/upkeep/upkeep/internal/fastjson"
 )
 
 // recordReader reads the records of backup.json's "files" list, from just
@@ -127,146 +126,46 @@ func skipSpace(r *bufio.Reader) (byte, error) {
 // parseRecord parses one record, a whole object in b, into f. It reports
 // false for anything it does not know, and json.Unmarshal takes over.
 func parseRecord(b []byte, f *File) bool {
-	p := recordParser{b: b, i: 1}
-	p.space()
-	if p.peek() == '}' {
-		return p.i == len(b)-1
-	}
-	for {
-		key, ok := p.str()
-		if !ok {
-			return false
-		}
-		p.space()
-		if p.peek() != ':' {
-			return false
-		}
-		p.i++
-		p.space()
+	s := fastjson.Scanner{Data: b}
+	return s.Object(func(key []byte) bool {
 		switch string(key) {
 		case "path":
-			ok = p.strTo(&f.Path)
+			return plain(&s, &f.Path)
 		case "type":
-			ok = p.strTo(&f.Type)
+			return plain(&s, &f.Type)
 		case "mode":
-			ok = p.strTo(&f.Mode)
+			return plain(&s, &f.Mode)
 		case "sha256":
-			ok = p.strTo(&f.SHA256)
+			return plain(&s, &f.SHA256)
 		case "target":
-			ok = p.strTo(&f.Target)
+			return plain(&s, &f.Target)
 		case "backup":
-			ok = p.strTo(&f.Backup)
+			return plain(&s, &f.Backup)
 		case "modified":
-			start := p.i
-			if _, ok = p.str(); ok {
-				ok = f.Modified.UnmarshalJSON(b[start:p.i]) == nil
-			}
+			s.Space()
+			start := s.I
+			_, ok := s.Bytes()
+			return ok && f.Modified.UnmarshalJSON(b[start:s.I]) == nil
 		case "size":
-			f.Size, ok = p.int()
+			var ok bool
+			f.Size, ok = s.Int64()
+			return ok
 		case "ctime_ns":
-			f.CTime, ok = p.int()
+			var ok bool
+			f.CTime, ok = s.Int64()
+			return ok
 		case "inode":
-			var n int64
-			if n, ok = p.int(); ok && n >= 0 {
-				f.Inode = uint64(n)
-			} else {
-				ok = false // a negative or overlong inode: encoding/json decides
-			}
-		default:
-			return false
+			n, ok := s.Int64()
+			f.Inode = uint64(n)
+			return ok && n >= 0 // a negative or overlong inode: encoding/json decides
 		}
-		if !ok {
-			return false
-		}
-		p.space()
-		switch p.peek() {
-		case ',':
-			p.i++
-			p.space()
-		case '}':
-			return p.i == len(b)-1
-		default:
-			return false
-		}
-	}
+		return false
+	}) && s.End()
 }
 
-type recordParser struct {
-	b []byte
-	i int
-}
-
-func (p *recordParser) peek() byte {
-	if p.i < len(p.b) {
-		return p.b[p.i]
-	}
-	return 0
-}
-
-func (p *recordParser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\n', '\r', '\t':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// str reads a string without escapes and returns its bytes.
-func (p *recordParser) str() ([]byte, bool) {
-	if p.peek() != '"' {
-		return nil, false
-	}
-	start := p.i + 1
-	end := bytes.IndexByte(p.b[start:], '"')
-	if end < 0 {
-		return nil, false
-	}
-	s := p.b[start : start+end]
-	ascii := true
-	for _, c := range s {
-		if c < 0x20 || c == '\\' {
-			return nil, false
-		}
-		if c >= utf8.RuneSelf {
-			ascii = false
-		}
-	}
-	if !ascii && !utf8.Valid(s) {
-		return nil, false // encoding/json replaces invalid UTF-8
-	}
-	p.i = start + end + 1
-	return s, true
-}
-
-func (p *recordParser) strTo(dst *string) bool {
-	s, ok := p.str()
-	if ok {
-		*dst = string(s)
-	}
+// plain reads a string written without escapes into dst.
+func plain(s *fastjson.Scanner, dst *string) bool {
+	v, ok := s.Bytes()
+	*dst = string(v)
 	return ok
-}
-
-// int reads an integer in JSON's plain form (no fraction, no exponent)
-// that fits an int64; others are left to encoding/json.
-func (p *recordParser) int() (int64, bool) {
-	neg := p.peek() == '-'
-	if neg {
-		p.i++
-	}
-	digits := p.i
-	var n uint64 // 19 digits fit
-	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-		n = n*10 + uint64(p.b[p.i]-'0')
-		p.i++
-	}
-	if d := p.i - digits; d == 0 || d > 19 || (p.b[digits] == '0' && d > 1) || n > math.MaxInt64 {
-		return 0, false
-	}
-	if neg {
-		return -int64(n), true
-	}
-	return int64(n), true
 }

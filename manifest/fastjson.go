@@ -1,10 +1,6 @@
 package manifest
 
-import (
-	"encoding/json"
-	"strconv"
-	"unicode/utf8"
-)
+import "github.com/upkeep/upkeep/internal/fastjson"
 
 // fastDecode decodes a manifest that is plainly well formed: one JSON
 // object, known lowercase keys each given once, values of the right types,
@@ -13,39 +9,39 @@ import (
 // anything else it returns ok false and parse decodes the data again with
 // encoding/json, which names the problem. FuzzParse checks that both agree.
 func fastDecode(data []byte) (m *Manifest, info parsed, ok bool) {
-	s := &scanner{data: data}
+	s := &scanner{fastjson.Scanner{Data: data}}
 	m = &Manifest{}
 	var seen uint16
-	ok = s.object(func(key string) bool {
-		bit, known := topKeys[key]
+	ok = s.Object(func(key []byte) bool {
+		bit, known := topKeys[string(key)]
 		if !known || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
-		switch key {
+		switch string(key) {
 		case "format":
 			return s.int(&m.Format)
 		case "pack":
-			return s.str(&m.Pack)
+			return s.String(&m.Pack)
 		case "version":
-			return s.str(&m.Version)
+			return s.String(&m.Version)
 		case "title":
-			return s.str(&m.Title)
+			return s.String(&m.Title)
 		case "released":
-			return s.str(&m.Released)
+			return s.String(&m.Released)
 		case "whats_new":
-			return s.str(&m.WhatsNew)
+			return s.String(&m.WhatsNew)
 		case "upgrades_from":
-			return s.str(&m.UpgradesFrom)
+			return s.String(&m.UpgradesFrom)
 		case "requires":
 			m.Requires = map[string]string{}
-			return s.object(func(k string) bool {
-				if _, dup := m.Requires[k]; dup {
+			return s.Object(func(k []byte) bool {
+				if _, dup := m.Requires[string(k)]; dup {
 					return false
 				}
 				var v string
-				ok := s.str(&v)
-				m.Requires[k] = v
+				ok := s.String(&v)
+				m.Requires[string(k)] = v
 				return ok
 			})
 		case "database":
@@ -54,15 +50,14 @@ func fastDecode(data []byte) (m *Manifest, info parsed, ok bool) {
 		case "files":
 			info.filesGiven = true
 			m.Files = []File{}
-			return s.array(func() bool {
+			return s.Array(func() bool {
 				m.Files = append(m.Files, File{})
 				return s.file(&m.Files[len(m.Files)-1])
 			})
 		}
 		return false
 	})
-	s.space()
-	if !ok || s.i != len(data) {
+	if !ok || !s.End() {
 		return nil, parsed{}, false
 	}
 	return m, info, true
@@ -75,9 +70,9 @@ var topKeys = map[string]uint16{
 
 func (s *scanner) database(db *Database, info *parsed) bool {
 	var seen uint8
-	return s.object(func(key string) bool {
+	return s.Object(func(key []byte) bool {
 		var bit uint8
-		switch key {
+		switch string(key) {
 		case "schema_version":
 			bit = 1
 		case "tables":
@@ -91,28 +86,28 @@ func (s *scanner) database(db *Database, info *parsed) bool {
 			return false
 		}
 		seen |= bit
-		switch key {
+		switch string(key) {
 		case "schema_version":
 			info.schemaGiven = true
 			return s.int(&db.SchemaVersion)
 		case "tables":
 			db.Tables = []string{}
-			return s.array(func() bool {
+			return s.Array(func() bool {
 				var t string
-				ok := s.str(&t)
+				ok := s.String(&t)
 				db.Tables = append(db.Tables, t)
 				return ok
 			})
 		}
-		return s.str(&db.Changes)
+		return s.String(&db.Changes)
 	})
 }
 
 func (s *scanner) file(f *File) bool {
 	var seen uint8
-	return s.object(func(key string) bool {
+	return s.Object(func(key []byte) bool {
 		var bit uint8
-		switch key {
+		switch string(key) {
 		case "path":
 			bit = 1
 		case "size":
@@ -128,158 +123,25 @@ func (s *scanner) file(f *File) bool {
 			return false
 		}
 		seen |= bit
-		switch key {
+		switch string(key) {
 		case "path":
-			return s.str(&f.Path)
+			return s.String(&f.Path)
 		case "size":
-			return s.int64(&f.Size)
+			var ok bool
+			f.Size, ok = s.Int64()
+			return ok
 		case "sha256":
-			return s.str(&f.SHA256)
+			return s.String(&f.SHA256)
 		}
-		return s.str(&f.Mode)
+		return s.String(&f.Mode)
 	})
 }
 
-// scanner reads JSON values from data at i.
-type scanner struct {
-	data []byte
-	i    int
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// next skips space and consumes c.
-func (s *scanner) next(c byte) bool {
-	s.space()
-	if s.i < len(s.data) && s.data[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// object reads an object, calling member with each key after its colon;
-// member reads the value.
-func (s *scanner) object(member func(key string) bool) bool {
-	if !s.next('{') {
-		return false
-	}
-	if s.next('}') {
-		return true
-	}
-	for {
-		var key string
-		if !s.str(&key) || !s.next(':') || !member(key) {
-			return false
-		}
-		if s.next(',') {
-			continue
-		}
-		return s.next('}')
-	}
-}
-
-// array reads an array, calling elem to read each element.
-func (s *scanner) array(elem func() bool) bool {
-	if !s.next('[') {
-		return false
-	}
-	if s.next(']') {
-		return true
-	}
-	for {
-		if !elem() {
-			return false
-		}
-		if s.next(',') {
-			continue
-		}
-		return s.next(']')
-	}
-}
-
-// str reads a string. Escapes are decoded by encoding/json; invalid UTF-8,
-// which encoding/json would replace, is left to it.
-func (s *scanner) str(dst *string) bool {
-	if !s.next('"') {
-		return false
-	}
-	start := s.i - 1
-	escaped, ascii := false, true
-	for {
-		if s.i >= len(s.data) {
-			return false
-		}
-		c := s.data[s.i]
-		s.i++
-		switch {
-		case c == '"':
-			raw := s.data[start:s.i]
-			if escaped {
-				return json.Unmarshal(raw, dst) == nil
-			}
-			if !ascii && !utf8.Valid(raw) {
-				return false
-			}
-			*dst = string(raw[1 : len(raw)-1])
-			return true
-		case c == '\\':
-			escaped = true
-			s.i++ // the escaped byte; \uXXXX digits are plain bytes
-		case c < 0x20:
-			return false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-}
-
-// number reads an integer: -?(0|[1-9][0-9]*), not followed by a fraction
-// or an exponent.
-func (s *scanner) number() (string, bool) {
-	s.space()
-	start := s.i
-	if s.i < len(s.data) && s.data[s.i] == '-' {
-		s.i++
-	}
-	digits := s.i
-	for s.i < len(s.data) && '0' <= s.data[s.i] && s.data[s.i] <= '9' {
-		s.i++
-	}
-	switch {
-	case s.i == digits, s.data[digits] == '0' && s.i > digits+1:
-		return "", false
-	case s.i < len(s.data) && (s.data[s.i] == '.' || s.data[s.i] == 'e' || s.data[s.i] == 'E'):
-		return "", false
-	}
-	return string(s.data[start:s.i]), true
-}
+// scanner is fastjson's, with the manifest's objects.
+type scanner struct{ fastjson.Scanner }
 
 func (s *scanner) int(dst *int) bool {
-	n, ok := s.number()
-	if !ok {
-		return false
-	}
-	v, err := strconv.ParseInt(n, 10, strconv.IntSize)
-	*dst = int(v)
-	return err == nil
-}
-
-func (s *scanner) int64(dst *int64) bool {
-	n, ok := s.number()
-	if !ok {
-		return false
-	}
-	v, err := strconv.ParseInt(n, 10, 64)
-	*dst = v
-	return err == nil
+	n, ok := s.Int64()
+	*dst = int(n)
+	return ok && int64(*dst) == n
 }
